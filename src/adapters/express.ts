@@ -1,0 +1,67 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { authorize } from '../core/authorize.js';
+import type { Auth } from '../core/create-auth.js';
+import type { AuthContext } from '../core/types.js';
+import { createAuthContext } from '../http/context.js';
+import { toProblem } from '../http/problem.js';
+import type { RequestFacts } from '../http/request.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the `tessera()` middleware. */
+    auth: AuthContext;
+  }
+}
+
+function facts(req: Request): RequestFacts {
+  return {
+    method: req.method,
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    // Express resolves X-Forwarded-For only when the app's 'trust proxy' setting says so.
+    ip: req.ip ?? req.socket.remoteAddress ?? '',
+  };
+}
+
+/** Writes any error as RFC 9457 problem+json. */
+export function sendProblem(res: Response, error: unknown): void {
+  const problem = toProblem(error);
+  res.status(problem.status).set(problem.headers).send(JSON.stringify(problem.body));
+}
+
+/** Puts `req.auth` on every request. */
+export function tessera(auth: Auth): RequestHandler {
+  return async function tesseraAuth(req, res, next) {
+    try {
+      req.auth = await createAuthContext(auth, facts(req), { appendSetCookie: (value) => res.append('Set-Cookie', value) });
+    } catch (error) {
+      sendProblem(res, error);
+      return;
+    }
+    next();
+  };
+}
+
+/** 401 unless authenticated; 403 unless the user holds every one of `roles`. */
+export function requireAuth(options: { roles?: readonly string[] } = {}): RequestHandler {
+  const roles = [...(options.roles ?? [])];
+  return function requireAuthentication(req, res, next) {
+    try {
+      authorize(req.auth, roles);
+    } catch (error) {
+      sendProblem(res, error);
+      return;
+    }
+    next();
+  };
+}
+
+/** Error middleware: errors thrown by routes (TesseraErrors included) become problem+json. */
+export function problemHandler(): ErrorRequestHandler {
+  return function tesseraProblem(error, _req, res, next) {
+    if (res.headersSent) return next(error);
+    sendProblem(res, error);
+  };
+}

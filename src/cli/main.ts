@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { TesseraError } from '../core/errors.js';
+import { startServer } from '../server/serve.js';
+import { parseServeOptions, SERVE_USAGE, UsageError } from './serve-options.js';
+
+const USAGE = `Usage: tessera <command>
+
+Commands:
+  serve    run the identity server (tessera serve --help)`;
+
+async function serve(argv: string[]): Promise<void> {
+  const options = parseServeOptions(argv, process.env);
+  if (options === 'help') return console.log(SERVE_USAGE);
+  const running = await startServer(options);
+  console.log(`tessera ${options.strategy} on ${options.store}: listening on ${running.url}`);
+  const stop = () => {
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return console.log(USAGE);
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  console.error(error instanceof TesseraError ? `tessera: ${error.message}` : error);
+  process.exit(1);
+});

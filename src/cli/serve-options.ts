@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import type { Strategy } from '../core/types.js';
+import type { ServeOptions, StoreKind } from '../server/serve.js';
+
+/** Every flag of `tessera serve`; each may also come from `TESSERA_<FLAG>` (upper case, `-` as `_`). */
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  strategy: { type: 'string' },
+  store: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'redis-url': { type: 'string' },
+  'keys-dir': { type: 'string' },
+  issuer: { type: 'string' },
+  'insecure-cookies': { type: 'boolean' },
+  'bootstrap-admin': { type: 'string' },
+  'access-ttl': { type: 'string' },
+  'refresh-grace': { type: 'string' },
+  client: { type: 'string', multiple: true },
+  'trust-proxy': { type: 'string' },
+  'trusted-origin': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const SERVE_USAGE = `Usage: tessera serve [flags]
+
+  --port N                  port to listen on (3000)
+  --host ADDRESS            address to listen on (127.0.0.1)
+  --strategy NAME           stateful | stateless | hybrid (hybrid)
+  --store NAME              memory | sqlite | redis (sqlite)
+  --data-dir DIR            where the SQLite database lives (./.tessera)
+  --redis-url URL           redis://127.0.0.1:6379
+  --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
+  --bootstrap-admin U:P     create that admin user if absent
+  --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
+  --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
+
+Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
+
+export class UsageError extends Error {}
+
+const STRATEGIES: readonly Strategy[] = ['stateful', 'stateless', 'hybrid'];
+const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}.`);
+  return value as T;
+}
+
+export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ServeOptions | 'help' {
+  const { values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false });
+  if (values.help) return 'help';
+  const fromEnv = (flag: keyof typeof FLAGS) => env[`TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`];
+  const text = (flag: keyof typeof FLAGS, fallback: string): string => {
+    const value = values[flag];
+    return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
+  };
+  const list = (flag: 'client' | 'trusted-origin'): string[] =>
+    values[flag] ?? (fromEnv(flag)?.split(',').filter(Boolean) ?? []);
+
+  const port = Number(text('port', '3000'));
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be a port number.');
+
+  let bootstrapAdmin: ServeOptions['bootstrapAdmin'];
+  const admin = text('bootstrap-admin', '');
+  if (admin) {
+    const colon = admin.indexOf(':');
+    if (colon < 1 || colon === admin.length - 1) throw new UsageError('--bootstrap-admin must be NAME:PASSWORD.');
+    bootstrapAdmin = { username: admin.slice(0, colon), password: admin.slice(colon + 1) };
+  }
+
+  const trustProxy = text('trust-proxy', '');
+  const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
+  if (list('client').length > 0) throw new UsageError('--client needs the hybrid strategy, which this version does not have yet.');
+
+  return {
+    port,
+    host: text('host', '127.0.0.1'),
+    strategy: oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy'),
+    store: oneOf(text('store', 'sqlite'), STORES, 'store'),
+    dataDir: text('data-dir', './.tessera'),
+    redisUrl: text('redis-url', 'redis://127.0.0.1:6379'),
+    insecureCookies: insecure,
+    bootstrapAdmin,
+    trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,
+    trustedOrigins: list('trusted-origin'),
+  };
+}

@@ -1,0 +1,114 @@
+import { systemClock, type Clock } from './clock.js';
+import { ConfigError, NotImplementedError } from './errors.js';
+import type { Strategy } from './types.js';
+import { createSessionManager, type SessionManager } from '../sessions/session-manager.js';
+import type { Store } from '../stores/store.js';
+
+export interface CookieOptions {
+  /**
+   * `Secure` cookie with the `__Host-` prefix (default true). Turn off only for plain-http
+   * development: browsers refuse `Secure` cookies from non-secure origins other than localhost.
+   */
+  secure?: boolean;
+  /** Cookie name; default `__Host-tessera` when secure, `tessera` otherwise. */
+  name?: string;
+}
+
+export interface AuthOptions {
+  strategy: Strategy;
+  store: Store;
+  cookie?: CookieOptions;
+  session?: {
+    /** Seconds of inactivity that end a session (default 86 400: 24 h). */
+    idleTimeout?: number;
+    /** Seconds after login that end a session however active (default 604 800: 7 days). */
+    absoluteTimeout?: number;
+    /** Seconds between two activity writes (default 60, at most a tenth of the idle timeout). */
+    touchInterval?: number;
+    /** Largest session data, in bytes of JSON (default 16 384). */
+    maxDataBytes?: number;
+  };
+  csrf?: {
+    /** Origins besides the request's own host allowed to send cookie-authenticated unsafe requests. */
+    trustedOrigins?: readonly string[];
+  };
+  clock?: Clock;
+}
+
+export interface ResolvedCookie {
+  readonly name: string;
+  readonly secure: boolean;
+  readonly maxAgeSeconds: number;
+}
+
+export interface Auth {
+  readonly strategy: Strategy;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly sessions: SessionManager;
+  readonly cookie: ResolvedCookie;
+  readonly trustedOrigins: ReadonlySet<string>;
+}
+
+const seconds = (value: number | undefined, fallback: number, name: string): number => {
+  const result = value ?? fallback;
+  if (!Number.isFinite(result) || result <= 0) throw new ConfigError(`${name} must be a positive number of seconds.`);
+  return result;
+};
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function resolveCookie(options: CookieOptions, absoluteTimeoutSeconds: number): ResolvedCookie {
+  const secure = options.secure ?? true;
+  const name = options.name ?? (secure ? '__Host-tessera' : 'tessera');
+  if (!COOKIE_NAME.test(name)) throw new ConfigError('cookie.name is not a valid cookie name.');
+  // Browsers drop a prefixed cookie that lacks Secure; fail at startup rather than silently.
+  if (!secure && /^__(Host|Secure)-/i.test(name)) {
+    throw new ConfigError('A cookie named __Host- or __Secure- must be secure.');
+  }
+  return { name, secure, maxAgeSeconds: Math.floor(absoluteTimeoutSeconds) };
+}
+
+function resolveOrigins(origins: readonly string[]): Set<string> {
+  return new Set(
+    origins.map((origin) => {
+      try {
+        return new URL(origin).origin;
+      } catch {
+        throw new ConfigError(`csrf.trustedOrigins has an invalid origin: ${JSON.stringify(origin)}.`);
+      }
+    }),
+  );
+}
+
+/** One Auth object for the whole application; every option is checked here, once. */
+export function createAuth(options: AuthOptions): Auth {
+  const { strategy, store } = options;
+  if (strategy === 'stateless' || strategy === 'hybrid') {
+    throw new NotImplementedError(`The ${strategy} strategy is not available in this version; use "stateful".`);
+  }
+  if (strategy !== 'stateful') throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
+  if (!store) throw new ConfigError('A store is required.');
+
+  const idle = seconds(options.session?.idleTimeout, 86_400, 'session.idleTimeout');
+  const absolute = seconds(options.session?.absoluteTimeout, 604_800, 'session.absoluteTimeout');
+  const touch = seconds(options.session?.touchInterval, Math.min(60, idle / 10), 'session.touchInterval');
+  const maxDataBytes = options.session?.maxDataBytes ?? 16_384;
+  if (!Number.isInteger(maxDataBytes) || maxDataBytes <= 0) {
+    throw new ConfigError('session.maxDataBytes must be a positive integer.');
+  }
+  const clock = options.clock ?? systemClock;
+
+  return {
+    strategy,
+    store,
+    clock,
+    sessions: createSessionManager(
+      store,
+      { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes },
+      clock,
+    ),
+    cookie: resolveCookie(options.cookie ?? {}, absolute),
+    trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Every failure Tessera reports is a `TesseraError` with a stable `code`. Only `http/` turns a code
+ * into a status. Messages never contain a token, a session id or a secret.
+ */
+export type ErrorCode =
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'csrf'
+  | 'invalid_request'
+  | 'invalid_credentials'
+  | 'throttled'
+  | 'username_taken'
+  | 'not_found'
+  | 'session_conflict'
+  | 'session_data_too_large'
+  | 'store_unavailable'
+  | 'invalid_config'
+  | 'not_implemented';
+
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** No valid credential was presented (missing, unknown, expired or revoked). */
+export class AuthenticationRequiredError extends TesseraError {
+  constructor(message = 'Authentication is required.') {
+    super('unauthenticated', message);
+  }
+}
+
+/** A valid identity without the role the operation needs. */
+export class ForbiddenError extends TesseraError {
+  readonly requiredRoles: readonly string[];
+
+  constructor(requiredRoles: readonly string[] = []) {
+    super('forbidden', 'The authenticated user lacks a required role.');
+    this.requiredRoles = requiredRoles;
+  }
+}
+
+/** A cookie-authenticated unsafe request that did not come from a trusted origin. */
+export class CsrfError extends TesseraError {
+  constructor() {
+    super('csrf', 'Cross-site request refused: the Origin is not trusted.');
+  }
+}
+
+export class InvalidRequestError extends TesseraError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
+
+/** Identical for an unknown user and a wrong password, so it reveals neither. */
+export class InvalidCredentialsError extends TesseraError {
+  constructor() {
+    super('invalid_credentials', 'The username or password is incorrect.');
+  }
+}
+
+export class ThrottledError extends TesseraError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super('throttled', 'Too many failed attempts; try again later.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class UsernameTakenError extends TesseraError {
+  constructor() {
+    super('username_taken', 'That username is already taken.');
+  }
+}
+
+export class NotFoundError extends TesseraError {
+  constructor(message = 'Not found.') {
+    super('not_found', message);
+  }
+}
+
+/** Concurrent updates of one session's data kept colliding; nothing was written. */
+export class SessionConflictError extends TesseraError {
+  constructor() {
+    super('session_conflict', 'Session data changed concurrently too many times; nothing was written.');
+  }
+}
+
+export class SessionDataTooLargeError extends TesseraError {
+  readonly limitBytes: number;
+
+  constructor(sizeBytes: number, limitBytes: number) {
+    super('session_data_too_large', `Session data is ${sizeBytes} bytes; the limit is ${limitBytes}.`);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** The store failed or timed out. The request fails closed; the session is kept. */
+export class StoreUnavailableError extends TesseraError {
+  constructor(cause?: unknown) {
+    super('store_unavailable', 'The session store is unavailable.', { cause });
+  }
+}
+
+export class ConfigError extends TesseraError {
+  constructor(message: string) {
+    super('invalid_config', message);
+  }
+}
+
+export class NotImplementedError extends TesseraError {
+  constructor(message: string) {
+    super('not_implemented', message);
+  }
+}

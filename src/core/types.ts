@@ -1,0 +1,54 @@
+import type { SessionData } from '../stores/store.js';
+
+export type Strategy = 'stateful' | 'stateless' | 'hybrid';
+
+/** Who the request is on behalf of: the same shape whichever strategy is configured. */
+export interface Identity {
+  readonly id: string;
+  readonly name?: string | undefined;
+  readonly roles: readonly string[];
+}
+
+export interface SessionInfo {
+  /** A public handle of the session (SHA-256 of the secret id): safe to show and log, useless as a credential. */
+  readonly id: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly data: Readonly<SessionData>;
+}
+
+/** One of the user's sessions, as the device list shows it. */
+export interface DeviceSession {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+  readonly userAgent: string;
+  readonly ip: string;
+  readonly current: boolean;
+}
+
+/** What adapters put on the request (`req.auth` in Express). */
+export interface AuthContext {
+  readonly strategy: Strategy;
+  /** The authenticated identity, or null for an anonymous request. */
+  readonly user: Identity | null;
+  readonly session: SessionInfo | null;
+  /** Starts a session with a fresh id (any session the request carried is ended first). */
+  login(identity: Identity): Promise<SessionInfo>;
+  /** Ends this request's session everywhere; anonymous requests are a no-op. */
+  logout(): Promise<void>;
+  /** Ends every session of the user; with `keepCurrent`, all but this one. Returns how many ended. */
+  logoutAll(options?: { keepCurrent?: boolean }): Promise<number>;
+  /** A new id for the same session (after a privilege change), optionally with new roles. */
+  rotate(identity?: Identity): Promise<SessionInfo>;
+  /** The user's live sessions, the current one marked. */
+  listSessions(): Promise<DeviceSession[]>;
+  /** Ends one of the user's own sessions by its public id; `false` if the user has no such session. */
+  revokeSession(id: string): Promise<boolean>;
+  /**
+   * Changes the session data atomically: `update` gets the latest data and returns the new data.
+   * Concurrent updates are retried, never lost. Throws `session_data_too_large` past the limit.
+   */
+  updateData(update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>>;
+}

@@ -1,0 +1,32 @@
+import { parse, serialize } from 'cookie';
+import type { ResolvedCookie } from '../core/create-auth.js';
+
+/** Longer Cookie headers are not parsed at all: no id of ours is that long, and parsing costs. */
+const MAX_COOKIE_HEADER_BYTES = 8192;
+
+/** The value of our cookie in a Cookie header, or undefined. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined || header.length > MAX_COOKIE_HEADER_BYTES || !header.includes(name)) return undefined;
+  return parse(header)[name];
+}
+
+/** `HttpOnly; SameSite=Lax; Path=/`, plus `Secure` unless insecure mode; never a `Domain`. */
+export function sessionCookie(cookie: ResolvedCookie, value: string): string {
+  return serialize(cookie.name, value, {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: cookie.secure,
+    maxAge: cookie.maxAgeSeconds,
+  });
+}
+
+export function clearedSessionCookie(cookie: ResolvedCookie): string {
+  return serialize(cookie.name, '', {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: cookie.secure,
+    expires: new Date(0),
+  });
+}

@@ -1,0 +1,49 @@
+import { TesseraError, ThrottledError, type ErrorCode } from '../core/errors.js';
+
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: ErrorCode | 'internal';
+  readonly detail: string;
+}
+
+export interface ProblemResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: ProblemDetails;
+}
+
+const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
+  unauthenticated: [401, 'Unauthenticated'],
+  invalid_credentials: [401, 'Invalid credentials'],
+  forbidden: [403, 'Forbidden'],
+  csrf: [403, 'Cross-site request refused'],
+  invalid_request: [400, 'Invalid request'],
+  not_found: [404, 'Not found'],
+  username_taken: [409, 'Username taken'],
+  session_conflict: [409, 'Session conflict'],
+  session_data_too_large: [413, 'Session data too large'],
+  throttled: [429, 'Too many attempts'],
+  store_unavailable: [503, 'Store unavailable'],
+  invalid_config: [500, 'Server misconfigured'],
+  not_implemented: [501, 'Not implemented'],
+};
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. */
+export function toProblem(error: unknown): ProblemResponse {
+  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
+  if (!(error instanceof TesseraError)) {
+    const body = { type: 'urn:tessera:error:internal', title: 'Internal error', status: 500, code: 'internal', detail: 'Something went wrong.' } as const;
+    return { status: 500, headers, body };
+  }
+  const [status, title] = STATUS_AND_TITLE[error.code];
+  if (error instanceof ThrottledError) headers['retry-after'] = String(error.retryAfterSeconds);
+  return {
+    status,
+    headers,
+    body: { type: `urn:tessera:error:${error.code}`, title, status, code: error.code, detail: error.message },
+  };
+}

@@ -1,0 +1,19 @@
+/** The few facts about an incoming request that Tessera reads; each adapter fills them in. */
+export interface RequestFacts {
+  readonly method: string;
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
+  /** The client address, as the adapter's proxy-trust setting resolved it. */
+  readonly ip: string;
+}
+
+/** Where Tessera writes what the response must carry; each adapter fills it in. */
+export interface ResponseSink {
+  appendSetCookie(value: string): void;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}

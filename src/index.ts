@@ -1,0 +1,11 @@
+export { createAuth } from './core/create-auth.js';
+export type { Auth, AuthOptions, CookieOptions } from './core/create-auth.js';
+export { authorize } from './core/authorize.js';
+export { systemClock, type Clock } from './core/clock.js';
+export * from './core/errors.js';
+export type { AuthContext, DeviceSession, Identity, SessionInfo, Strategy } from './core/types.js';
+export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export type * from './stores/store.js';
+export { toProblem, type ProblemDetails } from './http/problem.js';
+export { createAuthContext } from './http/context.js';
+export type { RequestFacts, ResponseSink } from './http/request.js';

@@ -1,0 +1,131 @@
+import express, { type Request } from 'express';
+import { problemHandler, requireAuth, sendProblem, tessera } from '../adapters/express.js';
+import type { Auth } from '../core/create-auth.js';
+import { InvalidRequestError, NotFoundError, TesseraError } from '../core/errors.js';
+import type { DeviceSession, Identity } from '../core/types.js';
+import type { UserRecord } from '../stores/store.js';
+import { SELF_SERVICE_PAGE } from './page.js';
+import type { createUserService } from './users.js';
+import { checkPassword, checkUsername } from './users.js';
+
+export interface ServerAppOptions {
+  auth: Auth;
+  users: ReturnType<typeof createUserService>;
+  /** Express 'trust proxy': X-Forwarded-For is believed only when this is set. */
+  trustProxy?: boolean | string | number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const publicUser = (user: Identity | UserRecord) => ({
+  id: user.id,
+  username: 'username' in user ? user.username : (user.name ?? ''),
+  roles: [...user.roles],
+});
+const identityOf = (user: UserRecord): Identity => ({ id: user.id, name: user.username, roles: user.roles });
+const device = (session: DeviceSession) => ({
+  id: session.id,
+  created_at: iso(session.createdAt),
+  last_seen_at: iso(session.lastSeenAt),
+  expires_at: iso(session.expiresAt),
+  user_agent: session.userAgent,
+  ip: session.ip,
+  current: session.current,
+});
+
+function body(req: Request): Record<string, unknown> {
+  const value: unknown = req.body;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidRequestError('The body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Errors from the JSON body parser, as the clients of an auth API need them. */
+function bodyParserError(error: unknown): TesseraError | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return new InvalidRequestError('The body is too large.');
+  if (typeof type === 'string' && type.startsWith('entity.')) return new InvalidRequestError('The body is not valid JSON.');
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported') return new InvalidRequestError('Unsupported body encoding.');
+  return undefined;
+}
+
+/** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
+export function createServerApp({ auth, users, trustProxy = false }: ServerAppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy);
+  app.use(express.json({ limit: '16kb' }));
+  app.use(tessera(auth));
+
+  app.get('/', (_req, res) => {
+    res.set('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    res.type('html').send(SELF_SERVICE_PAGE);
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    await auth.store.ping();
+    res.json({ status: 'ok' });
+  });
+
+  app.post('/auth/register', async (req, res) => {
+    const input = body(req);
+    const user = await users.register(checkUsername(input.username), checkPassword(input.password));
+    res.status(201).json({ user: publicUser(user) });
+  });
+
+  app.post('/auth/login', async (req, res) => {
+    const input = body(req);
+    if (typeof input.username !== 'string' || typeof input.password !== 'string') {
+      throw new InvalidRequestError('username and password are required.');
+    }
+    const user = await users.authenticate(input.username, input.password, req.ip ?? '');
+    const session = await req.auth.login(identityOf(user));
+    res.json({ user: publicUser(user), session: { id: session.id, expires_at: iso(session.expiresAt) } });
+  });
+
+  app.get('/auth/me', requireAuth(), (req, res) => {
+    const { user, session } = req.auth;
+    res.json({
+      user: publicUser(user as Identity),
+      auth: { strategy: req.auth.strategy, session_id: session?.id ?? null, expires_at: session ? iso(session.expiresAt) : null },
+    });
+  });
+
+  app.post('/auth/logout', async (req, res) => {
+    await req.auth.logout();
+    res.status(204).end();
+  });
+
+  app.post('/auth/logout-all', requireAuth(), async (req, res) => {
+    await req.auth.logoutAll();
+    res.status(204).end();
+  });
+
+  app.get('/auth/sessions', requireAuth(), async (req, res) => {
+    res.json({ sessions: (await req.auth.listSessions()).map(device) });
+  });
+
+  app.delete('/auth/sessions/:id', requireAuth(), async (req, res) => {
+    if (!(await req.auth.revokeSession(String(req.params.id)))) throw new NotFoundError('No such session of yours.');
+    res.status(204).end();
+  });
+
+  app.post('/auth/password', requireAuth(), async (req, res) => {
+    const input = body(req);
+    if (typeof input.current_password !== 'string') throw new InvalidRequestError('current_password is required.');
+    const newPassword = checkPassword(input.new_password, 'new_password');
+    const identity = req.auth.user as Identity;
+    const account = await users.authenticate(identity.name ?? '', input.current_password, req.ip ?? '');
+    if (account.id !== identity.id) throw new NotFoundError('The account no longer exists.');
+    await users.changePassword(account, newPassword);
+    await req.auth.logoutAll({ keepCurrent: true });
+    res.status(204).end();
+  });
+
+  app.use((_req, res) => sendProblem(res, new NotFoundError('No such route.')));
+  app.use(function bodyErrors(error: unknown, _req: Request, _res: express.Response, next: express.NextFunction) {
+    next(bodyParserError(error) ?? error);
+  });
+  app.use(problemHandler());
+  return app;
+}

@@ -1,0 +1,105 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createAuth } from '../core/create-auth.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { Strategy } from '../core/types.js';
+import { createMemoryStore } from '../stores/memory.js';
+import { createRedisStore } from '../stores/redis.js';
+import { createSqliteStore } from '../stores/sqlite.js';
+import type { Store } from '../stores/store.js';
+import { createServerApp } from './app.js';
+import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
+import { createUserService } from './users.js';
+
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  strategy: Strategy;
+  store: StoreKind;
+  dataDir: string;
+  redisUrl: string;
+  insecureCookies: boolean;
+  bootstrapAdmin?: { username: string; password: string } | undefined;
+  /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
+  trustProxy?: boolean | string | number | undefined;
+  trustedOrigins?: readonly string[] | undefined;
+  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
+  loginThrottle?: LoginThrottleOptions | undefined;
+  clock?: Clock | undefined;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly store: Store;
+  readonly server: Server;
+  /** Stops accepting, lets in-flight requests finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl'>): Store {
+  switch (kind) {
+    case 'memory':
+      return createMemoryStore();
+    case 'sqlite':
+      return createSqliteStore({ path: join(options.dataDir, 'tessera.db') });
+    case 'redis':
+      return createRedisStore({ url: options.redisUrl });
+  }
+}
+
+/** Waits until the store answers, so the first requests do not fail while Redis connects. */
+async function waitForStore(store: Store, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const store = openStore(options.store, options);
+  try {
+    await waitForStore(store, 10_000);
+    const auth = createAuth({
+      strategy: options.strategy,
+      store,
+      clock,
+      cookie: { secure: !options.insecureCookies },
+      session: options.session,
+      csrf: { trustedOrigins: options.trustedOrigins ?? [] },
+    });
+    const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
+    if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
+
+    const app = createServerApp({ auth, users, trustProxy: options.trustProxy ?? false });
+    const server = app.listen(options.port, options.host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+    return {
+      url: `http://${host}:${port}`,
+      store,
+      server,
+      async close() {
+        const closed = new Promise((resolve) => server.close(resolve));
+        server.closeIdleConnections();
+        await closed;
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

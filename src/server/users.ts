@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { InvalidCredentialsError, InvalidRequestError, UsernameTakenError } from '../core/errors.js';
+import type { UserRecord, UserStore } from '../stores/store.js';
+import type { createLoginThrottle } from './login-throttle.js';
+import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
+
+const USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 1024;
+
+export function checkUsername(value: unknown): string {
+  if (typeof value !== 'string' || !USERNAME.test(value)) {
+    throw new InvalidRequestError('username must be 3 to 64 letters, digits, dots, dashes or underscores.');
+  }
+  return value;
+}
+
+export function checkPassword(value: unknown, field = 'password'): string {
+  if (typeof value !== 'string' || value.length < MIN_PASSWORD || value.length > MAX_PASSWORD) {
+    throw new InvalidRequestError(`${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
+  }
+  return value;
+}
+
+/** Accounts: registration, credential checks (throttled, equal-time), password changes. */
+export function createUserService(users: UserStore, throttle: ReturnType<typeof createLoginThrottle>, clock: Clock) {
+  const decoy = createDecoyHash();
+
+  const register = async (username: string, password: string, roles: readonly string[] = ['user']): Promise<UserRecord> => {
+    const user: UserRecord = {
+      id: randomUUID(),
+      username,
+      passwordHash: await hashPassword(password),
+      roles: [...roles],
+      createdAt: clock.now(),
+    };
+    if (!(await users.create(user))) throw new UsernameTakenError();
+    return user;
+  };
+
+  return {
+    register,
+
+    /** The user for a correct password; the same error, after the same work, for every failure. */
+    async authenticate(username: string, password: string, ip: string): Promise<UserRecord> {
+      await throttle.attempt(username, ip);
+      const user = await users.getByUsername(username);
+      const valid = await verifyPassword(user?.passwordHash ?? (await decoy), password);
+      if (!user || !valid) throw new InvalidCredentialsError();
+      await throttle.succeeded(username, ip);
+      return user;
+    },
+
+    async changePassword(user: UserRecord, newPassword: string): Promise<void> {
+      await users.update(user.id, { passwordHash: await hashPassword(newPassword) });
+    },
+
+    /** Creates the admin if that username is free; an existing account is left untouched. */
+    async ensureAdmin(username: string, password: string): Promise<void> {
+      if (await users.getByUsername(username)) return;
+      try {
+        await register(username, password, ['admin', 'user']);
+      } catch (error) {
+        if (!(error instanceof UsernameTakenError)) throw error;
+      }
+    },
+  };
+}

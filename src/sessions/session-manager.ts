@@ -1,0 +1,137 @@
+import type { Clock } from '../core/clock.js';
+import { SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
+import type { SessionData, SessionRecord, Store } from '../stores/store.js';
+import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
+
+export interface SessionPolicy {
+  /** A session unused for this long ends (ms). */
+  readonly idleTimeoutMs: number;
+  /** A session ends this long after login, however active (ms). Sliding renewal never passes it. */
+  readonly absoluteTimeoutMs: number;
+  /** Activity is written at most once per this interval (ms); other requests only read. */
+  readonly touchIntervalMs: number;
+  /** Largest serialised session data, in bytes. */
+  readonly maxDataBytes: number;
+}
+
+export interface SessionOwner {
+  readonly id: string;
+  readonly name?: string | undefined;
+  readonly roles: readonly string[];
+}
+
+export interface ClientInfo {
+  readonly userAgent: string;
+  readonly ip: string;
+}
+
+/** How many times a data update is retried when another request changed the data first. */
+const MAX_UPDATE_ATTEMPTS = 16;
+
+export type SessionManager = ReturnType<typeof createSessionManager>;
+
+/** When a session ends if nothing else happens: idle limit or absolute limit, whichever is first. */
+export function sessionExpiresAt(record: SessionRecord, policy: SessionPolicy): number {
+  return Math.min(record.lastSeenAt + policy.idleTimeoutMs, record.absoluteExpiresAt);
+}
+
+/** Stateful sessions over any Store: issue, resolve, touch, revoke, list and update data. */
+export function createSessionManager(store: Store, policy: SessionPolicy, clock: Clock) {
+  const expiresAt = (record: SessionRecord) => sessionExpiresAt(record, policy);
+  const isLive = (record: SessionRecord, now: number) => now < expiresAt(record);
+
+  const serializeData = (data: SessionData): SessionData => {
+    const size = Buffer.byteLength(JSON.stringify(data));
+    if (size > policy.maxDataBytes) throw new SessionDataTooLargeError(size, policy.maxDataBytes);
+    return data;
+  };
+
+  return {
+    policy,
+
+    /**
+     * Starts a session with a fresh id. With `replaces`, the old session is deleted in the same
+     * atomic step: a new id on every login and privilege change defeats fixation.
+     */
+    async create(owner: SessionOwner, client: ClientInfo, options: { replaces?: string } = {}) {
+      const now = clock.now();
+      const id = generateSessionId();
+      const record: SessionRecord = {
+        idHash: hashSessionId(id),
+        userId: owner.id,
+        userName: owner.name,
+        roles: [...owner.roles],
+        createdAt: now,
+        lastSeenAt: now,
+        absoluteExpiresAt: now + policy.absoluteTimeoutMs,
+        userAgent: client.userAgent.slice(0, 512),
+        ip: client.ip,
+        data: {},
+        version: 0,
+      };
+      await store.sessions.create(record, expiresAt(record) - now, options.replaces);
+      return { id, record };
+    },
+
+    /**
+     * The same session under a fresh id (after a privilege change), the old id dead in the same
+     * atomic step. Data, creation time and the absolute limit carry over: rotating never extends a session.
+     */
+    async rotate(record: SessionRecord, roles: readonly string[] = record.roles) {
+      const now = clock.now();
+      const id = generateSessionId();
+      const next: SessionRecord = { ...record, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0 };
+      await store.sessions.create(next, expiresAt(next) - now, record.idHash);
+      return { id, record: next };
+    },
+
+    /**
+     * The live session for a presented id, or null. Ids we could not have issued never reach the
+     * store. Activity is written only when the last write is older than `touchIntervalMs`.
+     */
+    async resolve(presentedId: string): Promise<SessionRecord | null> {
+      if (!isWellFormedSessionId(presentedId)) return null;
+      const idHash = hashSessionId(presentedId);
+      const record = await store.sessions.get(idHash);
+      if (!record) return null;
+      const now = clock.now();
+      if (!isLive(record, now)) {
+        await store.sessions.delete(idHash);
+        return null;
+      }
+      if (now - record.lastSeenAt < policy.touchIntervalMs) return record;
+      const touched = { ...record, lastSeenAt: now };
+      if (!(await store.sessions.touch(idHash, now, expiresAt(touched) - now))) return null;
+      return touched;
+    },
+
+    /**
+     * Applies `update` to the current data with compare-and-set, retrying on a concurrent change,
+     * so two requests that each add to a cart both land (no last-writer-wins).
+     */
+    async updateData(record: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord | null> {
+      let current: SessionRecord | null = record;
+      for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS && current; attempt++) {
+        const data = serializeData(update(structuredClone(current.data)));
+        const result = await store.sessions.updateData(current.idHash, current.version, data);
+        if (result === 'updated') return { ...current, data, version: current.version + 1 };
+        if (result === 'missing') return null;
+        current = await store.sessions.get(current.idHash);
+        if (current && !isLive(current, clock.now())) return null;
+      }
+      if (!current) return null;
+      throw new SessionConflictError();
+    },
+
+    revoke: (idHash: string) => store.sessions.delete(idHash),
+
+    revokeAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.deleteByUser(userId, exceptIdHash),
+
+    async listOfUser(userId: string) {
+      const now = clock.now();
+      return (await store.sessions.listByUser(userId)).filter((record) => isLive(record, now));
+    },
+
+    expiresAt,
+  };
+}

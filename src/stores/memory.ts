@@ -1,0 +1,158 @@
+import {
+  normalizeUsername,
+  type CounterState,
+  type SessionData,
+  type SessionRecord,
+  type Store,
+  type UpdateDataResult,
+  type UserRecord,
+} from './store.js';
+
+export interface MemoryStoreOptions {
+  /** How often expired records are swept, in milliseconds (default 60 000). */
+  sweepIntervalMs?: number;
+}
+
+interface Expiring<T> {
+  value: T;
+  /** Real time (Date.now) after which the record may be dropped. */
+  gcAt: number;
+}
+
+/**
+ * A store in this process's memory: for tests, development and single-instance servers that may
+ * lose every session on restart. Every method is atomic because it runs without awaiting.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const sessions = new Map<string, Expiring<SessionRecord>>();
+  const userIndex = new Map<string, Set<string>>();
+  const usersById = new Map<string, UserRecord>();
+  const userIdByName = new Map<string, string>();
+  const counters = new Map<string, Expiring<number>>();
+
+  const unindex = (record: SessionRecord): void => {
+    const ids = userIndex.get(record.userId);
+    ids?.delete(record.idHash);
+    if (ids?.size === 0) userIndex.delete(record.userId);
+  };
+
+  const removeSession = (idHash: string): boolean => {
+    const entry = sessions.get(idHash);
+    if (!entry) return false;
+    sessions.delete(idHash);
+    unindex(entry.value);
+    return entry.gcAt > Date.now();
+  };
+
+  const liveSession = (idHash: string): Expiring<SessionRecord> | undefined => {
+    const entry = sessions.get(idHash);
+    if (entry && entry.gcAt <= Date.now()) return void removeSession(idHash);
+    return entry;
+  };
+
+  const liveCounter = (key: string): Expiring<number> | undefined => {
+    const entry = counters.get(key);
+    if (entry && entry.gcAt <= Date.now()) return void counters.delete(key);
+    return entry;
+  };
+
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [key, entry] of sessions) if (entry.gcAt <= now) removeSession(key);
+    for (const [key, entry] of counters) if (entry.gcAt <= now) counters.delete(key);
+  };
+  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+
+  // JSON round trip: the memory store keeps exactly what a durable store would.
+  const copyData = (data: SessionData): SessionData => JSON.parse(JSON.stringify(data)) as SessionData;
+
+  return {
+    sessions: {
+      async create(record, ttlMs, replaces) {
+        if (replaces !== undefined) removeSession(replaces);
+        sessions.set(record.idHash, { value: { ...record, data: copyData(record.data) }, gcAt: Date.now() + ttlMs });
+        let ids = userIndex.get(record.userId);
+        if (!ids) userIndex.set(record.userId, (ids = new Set()));
+        ids.add(record.idHash);
+      },
+      async get(idHash) {
+        return liveSession(idHash)?.value ?? null;
+      },
+      async touch(idHash, lastSeenAt, ttlMs) {
+        const entry = liveSession(idHash);
+        if (!entry) return false;
+        entry.value = { ...entry.value, lastSeenAt };
+        entry.gcAt = Date.now() + ttlMs;
+        return true;
+      },
+      async updateData(idHash, expectedVersion, data): Promise<UpdateDataResult> {
+        const entry = liveSession(idHash);
+        if (!entry) return 'missing';
+        if (entry.value.version !== expectedVersion) return 'conflict';
+        entry.value = { ...entry.value, data: copyData(data), version: expectedVersion + 1 };
+        return 'updated';
+      },
+      async delete(idHash) {
+        return removeSession(idHash);
+      },
+      async listByUser(userId) {
+        const records: SessionRecord[] = [];
+        for (const idHash of [...(userIndex.get(userId) ?? [])]) {
+          const entry = liveSession(idHash);
+          if (entry) records.push(entry.value);
+        }
+        return records;
+      },
+      async deleteByUser(userId, exceptIdHash) {
+        let deleted = 0;
+        for (const idHash of [...(userIndex.get(userId) ?? [])]) {
+          if (idHash !== exceptIdHash && removeSession(idHash)) deleted++;
+        }
+        return deleted;
+      },
+    },
+    users: {
+      async create(user) {
+        const key = normalizeUsername(user.username);
+        if (userIdByName.has(key) || usersById.has(user.id)) return false;
+        userIdByName.set(key, user.id);
+        usersById.set(user.id, { ...user, roles: [...user.roles] });
+        return true;
+      },
+      async getById(id) {
+        return usersById.get(id) ?? null;
+      },
+      async getByUsername(username) {
+        const id = userIdByName.get(normalizeUsername(username));
+        return id === undefined ? null : (usersById.get(id) ?? null);
+      },
+      async update(id, changes) {
+        const user = usersById.get(id);
+        if (!user) return false;
+        usersById.set(id, {
+          ...user,
+          ...(changes.passwordHash !== undefined && { passwordHash: changes.passwordHash }),
+          ...(changes.roles !== undefined && { roles: [...changes.roles] }),
+        });
+        return true;
+      },
+    },
+    counters: {
+      async add(key, delta, windowMs): Promise<CounterState> {
+        const now = Date.now();
+        let entry = liveCounter(key);
+        if (!entry) counters.set(key, (entry = { value: 0, gcAt: now + windowMs }));
+        entry.value += delta;
+        return { count: entry.value, resetInMs: entry.gcAt - now };
+      },
+      async reset(key) {
+        counters.delete(key);
+      },
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweeper);
+    },
+  };
+}

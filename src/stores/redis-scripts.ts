@@ -1,0 +1,88 @@
+/**
+ * Lua scripts for the operations that must be atomic in Redis. Each runs as one unit on the
+ * server, so no other client sees a half-done rotation, deletion or compare-and-set.
+ *
+ * Session hashes use short fields: u user id, n user name, r roles (JSON), c created, l last
+ * seen, a absolute expiry, ua user agent, ip, d data (JSON), v version.
+ * The per-user index is a set of id hashes without TTL; members whose session expired are pruned
+ * whenever the user logs in or lists sessions, so it never grows past the live sessions for long.
+ */
+
+/** KEYS: session, index[, replaced]. ARGV: ttlMs, idHash, sessionPrefix, field, value, … */
+export const CREATE_SESSION = `
+if KEYS[3] then redis.call('del', KEYS[3]) end
+for _, id in ipairs(redis.call('smembers', KEYS[2])) do
+  if redis.call('exists', ARGV[3] .. id) == 0 then redis.call('srem', KEYS[2], id) end
+end
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], unpack(ARGV, 4))
+redis.call('pexpire', KEYS[1], ARGV[1])
+redis.call('sadd', KEYS[2], ARGV[2])
+return 1`;
+
+/** KEYS: session. ARGV: lastSeenAt, ttlMs. Never recreates a deleted session. */
+export const TOUCH_SESSION = `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'l', ARGV[1])
+redis.call('pexpire', KEYS[1], ARGV[2])
+return 1`;
+
+/** KEYS: session. ARGV: expectedVersion, data. Compare-and-set on the version field. */
+export const UPDATE_SESSION_DATA = `
+local version = redis.call('hget', KEYS[1], 'v')
+if not version then return 'missing' end
+if version ~= ARGV[1] then return 'conflict' end
+redis.call('hset', KEYS[1], 'd', ARGV[2], 'v', tonumber(version) + 1)
+return 'updated'`;
+
+/** KEYS: session. ARGV: indexPrefix, idHash. */
+export const DELETE_SESSION = `
+local user = redis.call('hget', KEYS[1], 'u')
+if not user then return 0 end
+redis.call('del', KEYS[1])
+redis.call('srem', ARGV[1] .. user, ARGV[2])
+return 1`;
+
+/** KEYS: index. ARGV: sessionPrefix. Returns id, fields, id, fields, … and prunes dead members. */
+export const LIST_USER_SESSIONS = `
+local out = {}
+for _, id in ipairs(redis.call('smembers', KEYS[1])) do
+  local fields = redis.call('hgetall', ARGV[1] .. id)
+  if #fields == 0 then
+    redis.call('srem', KEYS[1], id)
+  else
+    out[#out + 1] = id
+    out[#out + 1] = fields
+  end
+end
+return out`;
+
+/** KEYS: index. ARGV: sessionPrefix, exceptIdHash (or ''). */
+export const DELETE_USER_SESSIONS = `
+local deleted = 0
+for _, id in ipairs(redis.call('smembers', KEYS[1])) do
+  if id ~= ARGV[2] then
+    deleted = deleted + redis.call('del', ARGV[1] .. id)
+    redis.call('srem', KEYS[1], id)
+  end
+end
+return deleted`;
+
+/** KEYS: user, username. ARGV: id, field, value, … Insert-if-absent on the username. */
+export const CREATE_USER = `
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+if redis.call('setnx', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], unpack(ARGV, 2))
+return 1`;
+
+/** KEYS: user. ARGV: field, value, … Updates only an existing user. */
+export const UPDATE_USER = `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], unpack(ARGV))
+return 1`;
+
+/** KEYS: counter. ARGV: delta, windowMs. The window starts with the first hit. */
+export const ADD_TO_COUNTER = `
+local count = redis.call('incrby', KEYS[1], ARGV[1])
+if redis.call('pttl', KEYS[1]) < 0 then redis.call('pexpire', KEYS[1], ARGV[2]) end
+return {count, redis.call('pttl', KEYS[1])}`;

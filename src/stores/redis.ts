@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { StoreUnavailableError } from '../core/errors.js';
+import * as scripts from './redis-scripts.js';
+import {
+  normalizeUsername,
+  type SessionData,
+  type SessionRecord,
+  type Store,
+  type UpdateDataResult,
+  type UserRecord,
+} from './store.js';
+
+export interface RedisStoreOptions {
+  /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` is given. */
+  url?: string;
+  /** Bring your own ioredis client; Tessera then leaves its lifecycle (and options) to you. */
+  client?: Redis;
+  /** Prefix of every key (default `tessera:`), so one Redis can serve several applications. */
+  prefix?: string;
+  /** Per-command timeout in milliseconds (default 1000). A slower answer is a 503, never a hang. */
+  commandTimeoutMs?: number;
+}
+
+type Script = { lua: string; sha: string };
+const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+
+const SCRIPTS = {
+  createSession: script(scripts.CREATE_SESSION),
+  touchSession: script(scripts.TOUCH_SESSION),
+  updateSessionData: script(scripts.UPDATE_SESSION_DATA),
+  deleteSession: script(scripts.DELETE_SESSION),
+  listUserSessions: script(scripts.LIST_USER_SESSIONS),
+  deleteUserSessions: script(scripts.DELETE_USER_SESSIONS),
+  createUser: script(scripts.CREATE_USER),
+  updateUser: script(scripts.UPDATE_USER),
+  addToCounter: script(scripts.ADD_TO_COUNTER),
+};
+
+/**
+ * Options for a client that fails fast: no offline queue (a command issued while disconnected
+ * fails at once instead of waiting for a reconnect), a per-command timeout, and endless
+ * reconnection in the background. Together they turn an outage into quick 503s, not hangs.
+ */
+export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    connectTimeout: Math.max(commandTimeoutMs, 1000),
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  };
+}
+
+const sessionFields = (record: SessionRecord): string[] => [
+  'u', record.userId,
+  'n', record.userName ?? '',
+  'r', JSON.stringify(record.roles),
+  'c', String(record.createdAt),
+  'l', String(record.lastSeenAt),
+  'a', String(record.absoluteExpiresAt),
+  'ua', record.userAgent,
+  'ip', record.ip,
+  'd', JSON.stringify(record.data),
+  'v', String(record.version),
+];
+
+const toSession = (idHash: string, h: Record<string, string>): SessionRecord => ({
+  idHash,
+  userId: h.u ?? '',
+  userName: h.n || undefined,
+  roles: JSON.parse(h.r ?? '[]') as string[],
+  createdAt: Number(h.c),
+  lastSeenAt: Number(h.l),
+  absoluteExpiresAt: Number(h.a),
+  userAgent: h.ua ?? '',
+  ip: h.ip ?? '',
+  data: JSON.parse(h.d ?? '{}') as SessionData,
+  version: Number(h.v),
+});
+
+const pairsToObject = (pairs: string[]): Record<string, string> => {
+  const object: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) object[pairs[i] as string] = pairs[i + 1] as string;
+  return object;
+};
+
+/**
+ * The shared store for several instances. Keys are prefixed, lifetimes are set by Redis (PEXPIRE),
+ * multi-key operations are Lua scripts, and every command has a timeout.
+ */
+export function createRedisStore(options: RedisStoreOptions = {}): Store {
+  const ownsClient = options.client === undefined;
+  const client =
+    options.client ??
+    new Redis(options.url ?? 'redis://127.0.0.1:6379', failFastRedisOptions(options.commandTimeoutMs));
+  // Errors surface through rejected commands; without a listener ioredis would log each one.
+  if (ownsClient) client.on('error', () => {});
+
+  const prefix = options.prefix ?? 'tessera:';
+  const sessionPrefix = `${prefix}s:`;
+  const indexPrefix = `${prefix}us:`;
+  const sessionKey = (idHash: string) => sessionPrefix + idHash;
+  const indexKey = (userId: string) => indexPrefix + userId;
+  const userKey = (id: string) => `${prefix}user:${id}`;
+  const usernameKey = (username: string) => `${prefix}username:${normalizeUsername(username)}`;
+  const counterKey = (key: string) => `${prefix}c:${key}`;
+
+  /** Every command goes through here: any failure is the store being unavailable. */
+  const call = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  };
+
+  const run = (s: Script, keys: string[], args: (string | number)[]): Promise<unknown> =>
+    call(async () => {
+      try {
+        return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return await client.eval(s.lua, keys.length, ...keys, ...args);
+      }
+    });
+
+  const toUser = (h: Record<string, string>): UserRecord | null =>
+    h.id === undefined
+      ? null
+      : {
+          id: h.id,
+          username: h.username ?? '',
+          passwordHash: h.passwordHash ?? '',
+          roles: JSON.parse(h.roles ?? '[]') as string[],
+          createdAt: Number(h.createdAt),
+        };
+
+  return {
+    sessions: {
+      async create(record, ttlMs, replaces) {
+        const keys = [sessionKey(record.idHash), indexKey(record.userId)];
+        if (replaces !== undefined) keys.push(sessionKey(replaces));
+        await run(SCRIPTS.createSession, keys, [ttlMs, record.idHash, sessionPrefix, ...sessionFields(record)]);
+      },
+      async get(idHash) {
+        const fields = await call(() => client.hgetall(sessionKey(idHash)));
+        return fields.u === undefined ? null : toSession(idHash, fields);
+      },
+      async touch(idHash, lastSeenAt, ttlMs) {
+        return (await run(SCRIPTS.touchSession, [sessionKey(idHash)], [lastSeenAt, ttlMs])) === 1;
+      },
+      async updateData(idHash, expectedVersion, data) {
+        const result = await run(SCRIPTS.updateSessionData, [sessionKey(idHash)], [expectedVersion, JSON.stringify(data)]);
+        return result as UpdateDataResult;
+      },
+      async delete(idHash) {
+        return (await run(SCRIPTS.deleteSession, [sessionKey(idHash)], [indexPrefix, idHash])) === 1;
+      },
+      async listByUser(userId) {
+        const flat = (await run(SCRIPTS.listUserSessions, [indexKey(userId)], [sessionPrefix])) as (string | string[])[];
+        const records: SessionRecord[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          records.push(toSession(flat[i] as string, pairsToObject(flat[i + 1] as string[])));
+        }
+        return records.sort((a, b) => a.createdAt - b.createdAt);
+      },
+      async deleteByUser(userId, exceptIdHash) {
+        return (await run(SCRIPTS.deleteUserSessions, [indexKey(userId)], [sessionPrefix, exceptIdHash ?? ''])) as number;
+      },
+    },
+    users: {
+      async create(user) {
+        const fields = [
+          'id', user.id,
+          'username', user.username,
+          'passwordHash', user.passwordHash,
+          'roles', JSON.stringify(user.roles),
+          'createdAt', String(user.createdAt),
+        ];
+        return (await run(SCRIPTS.createUser, [userKey(user.id), usernameKey(user.username)], [user.id, ...fields])) === 1;
+      },
+      async getById(id) {
+        return toUser(await call(() => client.hgetall(userKey(id))));
+      },
+      async getByUsername(username) {
+        const id = await call(() => client.get(usernameKey(username)));
+        return id === null ? null : toUser(await call(() => client.hgetall(userKey(id))));
+      },
+      async update(id, changes) {
+        const fields: string[] = [];
+        if (changes.passwordHash !== undefined) fields.push('passwordHash', changes.passwordHash);
+        if (changes.roles !== undefined) fields.push('roles', JSON.stringify(changes.roles));
+        if (fields.length === 0) return (await call(() => client.exists(userKey(id)))) === 1;
+        return (await run(SCRIPTS.updateUser, [userKey(id)], fields)) === 1;
+      },
+    },
+    counters: {
+      async add(key, delta, windowMs) {
+        const [count, ttl] = (await run(SCRIPTS.addToCounter, [counterKey(key)], [delta, windowMs])) as [number, number];
+        return { count, resetInMs: Math.max(ttl, 0) };
+      },
+      async reset(key) {
+        await call(() => client.del(counterKey(key)));
+      },
+    },
+    async ping() {
+      await call(() => client.ping());
+    },
+    async close() {
+      if (ownsClient) client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,246 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../core/errors.js';
+import {
+  normalizeUsername,
+  type SessionData,
+  type SessionRecord,
+  type Store,
+  type UserRecord,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its folder if absent. `':memory:'` for a throwaway database. */
+  path: string;
+  /** How often expired rows are deleted, in milliseconds (default 60 000). */
+  sweepIntervalMs?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tessera_sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  user_name TEXT,
+  roles TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  user_agent TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  data TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  gc_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
+CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
+CREATE TABLE IF NOT EXISTS tessera_users (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  username_key TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tessera_counters (
+  key TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  gc_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+interface SessionRow {
+  id_hash: string;
+  user_id: string;
+  user_name: string | null;
+  roles: string;
+  created_at: number;
+  last_seen_at: number;
+  absolute_expires_at: number;
+  user_agent: string;
+  ip: string;
+  data: string;
+  version: number;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  roles: string;
+  created_at: number;
+}
+
+const toSession = (row: SessionRow): SessionRecord => ({
+  idHash: row.id_hash,
+  userId: row.user_id,
+  userName: row.user_name ?? undefined,
+  roles: JSON.parse(row.roles) as string[],
+  createdAt: row.created_at,
+  lastSeenAt: row.last_seen_at,
+  absoluteExpiresAt: row.absolute_expires_at,
+  userAgent: row.user_agent,
+  ip: row.ip,
+  data: JSON.parse(row.data) as SessionData,
+  version: row.version,
+});
+
+const toUser = (row: UserRow): UserRecord => ({
+  id: row.id,
+  username: row.username,
+  passwordHash: row.password_hash,
+  roles: JSON.parse(row.roles) as string[],
+  createdAt: row.created_at,
+});
+
+/**
+ * The embedded durable store: sessions survive a restart, and several processes on one host may
+ * share the file (WAL mode, busy timeout). Each method is one statement or one transaction, so
+ * each is atomic.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 2000');
+  db.exec(SCHEMA);
+
+  const q = {
+    insertSession: db.prepare(
+      `INSERT OR REPLACE INTO tessera_sessions VALUES
+       (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt)`,
+    ),
+    getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
+    touch: db.prepare('UPDATE tessera_sessions SET last_seen_at = ?, gc_at = ? WHERE id_hash = ? AND gc_at > ?'),
+    updateData: db.prepare(
+      'UPDATE tessera_sessions SET data = ?, version = version + 1 WHERE id_hash = ? AND version = ? AND gc_at > ?',
+    ),
+    sessionExists: db.prepare<[string, number], { one: number }>(
+      'SELECT 1 AS one FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?',
+    ),
+    deleteSession: db.prepare('DELETE FROM tessera_sessions WHERE id_hash = ?'),
+    deleteLiveSession: db.prepare('DELETE FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
+    listByUser: db.prepare<[string, number], SessionRow>(
+      'SELECT * FROM tessera_sessions WHERE user_id = ? AND gc_at > ? ORDER BY created_at',
+    ),
+    deleteByUser: db.prepare('DELETE FROM tessera_sessions WHERE user_id = ? AND id_hash IS NOT ? AND gc_at > ?'),
+    insertUser: db.prepare(
+      `INSERT INTO tessera_users VALUES (@id, @username, @usernameKey, @passwordHash, @roles, @createdAt)
+       ON CONFLICT DO NOTHING`,
+    ),
+    userById: db.prepare<[string], UserRow>('SELECT * FROM tessera_users WHERE id = ?'),
+    userByName: db.prepare<[string], UserRow>('SELECT * FROM tessera_users WHERE username_key = ?'),
+    updatePassword: db.prepare('UPDATE tessera_users SET password_hash = ? WHERE id = ?'),
+    updateRoles: db.prepare('UPDATE tessera_users SET roles = ? WHERE id = ?'),
+    addCounter: db.prepare<[string, number, number, number, number, number], { count: number; gc_at: number }>(
+      `INSERT INTO tessera_counters (key, count, gc_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN gc_at > ? THEN count + excluded.count ELSE excluded.count END,
+         gc_at = CASE WHEN gc_at > ? THEN gc_at ELSE ? END
+       RETURNING count, gc_at`,
+    ),
+    resetCounter: db.prepare('DELETE FROM tessera_counters WHERE key = ?'),
+    sweepSessions: db.prepare('DELETE FROM tessera_sessions WHERE gc_at <= ?'),
+    sweepCounters: db.prepare('DELETE FROM tessera_counters WHERE gc_at <= ?'),
+  };
+
+  const createSession = db.transaction((record: SessionRecord, ttlMs: number, replaces?: string) => {
+    if (replaces !== undefined) q.deleteSession.run(replaces);
+    q.insertSession.run({
+      ...record,
+      userName: record.userName ?? null,
+      roles: JSON.stringify(record.roles),
+      data: JSON.stringify(record.data),
+      gcAt: Date.now() + ttlMs,
+    });
+  });
+
+  const updateUser = db.transaction((id: string, changes: { passwordHash?: string; roles?: readonly string[] }) => {
+    if (!q.userById.get(id)) return false;
+    if (changes.passwordHash !== undefined) q.updatePassword.run(changes.passwordHash, id);
+    if (changes.roles !== undefined) q.updateRoles.run(JSON.stringify(changes.roles), id);
+    return true;
+  });
+
+  /** Runs a synchronous SQLite call, reporting any failure as the store being unavailable. */
+  const run = async <T>(operation: () => T): Promise<T> => {
+    try {
+      return operation();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  };
+
+  const sweeper = setInterval(() => {
+    void run(() => {
+      const now = Date.now();
+      q.sweepSessions.run(now);
+      q.sweepCounters.run(now);
+    }).catch(() => {}); // A failed sweep is retried at the next interval.
+  }, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+
+  return {
+    sessions: {
+      create: (record, ttlMs, replaces) => run(() => createSession(record, ttlMs, replaces)),
+      get: (idHash) =>
+        run(() => {
+          const row = q.getSession.get(idHash, Date.now());
+          return row ? toSession(row) : null;
+        }),
+      touch: (idHash, lastSeenAt, ttlMs) =>
+        run(() => {
+          const now = Date.now();
+          return q.touch.run(lastSeenAt, now + ttlMs, idHash, now).changes === 1;
+        }),
+      updateData: (idHash, expectedVersion, data) =>
+        run(() => {
+          const now = Date.now();
+          if (q.updateData.run(JSON.stringify(data), idHash, expectedVersion, now).changes === 1) return 'updated';
+          return q.sessionExists.get(idHash, now) ? 'conflict' : 'missing';
+        }),
+      delete: (idHash) => run(() => q.deleteLiveSession.run(idHash, Date.now()).changes === 1),
+      listByUser: (userId) => run(() => q.listByUser.all(userId, Date.now()).map(toSession)),
+      deleteByUser: (userId, exceptIdHash) =>
+        run(() => q.deleteByUser.run(userId, exceptIdHash ?? null, Date.now()).changes),
+    },
+    users: {
+      create: (user) =>
+        run(
+          () =>
+            q.insertUser.run({
+              ...user,
+              usernameKey: normalizeUsername(user.username),
+              roles: JSON.stringify(user.roles),
+            }).changes === 1,
+        ),
+      getById: (id) =>
+        run(() => {
+          const row = q.userById.get(id);
+          return row ? toUser(row) : null;
+        }),
+      getByUsername: (username) =>
+        run(() => {
+          const row = q.userByName.get(normalizeUsername(username));
+          return row ? toUser(row) : null;
+        }),
+      update: (id, changes) => run(() => updateUser(id, changes)),
+    },
+    counters: {
+      add: (key, delta, windowMs) =>
+        run(() => {
+          const now = Date.now();
+          const row = q.addCounter.get(key, delta, now + windowMs, now, now, now + windowMs);
+          if (!row) throw new Error('counter upsert returned no row');
+          return { count: row.count, resetInMs: row.gc_at - now };
+        }),
+      reset: (key) => run(() => void q.resetCounter.run(key)),
+    },
+    ping: () => run(() => void db.prepare('SELECT 1').get()),
+    async close() {
+      clearInterval(sweeper);
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The one contract every store implements (memory, SQLite, Redis). The core talks to storage only
+ * through it, and `test/stores/conformance.ts` runs the same suite against every implementation.
+ *
+ * Units: every timestamp is milliseconds since the epoch, taken from the caller's clock; every
+ * `ttlMs` is a relative lifetime in milliseconds. A store may forget a record any time after its
+ * `ttlMs` has passed (garbage collection), but the core never relies on that for security: it
+ * re-checks timestamps itself, so a store's clock never decides whether a session is valid.
+ *
+ * Atomicity: each method is atomic on its own. In particular
+ * - `sessions.create` writes the record and the user index together, and removes `replaces` in the
+ *   same step (a rotation never leaves both ids alive, nor neither);
+ * - `sessions.delete` and `sessions.deleteByUser` remove records and index entries together;
+ * - `sessions.touch` and `sessions.updateData` never resurrect a deleted session;
+ * - `sessions.updateData` is a compare-and-set on `version`;
+ * - `users.create` is an atomic insert-if-absent on the normalised username;
+ * - `counters.add` is an atomic increment whose window starts with the first hit.
+ *
+ * Failure: a store that cannot answer (down, timed out) rejects with `StoreUnavailableError`.
+ * It never resolves with "not found" for a record it could not read.
+ */
+export interface Store {
+  readonly sessions: SessionStore;
+  readonly users: UserStore;
+  readonly counters: CounterStore;
+  /** Resolves when the store answers; rejects with `StoreUnavailableError` otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SessionData = Record<string, unknown>;
+
+export interface SessionRecord {
+  /** SHA-256 of the session id, base64url. The id itself is never stored. */
+  readonly idHash: string;
+  readonly userId: string;
+  readonly userName?: string | undefined;
+  readonly roles: readonly string[];
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly userAgent: string;
+  readonly ip: string;
+  readonly data: SessionData;
+  /** Incremented by every successful `updateData`. */
+  readonly version: number;
+}
+
+export type UpdateDataResult = 'updated' | 'conflict' | 'missing';
+
+export interface SessionStore {
+  /** Writes the record and its index entry; with `replaces`, deletes that session in the same step. */
+  create(record: SessionRecord, ttlMs: number, replaces?: string): Promise<void>;
+  get(idHash: string): Promise<SessionRecord | null>;
+  /** Records activity and extends the lifetime; `false` (and no write) if the session is gone. */
+  touch(idHash: string, lastSeenAt: number, ttlMs: number): Promise<boolean>;
+  /** Replaces `data` only if `version` still equals `expectedVersion`. */
+  updateData(idHash: string, expectedVersion: number, data: SessionData): Promise<UpdateDataResult>;
+  delete(idHash: string): Promise<boolean>;
+  /** Every live session of the user (expired leftovers may be included; callers filter by time). */
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Deletes every session of the user but `exceptIdHash`; returns how many were deleted. */
+  deleteByUser(userId: string, exceptIdHash?: string): Promise<number>;
+}
+
+export interface UserRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly roles: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface UserStore {
+  /** Inserts the user unless the username (compared case-insensitively) exists; `false` if it does. */
+  create(user: UserRecord): Promise<boolean>;
+  getById(id: string): Promise<UserRecord | null>;
+  getByUsername(username: string): Promise<UserRecord | null>;
+  /** `false` if no such user. */
+  update(id: string, changes: { passwordHash?: string; roles?: readonly string[] }): Promise<boolean>;
+}
+
+export interface CounterState {
+  readonly count: number;
+  /** Milliseconds until the window ends. */
+  readonly resetInMs: number;
+}
+
+export interface CounterStore {
+  /** Adds `delta` (may be negative) and returns the new count; the window starts at the first hit. */
+  add(key: string, delta: number, windowMs: number): Promise<CounterState>;
+  reset(key: string): Promise<void>;
+}
+
+/** The username form used for uniqueness: case-insensitive, Unicode-normalised. */
+export function normalizeUsername(username: string): string {
+  return username.normalize('NFKC').toLowerCase();
+}
