@@ -28,7 +28,7 @@ function facts(req: Request): RequestFacts {
 /** Writes any error as RFC 9457 problem+json. */
 export function sendProblem(res: Response, error: unknown): void {
   const problem = toProblem(error);
-  res.status(problem.status).set(problem.headers).send(JSON.stringify(problem.body));
+  res.status(problem.status).set(problem.headers).end(JSON.stringify(problem.body));
 }
 
 /** Puts `req.auth` on every request. */

@@ -1,7 +1,8 @@
 import express, { type Request } from 'express';
 import { problemHandler, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
-import { InvalidRequestError, NotFoundError, TesseraError } from '../core/errors.js';
+import type { TesseraError } from '../core/errors.js';
+import { InvalidRequestError, NotFoundError } from '../core/errors.js';
 import type { DeviceSession, Identity } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
 import { SELF_SERVICE_PAGE } from './page.js';

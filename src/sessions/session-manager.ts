@@ -28,6 +28,8 @@ export interface ClientInfo {
 /** How many times a data update is retried when another request changed the data first. */
 const MAX_UPDATE_ATTEMPTS = 16;
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export type SessionManager = ReturnType<typeof createSessionManager>;
 
 /** When a session ends if nothing else happens: idle limit or absolute limit, whichever is first. */
@@ -44,6 +46,23 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     const size = Buffer.byteLength(JSON.stringify(data));
     if (size > policy.maxDataBytes) throw new SessionDataTooLargeError(size, policy.maxDataBytes);
     return data;
+  };
+
+  const updatesInFlight = new Map<string, Promise<SessionRecord | null>>();
+
+  const compareAndSetData = async (record: SessionRecord, update: (data: SessionData) => SessionData) => {
+    let current: SessionRecord | null = record;
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS && current; attempt++) {
+      if (attempt > 0) await sleep(Math.random() * Math.min(2 ** attempt, 50));
+      const data = serializeData(update(structuredClone(current.data)));
+      const result = await store.sessions.updateData(current.idHash, current.version, data);
+      if (result === 'updated') return { ...current, data, version: current.version + 1 };
+      if (result === 'missing') return null;
+      current = await store.sessions.get(current.idHash);
+      if (current && !isLive(current, clock.now())) return null;
+    }
+    if (!current) return null;
+    throw new SessionConflictError();
   };
 
   return {
@@ -106,21 +125,22 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     },
 
     /**
-     * Applies `update` to the current data with compare-and-set, retrying on a concurrent change,
-     * so two requests that each add to a cart both land (no last-writer-wins).
+     * Applies `update` to the current data with compare-and-set, so two requests that each add to a
+     * cart both land (no last-writer-wins). Updates of one session queue up within this process;
+     * across instances a lost compare-and-set rereads and retries after a short random pause.
      */
-    async updateData(record: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord | null> {
-      let current: SessionRecord | null = record;
-      for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS && current; attempt++) {
-        const data = serializeData(update(structuredClone(current.data)));
-        const result = await store.sessions.updateData(current.idHash, current.version, data);
-        if (result === 'updated') return { ...current, data, version: current.version + 1 };
-        if (result === 'missing') return null;
-        current = await store.sessions.get(current.idHash);
-        if (current && !isLive(current, clock.now())) return null;
-      }
-      if (!current) return null;
-      throw new SessionConflictError();
+    updateData(record: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord | null> {
+      const previous = updatesInFlight.get(record.idHash);
+      const next = (previous ?? Promise.resolve()).then(
+        () => compareAndSetData(record, update),
+        () => compareAndSetData(record, update),
+      );
+      updatesInFlight.set(record.idHash, next);
+      const forget = () => {
+        if (updatesInFlight.get(record.idHash) === next) updatesInFlight.delete(record.idHash);
+      };
+      next.then(forget, forget);
+      return next;
     },
 
     revoke: (idHash: string) => store.sessions.delete(idHash),

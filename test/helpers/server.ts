@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
+
+/** A real identity server on a free loopback port; `stop` also removes its data directory. */
+export async function startTestServer(options: Partial<ServeOptions> = {}): Promise<RunningServer & { stop(): Promise<void> }> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-server-'));
+  const running = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    strategy: 'stateful',
+    store: 'sqlite',
+    dataDir,
+    redisUrl: 'redis://127.0.0.1:6379',
+    insecureCookies: true,
+    ...options,
+  });
+  return {
+    ...running,
+    async stop() {
+      await running.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

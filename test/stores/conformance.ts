@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { createSessionManager } from '../../src/sessions/session-manager.js';
+import type { SessionRecord, Store } from '../../src/stores/store.js';
+import { frozenClock } from '../helpers/clock.js';
+
+const HOUR = 3_600_000;
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${++counter}`;
+
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+  idHash: unique('hash'),
+  userId: unique('user'),
+  userName: 'alice',
+  roles: ['user'],
+  createdAt: 1_000,
+  lastSeenAt: 1_000,
+  absoluteExpiresAt: 1_000 + 7 * 24 * HOUR,
+  userAgent: 'test-agent',
+  ip: '127.0.0.1',
+  data: {},
+  version: 0,
+  ...overrides,
+});
+
+/**
+ * The Store contract, run against every implementation. `open` returns a fresh store; a store
+ * that needs a server it cannot find skips (or, under CI, fails) through `t`.
+ */
+export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<Store | undefined>) {
+  describe(`${name} store conformance`, () => {
+    const withStore = (title: string, body: (store: Store) => Promise<void>) =>
+      it(title, async (t) => {
+        const store = await open(t);
+        if (!store) return;
+        try {
+          await body(store);
+        } finally {
+          await store.close();
+        }
+      });
+
+    withStore('a created session reads back field for field', async (store) => {
+      const session = record({ data: { cart: [{ sku: 'a', qty: 2 }] }, roles: ['user', 'admin'] });
+      await store.sessions.create(session, HOUR);
+      assert.deepEqual(await store.sessions.get(session.idHash), session);
+    });
+
+    withStore('an unknown session reads as null', async (store) => {
+      assert.equal(await store.sessions.get(unique('missing')), null);
+    });
+
+    withStore('a session is forgotten after its ttl', async (store) => {
+      const session = record();
+      await store.sessions.create(session, 50);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      assert.equal(await store.sessions.get(session.idHash), null);
+    });
+
+    withStore('create with replaces deletes the old session in the same step', async (store) => {
+      const old = record();
+      await store.sessions.create(old, HOUR);
+      const next = record({ userId: old.userId });
+      await store.sessions.create(next, HOUR, old.idHash);
+      assert.equal(await store.sessions.get(old.idHash), null);
+      assert.deepEqual((await store.sessions.listByUser(old.userId)).map((s) => s.idHash), [next.idHash]);
+    });
+
+    withStore('touch records activity and never resurrects a deleted session', async (store) => {
+      const session = record();
+      await store.sessions.create(session, HOUR);
+      assert.equal(await store.sessions.touch(session.idHash, 5_000, HOUR), true);
+      assert.equal((await store.sessions.get(session.idHash))?.lastSeenAt, 5_000);
+      await store.sessions.delete(session.idHash);
+      assert.equal(await store.sessions.touch(session.idHash, 6_000, HOUR), false);
+      assert.equal(await store.sessions.get(session.idHash), null);
+    });
+
+    withStore('updateData is a compare-and-set on the version', async (store) => {
+      const session = record();
+      await store.sessions.create(session, HOUR);
+      assert.equal(await store.sessions.updateData(session.idHash, 0, { n: 1 }), 'updated');
+      assert.equal(await store.sessions.updateData(session.idHash, 0, { n: 2 }), 'conflict');
+      const stored = await store.sessions.get(session.idHash);
+      assert.deepEqual([stored?.data, stored?.version], [{ n: 1 }, 1]);
+      await store.sessions.delete(session.idHash);
+      assert.equal(await store.sessions.updateData(session.idHash, 1, { n: 3 }), 'missing');
+      assert.equal(await store.sessions.get(session.idHash), null);
+    });
+
+    withStore('delete reports whether a session was there', async (store) => {
+      const session = record();
+      await store.sessions.create(session, HOUR);
+      assert.equal(await store.sessions.delete(session.idHash), true);
+      assert.equal(await store.sessions.delete(session.idHash), false);
+      assert.deepEqual(await store.sessions.listByUser(session.userId), []);
+    });
+
+    withStore('the user index lists and deletes exactly that user\'s sessions', async (store) => {
+      const userId = unique('user');
+      const mine = [record({ userId, createdAt: 1 }), record({ userId, createdAt: 2 }), record({ userId, createdAt: 3 })];
+      const theirs = record();
+      for (const session of [...mine, theirs]) await store.sessions.create(session, HOUR);
+      assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash).sort(), mine.map((s) => s.idHash).sort());
+
+      assert.equal(await store.sessions.deleteByUser(userId, mine[0]?.idHash), 2);
+      assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash), [mine[0]?.idHash]);
+      assert.ok(await store.sessions.get(theirs.idHash), 'another user\'s session survives');
+
+      assert.equal(await store.sessions.deleteByUser(userId), 1);
+      assert.deepEqual(await store.sessions.listByUser(userId), []);
+    });
+
+    withStore('expired sessions drop out of the user index', async (store) => {
+      const userId = unique('user');
+      await store.sessions.create(record({ userId }), 40);
+      const lasting = record({ userId });
+      await store.sessions.create(lasting, HOUR);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash), [lasting.idHash]);
+    });
+
+    withStore('concurrent data updates through the session manager are never lost', async (store) => {
+      const manager = createSessionManager(
+        store,
+        { idleTimeoutMs: HOUR, absoluteTimeoutMs: 24 * HOUR, touchIntervalMs: 60_000, maxDataBytes: 65_536 },
+        frozenClock(Date.now()),
+      );
+      const { record: session } = await manager.create({ id: unique('user'), roles: [] }, { userAgent: '', ip: '' });
+      // Every request starts from the same stale snapshot, as concurrent requests do.
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          manager.updateData(session, (data) => ({ ...data, cart: [...((data.cart as number[]) ?? []), i] })),
+        ),
+      );
+      const cart = (await store.sessions.get(session.idHash))?.data.cart as number[];
+      assert.deepEqual([...cart].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+    });
+
+    withStore('users are unique by case-insensitive username', async (store) => {
+      const username = unique('Alice');
+      const user = { id: unique('id'), username, passwordHash: 'h1', roles: ['user'], createdAt: 1 };
+      assert.equal(await store.users.create(user), true);
+      assert.equal(await store.users.create({ ...user, id: unique('id'), username: username.toUpperCase() }), false);
+      assert.deepEqual(await store.users.getByUsername(username.toLowerCase()), user);
+      assert.deepEqual(await store.users.getById(user.id), user);
+      assert.equal(await store.users.getById(unique('nobody')), null);
+      assert.equal(await store.users.getByUsername(unique('nobody')), null);
+    });
+
+    withStore('concurrent registrations of one username admit exactly one', async (store) => {
+      const username = unique('bob');
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.users.create({ id: unique('id'), username, passwordHash: 'h', roles: [], createdAt: 1 })),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    withStore('user updates change only what is given', async (store) => {
+      const user = { id: unique('id'), username: unique('carol'), passwordHash: 'old', roles: ['user'], createdAt: 1 };
+      await store.users.create(user);
+      assert.equal(await store.users.update(user.id, { passwordHash: 'new' }), true);
+      assert.equal(await store.users.update(user.id, { roles: ['admin'] }), true);
+      assert.deepEqual(await store.users.getById(user.id), { ...user, passwordHash: 'new', roles: ['admin'] });
+      assert.equal(await store.users.update(unique('nobody'), { roles: [] }), false);
+    });
+
+    withStore('counters add atomically within a window that starts at the first hit', async (store) => {
+      const key = unique('counter');
+      const results = await Promise.all(Array.from({ length: 25 }, () => store.counters.add(key, 1, 60_000)));
+      assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1));
+      const last = await store.counters.add(key, -5, 60_000);
+      assert.equal(last.count, 20);
+      assert.ok(last.resetInMs > 0 && last.resetInMs <= 60_000);
+      await store.counters.reset(key);
+      assert.equal((await store.counters.add(key, 1, 60_000)).count, 1);
+    });
+
+    withStore('a counter window ends after windowMs', async (store) => {
+      const key = unique('counter');
+      await store.counters.add(key, 3, 50);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      assert.equal((await store.counters.add(key, 1, 50)).count, 1);
+    });
+
+    withStore('ping answers while the store is up', async (store) => {
+      await store.ping();
+    });
+  });
+}

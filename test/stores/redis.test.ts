@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import { createSessionManager } from '../../src/sessions/session-manager.js';
+import { createRedisStore } from '../../src/stores/redis.js';
+import { requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { describeStoreConformance } from './conformance.js';
+
+let redis: RedisServer | undefined;
+before(async () => {
+  try {
+    redis = await startRedis();
+  } catch (error) {
+    if (process.env.CI) throw error;
+  }
+});
+after(() => redis?.dispose());
+
+describeStoreConformance('redis', async (t) => {
+  if (!requireRedis(t) || !redis) return undefined;
+  const store = createRedisStore({ url: redis.url, prefix: 'conformance:' });
+  await waitUntilUp(store);
+  return store;
+});
+
+async function waitUntilUp(store: { ping(): Promise<void> }) {
+  for (let i = 0; ; i++) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (i > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
+
+it('keys carry the prefix, Redis holds the ttl, and no key or value contains the session id', async (t) => {
+  if (!requireRedis(t) || !redis) return;
+  const store = createRedisStore({ url: redis.url, prefix: 'dump:' });
+  await waitUntilUp(store);
+  const { id, record } = await createSessionManager(store, policy, { now: Date.now }).create({ id: 'u1', roles: [] }, { userAgent: '', ip: '' });
+  const keys = redis.cli('--scan', '--pattern', 'dump:*').split('\n');
+  assert.ok(keys.includes(`dump:s:${record.idHash}`));
+  const ttl = Number(redis.cli('PTTL', `dump:s:${record.idHash}`));
+  assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `ttl ${ttl}`);
+  const dump = keys.map((key) => key + redis!.cli('--no-raw', 'DUMP', key)).join('\n');
+  assert.equal(dump.includes(id), false);
+  await store.close();
+});
+
+it('a command against a stopped Redis fails fast with store_unavailable', async (t) => {
+  if (!requireRedis(t) || !redis) return;
+  const store = createRedisStore({ url: redis.url, prefix: 'outage:', commandTimeoutMs: 300 });
+  await waitUntilUp(store);
+  await redis.stop();
+  try {
+    const started = Date.now();
+    await assert.rejects(store.sessions.get('anything'), (error: unknown) => error instanceof StoreUnavailableError && error.code === 'store_unavailable');
+    assert.ok(Date.now() - started < 2_000, 'the failure is not a hang');
+  } finally {
+    await redis.start();
+  }
+  await waitUntilUp(store);
+  assert.equal(await store.sessions.get('anything'), null);
+  await store.close();
+});
+
+it('two instances updating one session\'s data at once lose nothing (compare-and-set across clients)', async (t) => {
+  if (!requireRedis(t) || !redis) return;
+  const stores = [createRedisStore({ url: redis.url, prefix: 'cas:' }), createRedisStore({ url: redis.url, prefix: 'cas:' })];
+  await Promise.all(stores.map(waitUntilUp));
+  const managers = stores.map((store) => createSessionManager(store, { ...policy, maxDataBytes: 65_536 }, { now: Date.now }));
+  const { record } = await managers[0]!.create({ id: 'u-cas', roles: [] }, { userAgent: '', ip: '' });
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      managers[i % 2]!.updateData(record, (data) => ({ items: [...((data.items as number[]) ?? []), i] })),
+    ),
+  );
+  const items = (await stores[0]!.sessions.get(record.idHash))?.data.items as number[];
+  assert.deepEqual([...items].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
+  await Promise.all(stores.map((store) => store.close()));
+});

@@ -1,0 +1,25 @@
+/**
+ * Compile-only type tests: `npm run typecheck` fails if the public types drift. Nothing here runs.
+ */
+import type { Request } from 'express';
+import { createAuth, createMemoryStore, type AuthContext, type Identity, type TesseraError } from '../../src/index.js';
+
+const auth = createAuth({ strategy: 'stateful', store: createMemoryStore() });
+void auth;
+
+// @ts-expect-error a store is required
+createAuth({ strategy: 'stateful' });
+// @ts-expect-error unknown strategies are not accepted
+createAuth({ strategy: 'cookie', store: createMemoryStore() });
+
+declare const req: Request;
+const context: AuthContext = req.auth; // the Express adapter types req.auth
+const user: Identity | null = context.user;
+// @ts-expect-error roles are read-only
+user?.roles.push('admin');
+// @ts-expect-error the user may be null
+void context.user.id;
+
+// @ts-expect-error codes are a closed union
+const wrong: TesseraError['code'] = 'no_such_code';
+void wrong;
