@@ -13,4 +13,8 @@ export default tseslint.config(
     },
   },
   { files: ['bench/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
+  {
+    files: ['**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } },
+  },
 );

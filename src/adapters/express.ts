@@ -4,7 +4,7 @@ import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../core/types.js';
 import { createAuthContext } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
-import type { RequestFacts } from '../http/request.js';
+import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -13,16 +13,31 @@ declare module 'express-serve-static-core' {
   }
 }
 
-function facts(req: Request): RequestFacts {
-  return {
-    method: req.method,
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    },
-    // Express resolves X-Forwarded-For only when the app's 'trust proxy' setting says so.
-    ip: req.ip ?? req.socket.remoteAddress ?? '',
-  };
+/** The request as Tessera reads it; a class, so no closures are allocated per request. */
+class ExpressRequestFacts implements RequestFacts {
+  constructor(private readonly req: Request) {}
+
+  get method() {
+    return this.req.method;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  /** Express resolves X-Forwarded-For only when the app's 'trust proxy' setting says so. */
+  get ip() {
+    return this.req.ip ?? this.req.socket.remoteAddress ?? '';
+  }
+}
+
+class ExpressResponseSink implements ResponseSink {
+  constructor(private readonly res: Response) {}
+
+  appendSetCookie(value: string): void {
+    this.res.append('Set-Cookie', value);
+  }
 }
 
 /** Writes any error as RFC 9457 problem+json. */
@@ -35,7 +50,7 @@ export function sendProblem(res: Response, error: unknown): void {
 export function tessera(auth: Auth): RequestHandler {
   return async function tesseraAuth(req, res, next) {
     try {
-      req.auth = await createAuthContext(auth, facts(req), { appendSetCookie: (value) => res.append('Set-Cookie', value) });
+      req.auth = await createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
     } catch (error) {
       sendProblem(res, error);
       return;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** 256 bits from the CSPRNG, base64url without padding: always 43 characters. */
 export function generateSessionId(): string {
@@ -17,5 +17,5 @@ export function isWellFormedSessionId(value: string): boolean {
 
 /** The store key: a dump of the store holds only hashes, none of which is a usable id. */
 export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return hash('sha256', id, 'base64url'); // one-shot: about half the cost of createHash()
 }

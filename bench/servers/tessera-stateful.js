@@ -1,0 +1,32 @@
+// Tessera's stateful strategy through the public package API, on the store named by $STORE.
+import express from 'express';
+import { createAuth, createMemoryStore } from 'tessera';
+import { requireAuth, tessera } from 'tessera/express';
+import { createRedisStore } from 'tessera/redis';
+import { createSqliteStore } from 'tessera/sqlite';
+import { listen, USER } from './common.js';
+
+const stores = {
+  memory: () => createMemoryStore(),
+  sqlite: () => createSqliteStore({ path: process.env.SQLITE_PATH ?? ':memory:' }),
+  redis: () => createRedisStore({ url: process.env.REDIS_URL, prefix: 'bench:' }),
+};
+const store = stores[process.env.STORE ?? 'memory']();
+for (let attempt = 0; ; attempt++) {
+  try {
+    await store.ping();
+    break;
+  } catch (error) {
+    if (attempt > 100) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const app = express();
+app.use(tessera(createAuth({ strategy: 'stateful', store, cookie: { secure: false } })));
+app.post('/login', async (req, res) => {
+  await req.auth.login(USER);
+  res.json({ ok: true });
+});
+app.get('/me', requireAuth(), (req, res) => res.json({ id: req.auth.user?.id }));
+listen(app);

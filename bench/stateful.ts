@@ -1,0 +1,184 @@
+/**
+ * Stateful sessions against their peers, in one run: each contender is its own server process on
+ * loopback serving the same authenticated route, loaded by autocannon in interleaved rounds
+ * after a warm-up; the median round is reported. Usage: npm run bench -- [--quick]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, startRedis, type RedisServer } from '../tools/redis-process.js';
+import { hasWrk, load } from './load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+  },
+});
+const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 5));
+const DURATION = Number(args.duration ?? (args.quick ? 3 : 8));
+const CONNECTIONS = Number(args.connections ?? 32);
+
+interface Contender {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  usesRedis: boolean;
+}
+
+interface Round {
+  rps: number;
+  p50: number;
+  p99: number;
+  redisPerRequest: number;
+  cpuMicrosPerRequest: number;
+  failures: number;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+
+function contenders(redisUrl: string): Contender[] {
+  return [
+    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false },
+    { name: 'express-session + MemoryStore', script: 'express-session.js', env: {}, usesRedis: false },
+    { name: 'express-session + connect-redis', script: 'express-session.js', env: { REDIS_URL: redisUrl }, usesRedis: true },
+    { name: 'Tessera stateful, memory', script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false },
+    { name: 'Tessera stateful, SQLite', script: 'tessera-stateful.js', env: { STORE: 'sqlite', SQLITE_PATH: join(tmp, 'bench.db') }, usesRedis: false },
+    { name: 'Tessera stateful, Redis', script: 'tessera-stateful.js', env: { STORE: 'redis', REDIS_URL: redisUrl }, usesRedis: true },
+  ];
+}
+
+async function startContender(contender: Contender): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join('bench/servers', contender.script)], {
+    env: { ...process.env, ...contender.env, PORT: String(port), NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`${contender.name} exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function loginCookie(url: string): Promise<string> {
+  const response = await fetch(`${url}/login`, { method: 'POST' });
+  const cookie = response.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+  const me = await fetch(`${url}/me`, { headers: { cookie } });
+  if (me.status !== 200) throw new Error(`${url}: the authenticated route answered ${me.status}`);
+  return cookie;
+}
+
+/** User plus system CPU time of a process, in microseconds (from /proc). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in 1/100 s ticks
+}
+
+function redisCalls(redis: RedisServer): number {
+  let total = 0;
+  for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match && match[1] !== 'info') total += Number(match[2]);
+  }
+  return total;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+async function main() {
+  // Contenders run the built package, as users do: compile the current sources first.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const redis = await startRedis({ durable: false });
+  const running: { contender: Contender; child: ChildProcess; url: string; cookie: string; rounds: Round[] }[] = [];
+  try {
+    for (const contender of contenders(redis.url)) {
+      const { child, url } = await startContender(contender);
+      running.push({ contender, child, url, cookie: await loginCookie(url), rounds: [] });
+    }
+    process.stderr.write(`warming up ${running.length} contenders…\n`);
+    for (const entry of running) await load(`${entry.url}/me`, { cookie: entry.cookie }, args.quick ? 1 : 3, CONNECTIONS);
+
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order so no contender always runs first or last.
+      const order = running.map((_, i) => running[(i + round) % running.length]!);
+      for (const entry of order) {
+        process.stderr.write(`round ${round + 1}/${ROUNDS}: ${entry.contender.name}\n`);
+        const calls = redisCalls(redis);
+        const cpu = cpuMicros(entry.child.pid!);
+        const result = await load(`${entry.url}/me`, { cookie: entry.cookie }, DURATION, CONNECTIONS);
+        const requests = result.requests;
+        entry.rounds.push({
+          rps: result.rps,
+          p50: result.p50,
+          p99: result.p99,
+          redisPerRequest: (redisCalls(redis) - calls) / requests,
+          cpuMicrosPerRequest: (cpuMicros(entry.child.pid!) - cpu) / requests,
+          failures: result.failed,
+        });
+      }
+    }
+  } finally {
+    for (const entry of running) entry.child.kill();
+    await Promise.all(running.map((entry) => (entry.child.exitCode === null ? once(entry.child, 'exit') : undefined)));
+    await redis.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const rows = running.map(({ contender, rounds }) => ({
+    name: contender.name,
+    usesRedis: contender.usesRedis,
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    redisPerRequest: median(rounds.map((r) => r.redisPerRequest)),
+    cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
+    failures: rounds.reduce((sum, r) => sum + r.failures, 0),
+  }));
+  const ceiling = rows[0]!.rps;
+  const peer = rows.find((r) => r.name === 'express-session + connect-redis')!.rps;
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+    rounds: ROUNDS,
+    secondsPerRound: DURATION,
+    connections: CONNECTIONS,
+    loadGenerator: hasWrk ? 'wrk' : 'autocannon',
+  };
+  const table = [
+    '| contender | req/s | vs ceiling | vs connect-redis | p50 ms | p99 ms | Redis cmds/req | server CPU µs/req | failed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) =>
+      [
+        r.name,
+        Math.round(r.rps),
+        `${Math.round((r.rps / ceiling) * 100)}%`,
+        `${(r.rps / peer).toFixed(2)}x`,
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        r.usesRedis ? r.redisPerRequest.toFixed(2) : '–',
+        Math.round(r.cpuMicrosPerRequest),
+        r.failures,
+      ].join(' | ').replace(/^/, '| ').concat(' |'),
+    ),
+  ].join('\n');
+  const header = `Stateful sessions, GET of one authenticated route. ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${machine.loadGenerator} on the same machine.`;
+  console.log(`\n${header}\n\n${table}\n`);
+  mkdirSync('bench/results', { recursive: true });
+  const name = args.quick ? 'stateful-quick' : 'stateful';
+  writeFileSync(`bench/results/${name}.md`, `${header}\n\n${table}\n`);
+  writeFileSync(`bench/results/${name}.json`, `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+}
+
+await main();
