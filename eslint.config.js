@@ -12,7 +12,7 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['error'] }],
     },
   },
-  { files: ['bench/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['bench/**', 'examples/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
   {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } },

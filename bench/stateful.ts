@@ -179,6 +179,14 @@ async function main() {
   const name = args.quick ? 'stateful-quick' : 'stateful';
   writeFileSync(`bench/results/${name}.md`, `${header}\n\n${table}\n`);
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  if (!args.quick) replaceReadmeSection('stateful', `${header}\n\n${table}`);
+}
+
+/** Keeps the README's table equal to the committed results. */
+function replaceReadmeSection(marker: string, content: string) {
+  const readme = readFileSync('README.md', 'utf8');
+  const pattern = new RegExp(`(<!-- bench:${marker} -->\\n)[\\s\\S]*?(<!-- /bench:${marker} -->)`);
+  writeFileSync('README.md', readme.replace(pattern, `$1${content}\n$2`));
 }
 
 await main();

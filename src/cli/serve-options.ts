@@ -35,6 +35,9 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
 
+  --keys-dir, --issuer, --access-ttl, --refresh-grace and --client are accepted for the stateless
+  and hybrid strategies, which this version does not have yet; the stateful strategy ignores them.
+
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
 
 export class UsageError extends Error {}
@@ -55,7 +58,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     const value = values[flag];
     return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
   };
-  const list = (flag: 'client' | 'trusted-origin'): string[] =>
+  const list = (flag: 'trusted-origin'): string[] =>
     values[flag] ?? (fromEnv(flag)?.split(',').filter(Boolean) ?? []);
 
   const port = Number(text('port', '3000'));
@@ -71,7 +74,6 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
 
   const trustProxy = text('trust-proxy', '');
   const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
-  if (list('client').length > 0) throw new UsageError('--client needs the hybrid strategy, which this version does not have yet.');
 
   return {
     port,

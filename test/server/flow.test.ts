@@ -263,6 +263,42 @@ describe('identity server, per-IP throttling', () => {
   });
 });
 
+describe('identity server, X-Forwarded-For', () => {
+  const limits = { perAccount: { max: 100, windowMs: 60_000 }, perIp: { max: 3, windowMs: 60_000 } };
+
+  it('a spoofed X-Forwarded-For does not escape the per-IP limit when no proxy is trusted', async () => {
+    const server = await startTestServer({ store: 'memory', loginThrottle: limits });
+    try {
+      const client = new Client(server.url);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const spoofed = { 'x-forwarded-for': `203.0.113.${i}` };
+        statuses.push((await client.post('/auth/login', { username: name('xff'), password: 'guess guess' }, spoofed)).status);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('behind a trusted proxy, the forwarded address is the client\'s', async () => {
+    const server = await startTestServer({ store: 'memory', loginThrottle: limits, trustProxy: 'loopback' });
+    try {
+      const { client, username } = await registered(server);
+      await client.post('/auth/login', { username, password: PASSWORD }, { 'x-forwarded-for': '203.0.113.7' });
+      assert.equal((await client.get('/auth/sessions')).body.sessions[0].ip, '203.0.113.7');
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const forwarded = { 'x-forwarded-for': `198.51.100.${i}` };
+        statuses.push((await client.post('/auth/login', { username: name('proxied'), password: 'guess guess' }, forwarded)).status);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 401], 'each forwarded client has its own count');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('identity server, timeouts on a frozen clock', () => {
   it('idle and absolute timeouts end sessions over HTTP', async () => {
     const clock = frozenClock(Date.now());
