@@ -1,5 +1,5 @@
-import type { TestContext } from 'node:test';
-import { hasRedisServer } from '../../tools/redis-process.js';
+import { after, before, type TestContext } from 'node:test';
+import { hasRedisServer, startRedis, type RedisServer } from '../../tools/redis-process.js';
 
 export { freePort, startRedis, type RedisServer } from '../../tools/redis-process.js';
 
@@ -14,4 +14,17 @@ export function requireRedis(t: TestContext): boolean {
   if (process.env.CI) throw new Error('redis-server is not installed, and CI requires the Redis tests to run.');
   t.skip('redis-server is not installed');
   return false;
+}
+
+/**
+ * One real redis-server for the enclosing file or suite, stopped after it. The returned function
+ * gives a test the server, or undefined when the test was skipped for want of Redis.
+ */
+export function useRedis(): (t: TestContext) => RedisServer | undefined {
+  let redis: RedisServer | undefined;
+  before(async () => {
+    if (installed) redis = await startRedis();
+  });
+  after(() => redis?.dispose());
+  return (t) => (requireRedis(t) ? redis : undefined);
 }

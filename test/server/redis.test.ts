@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
-import { requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { useRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 
 const PASSWORD = 'correct horse battery';
@@ -16,45 +16,51 @@ function commandCalls(redis: RedisServer): Map<string, number> {
   return calls;
 }
 
+/** A server on this Redis with one logged-in user; `run` gets its client, and the server stops after. */
+async function withLoggedInUser(redis: RedisServer, username: string, run: (client: Client) => Promise<void>) {
+  const server = await startTestServer({ store: 'redis', redisUrl: redis.url });
+  try {
+    const client = new Client(server.url);
+    assert.equal((await client.post('/auth/register', { username, password: PASSWORD })).status, 201);
+    assert.equal((await client.post('/auth/login', { username, password: PASSWORD })).status, 200);
+    await run(client);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** /auth/me once Redis is reachable again (the client reconnects in the background). */
+async function meAfterRecovery(client: Client) {
+  let me = await client.get('/auth/me');
+  for (let i = 0; i < 50 && me.status === 503; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    me = await client.get('/auth/me');
+  }
+  return me;
+}
+
 describe('identity server on a real Redis', () => {
-  let redis: RedisServer | undefined;
-  before(async () => {
-    try {
-      redis = await startRedis();
-    } catch (error) {
-      if (process.env.CI) throw error;
-    }
-  });
-  after(() => redis?.dispose());
+  const redisFor = useRedis();
 
   it('an authenticated request costs one Redis command in steady state', async (t) => {
-    if (!requireRedis(t) || !redis) return;
-    const server = await startTestServer({ store: 'redis', redisUrl: redis.url });
-    try {
-      const client = new Client(server.url);
-      await client.post('/auth/register', { username: 'counted', password: PASSWORD });
-      await client.post('/auth/login', { username: 'counted', password: PASSWORD });
+    const redis = redisFor(t);
+    if (!redis) return;
+    await withLoggedInUser(redis, 'counted', async (client) => {
       const before = commandCalls(redis);
       const requests = 200;
       for (let i = 0; i < requests; i++) assert.equal((await client.get('/auth/me')).status, 200);
-      const afterBurst = commandCalls(redis);
-      const delta = [...afterBurst].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const).filter(([name, d]) => d > 0 && name !== 'info');
+      const delta = [...commandCalls(redis)]
+        .map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const)
+        .filter(([name, d]) => d > 0 && name !== 'info');
       assert.deepEqual(delta, [['hgetall', requests]], 'one HGETALL per request, no EXPIRE, no write');
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('Redis stopped mid-session: 503 quickly, the session kept; Redis back: the session works', async (t) => {
-    if (!requireRedis(t) || !redis) return;
-    const server = await startTestServer({ store: 'redis', redisUrl: redis.url });
-    try {
-      const client = new Client(server.url);
-      await client.post('/auth/register', { username: 'outage', password: PASSWORD });
-      await client.post('/auth/login', { username: 'outage', password: PASSWORD });
+    const redis = redisFor(t);
+    if (!redis) return;
+    await withLoggedInUser(redis, 'outage', async (client) => {
       const cookie = client.cookies.get('tessera');
-      assert.equal((await client.get('/auth/me')).status, 200);
-
       await redis.stop();
       const started = Date.now();
       const during = await client.get('/auth/me');
@@ -67,25 +73,16 @@ describe('identity server on a real Redis', () => {
       assert.equal((await client.post('/auth/login', { username: 'outage', password: PASSWORD })).status, 503);
 
       await redis.start();
-      let me = await client.get('/auth/me');
-      for (let i = 0; i < 50 && me.status === 503; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        me = await client.get('/auth/me');
-      }
+      const me = await meAfterRecovery(client);
       assert.equal(me.status, 200, 'the session outlived the outage');
       assert.equal(me.body.user.username, 'outage');
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('a frozen Redis (no answer at all) gives 503 within the command timeout, never a hang', async (t) => {
-    if (!requireRedis(t) || !redis) return;
-    const server = await startTestServer({ store: 'redis', redisUrl: redis.url });
-    try {
-      const client = new Client(server.url);
-      await client.post('/auth/register', { username: 'frozen', password: PASSWORD });
-      await client.post('/auth/login', { username: 'frozen', password: PASSWORD });
+    const redis = redisFor(t);
+    if (!redis) return;
+    await withLoggedInUser(redis, 'frozen', async (client) => {
       redis.pause();
       try {
         const started = Date.now();
@@ -96,14 +93,7 @@ describe('identity server on a real Redis', () => {
       } finally {
         redis.resume();
       }
-      let me = await client.get('/auth/me');
-      for (let i = 0; i < 50 && me.status === 503; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        me = await client.get('/auth/me');
-      }
-      assert.equal(me.status, 200);
-    } finally {
-      await server.stop();
-    }
+      assert.equal((await meAfterRecovery(client)).status, 200);
+    });
   });
 });

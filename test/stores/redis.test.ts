@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { createSessionManager } from '../../src/sessions/session-manager.js';
 import { createRedisStore } from '../../src/stores/redis.js';
-import { requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { useRedis } from '../helpers/redis.js';
 import { describeStoreConformance } from './conformance.js';
 
-let redis: RedisServer | undefined;
-before(async () => {
-  try {
-    redis = await startRedis();
-  } catch (error) {
-    if (process.env.CI) throw error;
-  }
-});
-after(() => redis?.dispose());
+const redisFor = useRedis();
 
 describeStoreConformance('redis', async (t) => {
-  if (!requireRedis(t) || !redis) return undefined;
+  const redis = redisFor(t);
+  if (!redis) return undefined;
   const store = createRedisStore({ url: redis.url, prefix: 'conformance:' });
   await waitUntilUp(store);
   return store;
@@ -37,7 +30,8 @@ async function waitUntilUp(store: { ping(): Promise<void> }) {
 const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
 
 it('keys carry the prefix, Redis holds the ttl, and no key or value contains the session id', async (t) => {
-  if (!requireRedis(t) || !redis) return;
+  const redis = redisFor(t);
+  if (!redis) return;
   const store = createRedisStore({ url: redis.url, prefix: 'dump:' });
   await waitUntilUp(store);
   const { id, record } = await createSessionManager(store, policy, { now: Date.now }).create({ id: 'u1', roles: [] }, { userAgent: '', ip: '' });
@@ -45,13 +39,14 @@ it('keys carry the prefix, Redis holds the ttl, and no key or value contains the
   assert.ok(keys.includes(`dump:s:${record.idHash}`));
   const ttl = Number(redis.cli('PTTL', `dump:s:${record.idHash}`));
   assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `ttl ${ttl}`);
-  const dump = keys.map((key) => key + redis!.cli('--no-raw', 'DUMP', key)).join('\n');
+  const dump = keys.map((key) => key + redis.cli('--no-raw', 'DUMP', key)).join('\n');
   assert.equal(dump.includes(id), false);
   await store.close();
 });
 
 it('a command against a stopped Redis fails fast with store_unavailable', async (t) => {
-  if (!requireRedis(t) || !redis) return;
+  const redis = redisFor(t);
+  if (!redis) return;
   const store = createRedisStore({ url: redis.url, prefix: 'outage:', commandTimeoutMs: 300 });
   await waitUntilUp(store);
   await redis.stop();
@@ -68,7 +63,8 @@ it('a command against a stopped Redis fails fast with store_unavailable', async 
 });
 
 it('two instances updating one session\'s data at once lose nothing (compare-and-set across clients)', async (t) => {
-  if (!requireRedis(t) || !redis) return;
+  const redis = redisFor(t);
+  if (!redis) return;
   const stores = [createRedisStore({ url: redis.url, prefix: 'cas:' }), createRedisStore({ url: redis.url, prefix: 'cas:' })];
   await Promise.all(stores.map(waitUntilUp));
   const managers = stores.map((store) => createSessionManager(store, { ...policy, maxDataBytes: 65_536 }, { now: Date.now }));
