@@ -15,7 +15,13 @@ export type ErrorCode =
   | 'session_data_too_large'
   | 'store_unavailable'
   | 'invalid_config'
-  | 'not_implemented';
+  | 'not_implemented'
+  | 'token_invalid'
+  | 'token_signature'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_claim_invalid'
+  | 'key_invalid';
 
 export class TesseraError extends Error {
   readonly code: ErrorCode;
@@ -117,5 +123,61 @@ export class ConfigError extends TesseraError {
 export class NotImplementedError extends TesseraError {
   constructor(message: string) {
     super('not_implemented', message);
+  }
+}
+
+export type TokenErrorCode = Extract<
+  ErrorCode,
+  'token_invalid' | 'token_signature' | 'token_expired' | 'token_not_yet_valid' | 'token_claim_invalid'
+>;
+
+/**
+ * A presented token was refused. The message says why in general terms and never contains the
+ * token or any part of it.
+ */
+export class TokenError extends TesseraError {
+  declare readonly code: TokenErrorCode;
+
+  constructor(code: TokenErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** Malformed, unsupported or mis-sized header, payload or signature encoding. */
+export class TokenInvalidError extends TokenError {
+  constructor(reason: string) {
+    super('token_invalid', `Invalid token: ${reason}.`);
+  }
+}
+
+export class TokenSignatureError extends TokenError {
+  constructor() {
+    super('token_signature', 'The token signature does not verify.');
+  }
+}
+
+export class TokenExpiredError extends TokenError {
+  constructor() {
+    super('token_expired', 'The token has expired.');
+  }
+}
+
+export class TokenNotYetValidError extends TokenError {
+  constructor() {
+    super('token_not_yet_valid', 'The token is not valid yet.');
+  }
+}
+
+/** A claim is missing, of the wrong type, or not one this verifier accepts (iss, aud, typ, sub). */
+export class TokenClaimError extends TokenError {
+  constructor(claim: string) {
+    super('token_claim_invalid', `The token's "${claim}" is missing or not accepted.`);
+  }
+}
+
+/** A key that cannot be used as configured (wrong type for its algorithm, too short, malformed). */
+export class KeyInvalidError extends TesseraError {
+  constructor(message: string) {
+    super('key_invalid', message);
   }
 }

@@ -28,6 +28,12 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   store_unavailable: [503, 'Store unavailable'],
   invalid_config: [500, 'Server misconfigured'],
   not_implemented: [501, 'Not implemented'],
+  token_invalid: [401, 'Invalid token'],
+  token_signature: [401, 'Invalid token'],
+  token_expired: [401, 'Invalid token'],
+  token_not_yet_valid: [401, 'Invalid token'],
+  token_claim_invalid: [401, 'Invalid token'],
+  key_invalid: [500, 'Server misconfigured'],
 };
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

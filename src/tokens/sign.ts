@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { encodeBase64url } from './base64url.js';
+import type { KeyRing } from './key-ring.js';
+import { signBytes, type TokenKey } from './keys.js';
+
+const encodedHeaders = new WeakMap<TokenKey, Map<string, string>>();
+
+/** The encoded protected header for a key and token type, computed once. */
+function encodedHeader(key: TokenKey, typ: string): string {
+  let byTyp = encodedHeaders.get(key);
+  if (!byTyp) encodedHeaders.set(key, (byTyp = new Map()));
+  let header = byTyp.get(typ);
+  if (header === undefined) byTyp.set(typ, (header = encodeBase64url(JSON.stringify({ alg: key.alg, kid: key.kid, typ }))));
+  return header;
+}
+
+/** Signs a JWS compact token over `claims` with `key`, in a header of its own making. */
+export function signJwt(key: TokenKey, claims: Record<string, unknown>, typ: string): string {
+  const header = encodedHeader(key, typ);
+  const input = `${header}.${encodeBase64url(JSON.stringify(claims))}`;
+  return `${input}.${signBytes(key, Buffer.from(input, 'latin1')).toString('base64url')}`;
+}
+
+export interface TokenIssuerOptions {
+  keys: KeyRing;
+  issuer: string;
+  /** Lifetime in seconds. */
+  ttlSeconds: number;
+  /** Header `typ` (default `at+jwt`, RFC 9068 access tokens). */
+  typ?: string;
+  clock?: Clock;
+}
+
+export interface IssueInput {
+  sub: string;
+  aud: string | readonly string[];
+  /** Other claims (sid, roles, scope …); the registered claims above always win. */
+  claims?: Record<string, unknown>;
+  ttlSeconds?: number;
+}
+
+/** Issues tokens with `iss sub aud exp iat jti` set consistently, signed by the ring's active key. */
+export function createTokenIssuer(options: TokenIssuerOptions) {
+  const clock = options.clock ?? systemClock;
+  const typ = options.typ ?? 'at+jwt';
+  if (!Number.isFinite(options.ttlSeconds) || options.ttlSeconds <= 0) throw new ConfigError('ttlSeconds must be positive.');
+
+  return {
+    issue(input: IssueInput): { token: string; jti: string; expiresAt: number } {
+      const iat = Math.floor(clock.now() / 1000);
+      const exp = iat + Math.ceil(input.ttlSeconds ?? options.ttlSeconds);
+      const jti = randomBytes(16).toString('base64url');
+      const token = signJwt(options.keys.signingKey(), {
+        ...input.claims,
+        iss: options.issuer,
+        sub: input.sub,
+        aud: input.aud,
+        exp,
+        iat,
+        jti,
+      }, typ);
+      return { token, jti, expiresAt: exp * 1000 };
+    },
+  };
+}
