@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../core/types.js';
+import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
@@ -40,9 +41,9 @@ class ExpressResponseSink implements ResponseSink {
   }
 }
 
-/** Writes any error as RFC 9457 problem+json. */
-export function sendProblem(res: Response, error: unknown): void {
-  const problem = toProblem(error);
+/** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
+export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): void {
+  const problem = toProblem(error, scheme);
   res.status(problem.status).set(problem.headers).end(JSON.stringify(problem.body));
 }
 
@@ -59,6 +60,22 @@ export function tessera(auth: Auth): RequestHandler {
   };
 }
 
+/**
+ * Puts a read-only `req.auth` from the bearer token on every request: for resource services that
+ * verify tokens (with a local key ring or a remote JWKS) and keep no sessions.
+ */
+export function bearer(options: BearerOptions): RequestHandler {
+  return async function tesseraBearer(req, res, next) {
+    try {
+      req.auth = await createBearerContext(new ExpressRequestFacts(req), options);
+    } catch (error) {
+      sendProblem(res, error, 'bearer');
+      return;
+    }
+    next();
+  };
+}
+
 /** 401 unless authenticated; 403 unless the user holds every one of `roles`. */
 export function requireAuth(options: { roles?: readonly string[] } = {}): RequestHandler {
   const roles = [...(options.roles ?? [])];
@@ -66,7 +83,7 @@ export function requireAuth(options: { roles?: readonly string[] } = {}): Reques
     try {
       authorize(req.auth, roles);
     } catch (error) {
-      sendProblem(res, error);
+      sendProblem(res, error, req.auth?.scheme);
       return;
     }
     next();
@@ -75,8 +92,8 @@ export function requireAuth(options: { roles?: readonly string[] } = {}): Reques
 
 /** Error middleware: errors thrown by routes (TesseraErrors included) become problem+json. */
 export function problemHandler(): ErrorRequestHandler {
-  return function tesseraProblem(error, _req, res, next) {
+  return function tesseraProblem(error, req, res, next) {
     if (res.headersSent) return next(error);
-    sendProblem(res, error);
+    sendProblem(res, error, req.auth?.scheme);
   };
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { TesseraError } from '../core/errors.js';
 import { startServer } from '../server/serve.js';
+import { runKeys } from './keys.js';
 import { parseServeOptions, SERVE_USAGE, UsageError } from './serve-options.js';
 
 const USAGE = `Usage: tessera <command>
 
 Commands:
-  serve    run the identity server (tessera serve --help)`;
+  serve    run the identity server (tessera serve --help)
+  keys     generate, list, rotate and revoke signing keys (tessera keys help)`;
 
 async function serve(argv: string[]): Promise<void> {
   const options = parseServeOptions(argv, process.env);
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'keys':
+      return runKeys(rest);
     case undefined:
     case 'help':
     case '--help':

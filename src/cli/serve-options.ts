@@ -35,8 +35,10 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
 
-  --keys-dir, --issuer, --access-ttl, --refresh-grace and --client are accepted for the stateless
-  and hybrid strategies, which this version does not have yet; the stateful strategy ignores them.
+  --keys-dir DIR             signing keys (<data-dir>/keys; one EdDSA key is made on first start)
+
+  --issuer, --access-ttl, --refresh-grace and --client are accepted for the stateless and hybrid
+  strategies, which this version does not have yet; the stateful strategy ignores them.
 
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
 
@@ -82,6 +84,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     store: oneOf(text('store', 'sqlite'), STORES, 'store'),
     dataDir: text('data-dir', './.tessera'),
     redisUrl: text('redis-url', 'redis://127.0.0.1:6379'),
+    keysDir: text('keys-dir', '') || undefined,
     insecureCookies: insecure,
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,

@@ -150,6 +150,13 @@ export class TokenInvalidError extends TokenError {
   }
 }
 
+/** The token names a key this verifier does not hold (a remote key set may refetch, then retry). */
+export class TokenKeyUnknownError extends TokenInvalidError {
+  constructor() {
+    super('unknown key');
+  }
+}
+
 export class TokenSignatureError extends TokenError {
   constructor() {
     super('token_signature', 'The token signature does not verify.');

@@ -31,6 +31,10 @@ export interface DeviceSession {
 /** What adapters put on the request (`req.auth` in Express). */
 export interface AuthContext {
   readonly strategy: Strategy;
+  /** How the request carried its credential: the session cookie or an `Authorization: Bearer` token. */
+  readonly scheme: 'cookie' | 'bearer';
+  /** The verified token claims for bearer requests; null otherwise. */
+  readonly claims: Readonly<Record<string, unknown>> | null;
   /** The authenticated identity, or null for an anonymous request. */
   readonly user: Identity | null;
   readonly session: SessionInfo | null;

@@ -23,6 +23,9 @@ export async function createAuthContext(auth: Auth, request: RequestFacts, respo
 
 /** One object per request, its methods on the prototype: the request path allocates little. */
 class StatefulContext implements AuthContext {
+  readonly scheme = 'cookie';
+  readonly claims = null;
+
   constructor(
     private readonly auth: Auth,
     private readonly request: RequestFacts,

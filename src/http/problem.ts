@@ -1,4 +1,4 @@
-import { TesseraError, ThrottledError, type ErrorCode } from '../core/errors.js';
+import { AuthenticationRequiredError, ForbiddenError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
 
 export interface ProblemDetails {
   readonly type: string;
@@ -38,8 +38,22 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. */
-export function toProblem(error: unknown): ProblemResponse {
+/**
+ * RFC 6750 §3: a bearer request's 401 and 403 say so in WWW-Authenticate. The error description is
+ * left out on purpose: the code is enough, and nothing about the token is ever echoed.
+ */
+function bearerChallenge(error: TesseraError): string | undefined {
+  if (error instanceof TokenError) return 'Bearer error="invalid_token"';
+  if (error instanceof AuthenticationRequiredError) return 'Bearer';
+  if (error instanceof ForbiddenError) return 'Bearer error="insufficient_scope"';
+  return undefined;
+}
+
+/**
+ * The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. `scheme`
+ * is how the request authenticated; bearer requests (and every token error) get a challenge.
+ */
+export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): ProblemResponse {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
   if (!(error instanceof TesseraError)) {
     const body = { type: 'urn:tessera:error:internal', title: 'Internal error', status: 500, code: 'internal', detail: 'Something went wrong.' } as const;
@@ -47,6 +61,8 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   const [status, title] = STATUS_AND_TITLE[error.code];
   if (error instanceof ThrottledError) headers['retry-after'] = String(error.retryAfterSeconds);
+  const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;
+  if (challenge) headers['www-authenticate'] = challenge;
   return {
     status,
     headers,

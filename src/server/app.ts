@@ -5,6 +5,7 @@ import type { TesseraError } from '../core/errors.js';
 import { InvalidRequestError, NotFoundError } from '../core/errors.js';
 import type { DeviceSession, Identity } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
+import type { KeyRing } from '../tokens/key-ring.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import type { createUserService } from './users.js';
 import { checkPassword, checkUsername } from './users.js';
@@ -12,6 +13,8 @@ import { checkPassword, checkUsername } from './users.js';
 export interface ServerAppOptions {
   auth: Auth;
   users: ReturnType<typeof createUserService>;
+  /** The signing keys, whose public halves the JWKS route publishes. */
+  keys: KeyRing;
   /** Express 'trust proxy': X-Forwarded-For is believed only when this is set. */
   trustProxy?: boolean | string | number;
 }
@@ -51,7 +54,7 @@ function bodyParserError(error: unknown): TesseraError | undefined {
 }
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, trustProxy = false }: ServerAppOptions): express.Express {
+export function createServerApp({ auth, users, keys, trustProxy = false }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
@@ -66,6 +69,11 @@ export function createServerApp({ auth, users, trustProxy = false }: ServerAppOp
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
     res.json({ status: 'ok' });
+  });
+
+  // Public keys only. Five minutes of caching: a rotation publishes the next key well before it signs.
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.set('cache-control', 'public, max-age=300').json(keys.jwks(Date.now()));
   });
 
   app.post('/auth/register', async (req, res) => {

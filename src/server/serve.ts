@@ -13,6 +13,7 @@ import type { Store } from '../stores/store.js';
 import { createServerApp } from './app.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
 import { createUserService } from './users.js';
+import { openKeyDirectory } from '../tokens/key-directory.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis';
 
@@ -23,6 +24,8 @@ export interface ServeOptions {
   store: StoreKind;
   dataDir: string;
   redisUrl: string;
+  /** Signing keys; default `<dataDir>/keys`, with one EdDSA key generated on first start. */
+  keysDir?: string | undefined;
   insecureCookies: boolean;
   bootstrapAdmin?: { username: string; password: string } | undefined;
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
@@ -68,6 +71,7 @@ async function waitForStore(store: Store, timeoutMs: number): Promise<void> {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
+  const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
   try {
     await waitForStore(store, 10_000);
     const auth = createAuth({
@@ -81,7 +85,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
 
-    const app = createServerApp({ auth, users, trustProxy: options.trustProxy ?? false });
+    const app = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false });
     const server = app.listen(options.port, options.host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -95,10 +99,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         const closed = new Promise((resolve) => server.close(resolve));
         server.closeIdleConnections();
         await closed;
+        keys.close();
         await store.close();
       },
     };
   } catch (error) {
+    keys.close();
     await store.close();
     throw error;
   }

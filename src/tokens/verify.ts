@@ -5,6 +5,7 @@ import {
   TokenClaimError,
   TokenExpiredError,
   TokenInvalidError,
+  TokenKeyUnknownError,
   TokenNotYetValidError,
   TokenSignatureError,
 } from '../core/errors.js';
@@ -162,7 +163,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     const header = headerOf(token.slice(0, firstDot));
     const key = options.keys.verificationKey(header.kid, nowMs);
-    if (!key) throw new TokenInvalidError('unknown key');
+    if (!key) throw new TokenKeyUnknownError();
     // The header's alg is compared with the key's, never used to choose how to verify.
     if (header.alg !== key.alg) throw new TokenInvalidError('algorithm does not match the key');
     if (header.typ !== expectedTyp) throw new TokenClaimError('typ');

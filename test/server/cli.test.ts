@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
 import { freePort } from '../helpers/redis.js';
 
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+/** The built command, as users run it (npm test builds dist/ first). */
+const CLI = ['dist/cli/main.js'];
 
 describe('tessera CLI', () => {
   it('tessera serve reads flags and TESSERA_ env, logs "listening on", and stops on SIGTERM', async () => {

@@ -1,0 +1,78 @@
+import { NotImplementedError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
+import type { AuthContext, DeviceSession, Identity, SessionInfo } from '../core/types.js';
+import type { RemoteKeySet } from '../tokens/remote-key-set.js';
+import type { TokenClaims, Verifier } from '../tokens/verify.js';
+import type { RequestFacts } from './request.js';
+
+/** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** Longer headers are refused without a regex run: no token we accept is that long. */
+const MAX_AUTHORIZATION_BYTES = 16_384;
+
+/** The token, undefined when there is no Authorization header, null when it is malformed. */
+export function readBearerToken(header: string | undefined): string | undefined | null {
+  if (header === undefined) return undefined;
+  if (header.length > MAX_AUTHORIZATION_BYTES) return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+const stringArray = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+
+const readOnly = (): never => {
+  throw new NotImplementedError('This service only verifies tokens; sessions are managed at the identity server.');
+};
+
+/** `req.auth` for a request authenticated (or not) by a bearer token: everything comes from the claims. */
+export class BearerContext implements AuthContext {
+  readonly scheme = 'bearer';
+  readonly strategy = 'stateless';
+
+  constructor(readonly claims: TokenClaims | null) {}
+
+  get user(): Identity | null {
+    const claims = this.claims;
+    if (!claims) return null;
+    return { id: claims.sub, name: typeof claims.name === 'string' ? claims.name : undefined, roles: stringArray(claims.roles) };
+  }
+
+  get session(): SessionInfo | null {
+    const claims = this.claims;
+    if (!claims || typeof claims.sid !== 'string') return null;
+    return { id: claims.sid, createdAt: (claims.iat ?? claims.exp) * 1000, expiresAt: claims.exp * 1000, data: {} };
+  }
+
+  login = readOnly;
+  logout = readOnly;
+  logoutAll = readOnly;
+  rotate = readOnly;
+  listSessions = readOnly as () => Promise<DeviceSession[]>;
+  revokeSession = readOnly;
+  updateData = readOnly;
+}
+
+export interface BearerOptions {
+  verify: Verifier;
+  /** A remote key set behind `verify`: refreshed when stale, and refetched once for an unknown kid. */
+  remoteKeys?: RemoteKeySet;
+}
+
+/**
+ * Authenticates a request by its bearer token, with no store and no network on the hot path. A
+ * missing header yields an anonymous context (routes decide whether that is enough); a present
+ * but bad token is an error, never silently anonymous.
+ */
+export async function createBearerContext(request: RequestFacts, options: BearerOptions): Promise<BearerContext> {
+  const token = readBearerToken(request.header('authorization'));
+  if (token === undefined) return new BearerContext(null);
+  if (token === null) throw new TokenInvalidError('malformed Authorization header');
+  options.remoteKeys?.refreshIfStale();
+  try {
+    return new BearerContext(options.verify(token));
+  } catch (error) {
+    if (error instanceof TokenKeyUnknownError && options.remoteKeys && (await options.remoteKeys.refreshForUnknownKid())) {
+      return new BearerContext(options.verify(token));
+    }
+    throw error;
+  }
+}

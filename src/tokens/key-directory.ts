@@ -1,0 +1,125 @@
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, KeyInvalidError } from '../core/errors.js';
+import { createKeyRing, type KeyRing, type KeyRingEntry, type KeyStatus } from './key-ring.js';
+import { ALGORITHMS, generateJwk, importKey, type Algorithm } from './keys.js';
+import type { JsonWebKey } from 'node:crypto';
+
+/**
+ * A keys directory: one `<kid>.json` file per key, readable by its owner only (0600), holding the
+ * private JWK and where the key is in its life. Servers that share the directory share the keys
+ * (the seed's shared key file), and a server reloads it while running, so `tessera keys rotate`
+ * needs no restart.
+ */
+export interface KeyFile {
+  kid: string;
+  alg: Algorithm;
+  status: KeyStatus;
+  created_at: string;
+  /** For retiring keys: when the last token they signed has expired (ISO 8601). */
+  not_after?: string | undefined;
+  jwk: JsonWebKey;
+}
+
+const STATUSES: readonly KeyStatus[] = ['next', 'active', 'retiring', 'revoked'];
+const fileOf = (dir: string, kid: string) => join(dir, `${kid}.json`);
+
+function writeKeyFile(dir: string, file: KeyFile): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Write then rename: a reader never sees half a key, and the mode is set before any byte lands.
+  const temporary = join(dir, `.${file.kid}.${process.pid}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, fileOf(dir, file.kid));
+}
+
+export function readKeyFiles(dir: string): KeyFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names.sort().map((name) => {
+    const file = JSON.parse(readFileSync(join(dir, name), 'utf8')) as KeyFile;
+    if (!(ALGORITHMS as readonly string[]).includes(file.alg) || !STATUSES.includes(file.status) || typeof file.kid !== 'string') {
+      throw new KeyInvalidError(`${name} is not a Tessera key file.`);
+    }
+    return file;
+  });
+}
+
+function toEntry(file: KeyFile): KeyRingEntry {
+  return {
+    key: importKey({ alg: file.alg, kid: file.kid, key: file.jwk }),
+    status: file.status,
+    notAfter: file.not_after === undefined ? undefined : Date.parse(file.not_after),
+  };
+}
+
+export function generateKeyFile(dir: string, alg: Algorithm, status: KeyStatus, now = Date.now()): KeyFile {
+  const jwk = generateJwk(alg);
+  const file: KeyFile = { kid: jwk.kid, alg, status, created_at: new Date(now).toISOString(), jwk };
+  writeKeyFile(dir, file);
+  return file;
+}
+
+export function setKeyStatus(dir: string, kid: string, status: KeyStatus, notAfter?: number): KeyFile {
+  const file = readKeyFiles(dir).find((candidate) => candidate.kid === kid);
+  if (!file) throw new ConfigError(`No key ${kid} in ${dir}.`);
+  const updated = { ...file, status, not_after: notAfter === undefined ? undefined : new Date(notAfter).toISOString() };
+  writeKeyFile(dir, updated);
+  return updated;
+}
+
+/**
+ * One step of a rotation without downtime. Without a `next` key, it creates one: it is published
+ * at once but signs nothing, so every verifier learns it first. With one, it promotes it to
+ * `active` and retires the old active key until every token it signed has expired
+ * (`maxTokenLifetimeSeconds`). Retired keys past that time are deleted.
+ */
+export function rotateKeys(dir: string, options: { alg: Algorithm; maxTokenLifetimeSeconds: number; now?: number }) {
+  const now = options.now ?? Date.now();
+  const files = readKeyFiles(dir);
+  for (const file of files) {
+    if (file.status === 'retiring' && file.not_after !== undefined && Date.parse(file.not_after) <= now) rmSync(fileOf(dir, file.kid));
+  }
+  const next = files.find((file) => file.status === 'next');
+  if (!next) return { created: generateKeyFile(dir, options.alg, files.some((f) => f.status === 'active') ? 'next' : 'active', now) };
+  const active = files.find((file) => file.status === 'active');
+  if (active) setKeyStatus(dir, active.kid, 'retiring', now + options.maxTokenLifetimeSeconds * 1000);
+  setKeyStatus(dir, next.kid, 'active');
+  return { promoted: next.kid, retired: active?.kid, created: generateKeyFile(dir, options.alg, 'next', now) };
+}
+
+/**
+ * A key ring backed by a directory, reloaded when its files change. With `createIfEmpty`, an empty
+ * directory gets one active key of that algorithm (a server's first start).
+ */
+export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorithm; reloadIntervalMs?: number } = {}) {
+  if (options.createIfEmpty && readKeyFiles(dir).length === 0) generateKeyFile(dir, options.createIfEmpty, 'active');
+  const fingerprint = () =>
+    readdirSync(dir)
+      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+      .map((name) => `${name}:${statSync(join(dir, name)).mtimeMs}`)
+      .sort()
+      .join('|');
+  const ring: KeyRing = createKeyRing(readKeyFiles(dir).map(toEntry));
+  let seen = fingerprint();
+  const reload = () => {
+    const current = fingerprint();
+    if (current === seen) return;
+    ring.update(readKeyFiles(dir).map(toEntry));
+    seen = current;
+  };
+  const timer = setInterval(() => {
+    try {
+      reload();
+    } catch {
+      // A half-edited directory keeps the last good ring; the next tick tries again.
+    }
+  }, options.reloadIntervalMs ?? 2000);
+  timer.unref();
+  return { ring, reload, close: () => clearInterval(timer) };
+}

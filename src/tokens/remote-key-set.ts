@@ -1,0 +1,99 @@
+import { systemClock, type Clock } from '../core/clock.js';
+import { createKeyRing, type KeyRing, type KeyRingEntry } from './key-ring.js';
+import { ALGORITHMS, importKey, type Algorithm } from './keys.js';
+
+export interface RemoteKeySetOptions {
+  /** The identity server's JWKS, e.g. `https://id.example/.well-known/jwks.json`. */
+  url: string;
+  /** Per fetch (default 2000 ms). */
+  timeoutMs?: number;
+  /** Refetch in the background after this long (default 5 minutes). */
+  maxAgeMs?: number;
+  /**
+   * At most one fetch per this interval is triggered by tokens naming an unknown kid (default
+   * 30 s), so a flood of made-up kids cannot hammer the identity server.
+   */
+  cooldownMs?: number;
+  clock?: Clock;
+}
+
+const MAX_JWKS_BYTES = 64 * 1024;
+const MAX_KEYS = 100;
+
+/**
+ * A verification-only key ring fed from a remote JWKS. Verification stays synchronous and local;
+ * only a token with an unknown kid (after a rotation) waits for one refetch. A failed fetch keeps
+ * the last good keys. Symmetric keys are never accepted from a JWKS.
+ */
+export function createRemoteKeySet(options: RemoteKeySetOptions) {
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
+  const cooldownMs = options.cooldownMs ?? 30_000;
+  const ring: KeyRing = createKeyRing([]);
+  let fetchedAt = -Infinity;
+  let lastUnknownKidFetch = -Infinity;
+  let inFlight: Promise<void> | undefined;
+  let fetches = 0;
+
+  const load = async (): Promise<void> => {
+    fetches++;
+    const response = await fetch(options.url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    const body = await response.text();
+    if (!response.ok || body.length > MAX_JWKS_BYTES) throw new Error(`JWKS fetch failed with status ${response.status}.`);
+    const keys = (JSON.parse(body) as { keys?: unknown }).keys;
+    if (!Array.isArray(keys)) throw new Error('The JWKS has no "keys" array.');
+    const entries: KeyRingEntry[] = [];
+    for (const jwk of keys.slice(0, MAX_KEYS) as Record<string, unknown>[]) {
+      const alg = jwk.alg as Algorithm;
+      // Each key needs its own alg (one algorithm per key); secrets and encryption keys are skipped.
+      if (!(ALGORITHMS as readonly string[]).includes(alg) || alg.startsWith('HS') || jwk.kty === 'oct') continue;
+      if ((jwk.use !== undefined && jwk.use !== 'sig') || typeof jwk.kid !== 'string' || 'd' in jwk) continue;
+      try {
+        entries.push({ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'next' }); // trusted, never signs here
+      } catch {
+        // A malformed key is skipped; the others still serve.
+      }
+    }
+    ring.update(entries);
+    fetchedAt = clock.now();
+  };
+
+  const refresh = (): Promise<void> => {
+    inFlight ??= load().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+
+  return {
+    ring,
+    /** Fetches now (at startup); rejects if the JWKS cannot be had. */
+    refresh,
+    /** Refetches after the max age, in the background; never throws. */
+    refreshIfStale(): void {
+      if (clock.now() - fetchedAt >= maxAgeMs) refresh().catch(() => {});
+    },
+    /**
+     * Called when a token names a kid we lack: refetches unless one such fetch happened within the
+     * cooldown. Resolves to whether a fetch ran (and so a retry may succeed).
+     */
+    async refreshForUnknownKid(): Promise<boolean> {
+      const now = clock.now();
+      if (now - lastUnknownKidFetch < cooldownMs) return false;
+      lastUnknownKidFetch = now;
+      try {
+        await refresh();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    /** How many fetches were made: for tests and metrics. */
+    get fetchCount() {
+      return fetches;
+    },
+  };
+}
+
+export type RemoteKeySet = ReturnType<typeof createRemoteKeySet>;
