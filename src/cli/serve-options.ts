@@ -37,8 +37,11 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
 
   --keys-dir DIR             signing keys (<data-dir>/keys; one EdDSA key is made on first start)
 
-  --issuer, --access-ttl, --refresh-grace and --client are accepted for the stateless and hybrid
-  strategies, which this version does not have yet; the stateful strategy ignores them.
+  --issuer URL              iss of issued tokens (the server's own URL)
+  --access-ttl SECONDS      access-token lifetime (900)
+
+  --refresh-grace and --client are accepted for the hybrid strategy, which this version does not
+  have yet.
 
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
 
@@ -75,6 +78,8 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
 
   const trustProxy = text('trust-proxy', '');
+  const accessTtl = text('access-ttl', '');
+  if (accessTtl !== '' && !(Number(accessTtl) > 0)) throw new UsageError('--access-ttl must be a positive number of seconds.');
   const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
 
   return {
@@ -85,6 +90,8 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     dataDir: text('data-dir', './.tessera'),
     redisUrl: text('redis-url', 'redis://127.0.0.1:6379'),
     keysDir: text('keys-dir', '') || undefined,
+    issuer: text('issuer', '') || undefined,
+    accessTtl: accessTtl === '' ? undefined : Number(accessTtl),
     insecureCookies: insecure,
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, NotImplementedError } from './errors.js';
+import { createTokenRuntime, type TokenRuntime, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from './types.js';
 import { createSessionManager, type SessionManager } from '../sessions/session-manager.js';
 import type { Store } from '../stores/store.js';
@@ -28,6 +29,8 @@ export interface AuthOptions {
     /** Largest session data, in bytes of JSON (default 16 384). */
     maxDataBytes?: number;
   };
+  /** Required by the stateless strategy: keys, issuer, access-token lifetime. */
+  tokens?: TokenStrategyOptions;
   csrf?: {
     /** Origins besides the request's own host allowed to send cookie-authenticated unsafe requests. */
     trustedOrigins?: readonly string[];
@@ -48,6 +51,8 @@ export interface Auth {
   readonly sessions: SessionManager;
   readonly cookie: ResolvedCookie;
   readonly trustedOrigins: ReadonlySet<string>;
+  /** Present for the token strategies. */
+  readonly tokens?: TokenRuntime | undefined;
 }
 
 const seconds = (value: number | undefined, fallback: number, name: string): number => {
@@ -84,10 +89,11 @@ function resolveOrigins(origins: readonly string[]): Set<string> {
 /** One Auth object for the whole application; every option is checked here, once. */
 export function createAuth(options: AuthOptions): Auth {
   const { strategy, store } = options;
-  if (strategy === 'stateless' || strategy === 'hybrid') {
-    throw new NotImplementedError(`The ${strategy} strategy is not available in this version; use "stateful".`);
+  if (strategy === 'hybrid') {
+    throw new NotImplementedError('The hybrid strategy is not available in this version; use "stateful" or "stateless".');
   }
-  if (strategy !== 'stateful') throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
+  if (strategy !== 'stateful' && strategy !== 'stateless') throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
+  if (strategy === 'stateless' && !options.tokens) throw new ConfigError('The stateless strategy needs tokens: { keys, issuer }.');
   if (!store) throw new ConfigError('A store is required.');
 
   const idle = seconds(options.session?.idleTimeout, 86_400, 'session.idleTimeout');
@@ -98,16 +104,18 @@ export function createAuth(options: AuthOptions): Auth {
     throw new ConfigError('session.maxDataBytes must be a positive integer.');
   }
   const clock = options.clock ?? systemClock;
+  const tokens = strategy === 'stateless' && options.tokens ? createTokenRuntime(options.tokens, store, clock) : undefined;
+  // Stateless: a session is a login record, for the device list only; it lives as long as its token.
+  const policy = tokens
+    ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes }
+    : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes };
 
   return {
     strategy,
     store,
     clock,
-    sessions: createSessionManager(
-      store,
-      { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes },
-      clock,
-    ),
+    tokens,
+    sessions: createSessionManager(store, policy, clock),
     cookie: resolveCookie(options.cookie ?? {}, absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
   };

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'token_expired'
   | 'token_not_yet_valid'
   | 'token_claim_invalid'
+  | 'token_revoked'
   | 'key_invalid';
 
 export class TesseraError extends Error {
@@ -128,7 +129,7 @@ export class NotImplementedError extends TesseraError {
 
 export type TokenErrorCode = Extract<
   ErrorCode,
-  'token_invalid' | 'token_signature' | 'token_expired' | 'token_not_yet_valid' | 'token_claim_invalid'
+  'token_invalid' | 'token_signature' | 'token_expired' | 'token_not_yet_valid' | 'token_claim_invalid' | 'token_revoked'
 >;
 
 /**
@@ -172,6 +173,13 @@ export class TokenExpiredError extends TokenError {
 export class TokenNotYetValidError extends TokenError {
   constructor() {
     super('token_not_yet_valid', 'The token is not valid yet.');
+  }
+}
+
+/** The token was revoked (logout, a revoked device, logout everywhere, a password or role change). */
+export class TokenRevokedError extends TokenError {
+  constructor() {
+    super('token_revoked', 'The token has been revoked.');
   }
 }
 

@@ -17,6 +17,17 @@ export interface SessionInfo {
   readonly data: Readonly<SessionData>;
 }
 
+/** What a login (or a rotation) hands back: the session, and for token strategies the access token. */
+export interface LoginResult {
+  readonly session: SessionInfo;
+  readonly accessToken?: {
+    readonly token: string;
+    readonly type: 'Bearer';
+    /** Seconds until the token expires. */
+    readonly expiresIn: number;
+  };
+}
+
 /** One of the user's sessions, as the device list shows it. */
 export interface DeviceSession {
   readonly id: string;
@@ -38,20 +49,23 @@ export interface AuthContext {
   /** The authenticated identity, or null for an anonymous request. */
   readonly user: Identity | null;
   readonly session: SessionInfo | null;
-  /** Starts a session with a fresh id (any session the request carried is ended first). */
-  login(identity: Identity): Promise<SessionInfo>;
+  /**
+   * Starts a session with a fresh id (any session the request carried is ended first). Stateful:
+   * sets the cookie. Stateless: records the login and returns an access token.
+   */
+  login(identity: Identity): Promise<LoginResult>;
   /** Ends this request's session everywhere; anonymous requests are a no-op. */
   logout(): Promise<void>;
   /** Ends every session of the user; with `keepCurrent`, all but this one. Returns how many ended. */
   logoutAll(options?: { keepCurrent?: boolean }): Promise<number>;
-  /** A new id for the same session (after a privilege change), optionally with new roles. */
-  rotate(identity?: Identity): Promise<SessionInfo>;
+  /** A new credential for the same session (after a privilege change), optionally with new roles. */
+  rotate(identity?: Identity): Promise<LoginResult>;
   /** The user's live sessions, the current one marked. */
   listSessions(): Promise<DeviceSession[]>;
   /** Ends one of the user's own sessions by its public id; `false` if the user has no such session. */
   revokeSession(id: string): Promise<boolean>;
   /**
-   * Changes the session data atomically: `update` gets the latest data and returns the new data.
+   * Changes the session data atomically (stateful only: a stateless server keeps no session data): `update` gets the latest data and returns the new data.
    * Concurrent updates are retried, never lost. Throws `session_data_too_large` past the limit.
    */
   updateData(update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>>;

@@ -1,5 +1,6 @@
 import { NotImplementedError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
+import type { SessionData } from '../stores/store.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import type { TokenClaims, Verifier } from '../tokens/verify.js';
 import type { RequestFacts } from './request.js';
@@ -30,6 +31,7 @@ export class BearerContext implements AuthContext {
 
   constructor(readonly claims: TokenClaims | null) {}
 
+
   get user(): Identity | null {
     const claims = this.claims;
     if (!claims) return null;
@@ -42,13 +44,33 @@ export class BearerContext implements AuthContext {
     return { id: claims.sid, createdAt: (claims.iat ?? claims.exp) * 1000, expiresAt: claims.exp * 1000, data: {} };
   }
 
-  login = readOnly;
-  logout = readOnly;
-  logoutAll = readOnly;
-  rotate = readOnly;
-  listSessions = readOnly as () => Promise<DeviceSession[]>;
-  revokeSession = readOnly;
-  updateData = readOnly;
+  async login(_identity: Identity): Promise<LoginResult> {
+    return readOnly();
+  }
+
+  async logout(): Promise<void> {
+    return readOnly();
+  }
+
+  async logoutAll(_options?: { keepCurrent?: boolean }): Promise<number> {
+    return readOnly();
+  }
+
+  async rotate(_identity?: Identity): Promise<LoginResult> {
+    return readOnly();
+  }
+
+  async listSessions(): Promise<DeviceSession[]> {
+    return readOnly();
+  }
+
+  async revokeSession(_id: string): Promise<boolean> {
+    return readOnly();
+  }
+
+  async updateData(_update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>> {
+    return readOnly();
+  }
 }
 
 export interface BearerOptions {

@@ -1,10 +1,11 @@
 import type { Auth } from '../core/create-auth.js';
 import { AuthenticationRequiredError, CsrfError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import type { RequestFacts, ResponseSink } from './request.js';
+import { createStatelessContext } from './stateless-context.js';
 
 /**
  * Builds `req.auth` for one request of the stateful strategy: reads the session cookie, applies the
@@ -12,6 +13,7 @@ import type { RequestFacts, ResponseSink } from './request.js';
  * outage is never a logout.
  */
 export async function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): Promise<AuthContext> {
+  if (auth.tokens) return createStatelessContext(auth, auth.tokens, request);
   const presented = readCookie(request.header('cookie'), auth.cookie.name);
   const csrfSafe = isCsrfSafe(request, auth.trustedOrigins);
   // Any cookie-carrying unsafe request from an untrusted origin is refused before it can act.
@@ -48,7 +50,7 @@ class StatefulContext implements AuthContext {
     return this.record && this.info(this.record);
   }
 
-  async login(identity: Identity): Promise<SessionInfo> {
+  async login(identity: Identity): Promise<LoginResult> {
     // Login sets a cookie, so it is guarded even without one: login CSRF plants the attacker's session.
     if (!this.csrfSafe) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
@@ -70,7 +72,7 @@ class StatefulContext implements AuthContext {
     return ended;
   }
 
-  async rotate(identity?: Identity): Promise<SessionInfo> {
+  async rotate(identity?: Identity): Promise<LoginResult> {
     const current = this.current();
     if (identity && identity.id !== current.userId) {
       throw new AuthenticationRequiredError('rotate() keeps the user; use login() to switch users.');
@@ -119,10 +121,10 @@ class StatefulContext implements AuthContext {
     return { id: record.idHash, createdAt: record.createdAt, expiresAt: this.auth.sessions.expiresAt(record), data: record.data };
   }
 
-  private adopt(next: { id: string; record: SessionRecord }): SessionInfo {
+  private adopt(next: { id: string; record: SessionRecord }): LoginResult {
     this.record = next.record;
     this.response.appendSetCookie(sessionCookie(this.auth.cookie, next.id));
-    return this.info(next.record);
+    return { session: this.info(next.record) };
   }
 
   private forget(): void {

@@ -33,6 +33,7 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   token_expired: [401, 'Invalid token'],
   token_not_yet_valid: [401, 'Invalid token'],
   token_claim_invalid: [401, 'Invalid token'],
+  token_revoked: [401, 'Invalid token'],
   key_invalid: [500, 'Server misconfigured'],
 };
 

@@ -88,8 +88,12 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
       throw new InvalidRequestError('username and password are required.');
     }
     const user = await users.authenticate(input.username, input.password, req.ip ?? '');
-    const session = await req.auth.login(identityOf(user));
-    res.json({ user: publicUser(user), session: { id: session.id, expires_at: iso(session.expiresAt) } });
+    const { session, accessToken } = await req.auth.login(identityOf(user));
+    res.json({
+      user: publicUser(user),
+      session: { id: session.id, expires_at: iso(session.expiresAt) },
+      ...(accessToken && { access_token: accessToken.token, token_type: accessToken.type, expires_in: accessToken.expiresIn }),
+    });
   });
 
   app.get('/auth/me', requireAuth(), (req, res) => {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAuth } from '../core/create-auth.js';
@@ -27,6 +27,10 @@ export interface ServeOptions {
   /** Signing keys; default `<dataDir>/keys`, with one EdDSA key generated on first start. */
   keysDir?: string | undefined;
   insecureCookies: boolean;
+  /** `iss` of issued tokens (default: the server's own URL). */
+  issuer?: string | undefined;
+  /** Access-token lifetime in seconds (stateless default 900). */
+  accessTtl?: number | undefined;
   bootstrapAdmin?: { username: string; password: string } | undefined;
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
   trustProxy?: boolean | string | number | undefined;
@@ -74,6 +78,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
   try {
     await waitForStore(store, 10_000);
+    // Listen first: the default issuer is the server's own URL, known only once it has a port.
+    const server = createServer();
+    server.listen(options.port, options.host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const url = `http://${host}:${port}`;
+
     const auth = createAuth({
       strategy: options.strategy,
       store,
@@ -81,18 +93,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cookie: { secure: !options.insecureCookies },
       session: options.session,
       csrf: { trustedOrigins: options.trustedOrigins ?? [] },
+      ...(options.strategy !== 'stateful' && {
+        tokens: { keys: keys.ring, issuer: options.issuer ?? url, ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }) },
+      }),
     });
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-
-    const app = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false });
-    const server = app.listen(options.port, options.host);
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false }));
 
     return {
-      url: `http://${host}:${port}`,
+      url,
       store,
       server,
       async close() {

@@ -7,6 +7,7 @@ import {
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
+import type { RevocationEntry } from '../revocation/revocation-list.js';
 
 export interface MemoryStoreOptions {
   /** How often expired records are swept, in milliseconds (default 60 000). */
@@ -29,6 +30,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const usersById = new Map<string, UserRecord>();
   const userIdByName = new Map<string, string>();
   const counters = new Map<string, Expiring<number>>();
+  const revocations: RevocationEntry[] = [];
 
   const unindex = (record: SessionRecord): void => {
     const ids = userIndex.get(record.userId);
@@ -148,6 +150,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       },
       async reset(key) {
         counters.delete(key);
+      },
+    },
+    revocations: {
+      async add(entry) {
+        revocations.push(entry);
+      },
+      async list(now) {
+        // Prune in place: the list only ever holds what can still kill a token.
+        const live = revocations.filter((entry) => entry.expiresAt > now);
+        revocations.splice(0, revocations.length, ...live);
+        return [...live];
       },
     },
     async ping() {},

@@ -10,6 +10,7 @@ import {
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
+import type { RevocationEntry } from '../revocation/revocation-list.js';
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` is given. */
@@ -112,6 +113,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const userKey = (id: string) => `${prefix}user:${id}`;
   const usernameKey = (username: string) => `${prefix}username:${normalizeUsername(username)}`;
   const counterKey = (key: string) => `${prefix}c:${key}`;
+  // A sorted set scored by expiry: pruning is one ZREMRANGEBYSCORE. The live feed across
+  // instances (Redis Streams) is separate; this is the durable copy replayed at startup.
+  const revocationsKey = `${prefix}revocations`;
 
   /** Every command goes through here: any failure is the store being unavailable. */
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
@@ -209,6 +213,16 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       },
       async reset(key) {
         await call(() => client.del(counterKey(key)));
+      },
+    },
+    revocations: {
+      async add(entry) {
+        await call(() => client.zadd(revocationsKey, entry.expiresAt, JSON.stringify(entry)));
+      },
+      async list(now) {
+        await call(() => client.zremrangebyscore(revocationsKey, '-inf', now));
+        const members = await call(() => client.zrangebyscore(revocationsKey, `(${now}`, '+inf'));
+        return members.map((member) => JSON.parse(member) as RevocationEntry);
       },
     },
     async ping() {

@@ -9,6 +9,7 @@ import {
   type Store,
   type UserRecord,
 } from './store.js';
+import type { RevocationEntry } from '../revocation/revocation-list.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if absent. `':memory:'` for a throwaway database. */
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS tessera_users (
   roles TEXT NOT NULL,
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tessera_revocations (
+  entry TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tessera_revocations_expiry ON tessera_revocations (expires_at);
 CREATE TABLE IF NOT EXISTS tessera_counters (
   key TEXT PRIMARY KEY,
   count INTEGER NOT NULL,
@@ -143,6 +149,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     resetCounter: db.prepare('DELETE FROM tessera_counters WHERE key = ?'),
     sweepSessions: db.prepare('DELETE FROM tessera_sessions WHERE gc_at <= ?'),
     sweepCounters: db.prepare('DELETE FROM tessera_counters WHERE gc_at <= ?'),
+    addRevocation: db.prepare('INSERT INTO tessera_revocations (entry, expires_at) VALUES (?, ?)'),
+    listRevocations: db.prepare<[number], { entry: string }>('SELECT entry FROM tessera_revocations WHERE expires_at > ?'),
+    sweepRevocations: db.prepare('DELETE FROM tessera_revocations WHERE expires_at <= ?'),
   };
 
   const createSession = db.transaction((record: SessionRecord, ttlMs: number, replaces?: string) => {
@@ -177,6 +186,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const now = Date.now();
       q.sweepSessions.run(now);
       q.sweepCounters.run(now);
+      q.sweepRevocations.run(now);
     }).catch(() => {}); // A failed sweep is retried at the next interval.
   }, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
@@ -236,6 +246,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           return { count: row.count, resetInMs: row.gc_at - now };
         }),
       reset: (key) => run(() => void q.resetCounter.run(key)),
+    },
+    revocations: {
+      add: (entry) => run(() => void q.addRevocation.run(JSON.stringify(entry), entry.expiresAt)),
+      list: (now) => run(() => q.listRevocations.all(now).map((row) => JSON.parse(row.entry) as RevocationEntry)),
     },
     ping: () => run(() => void db.prepare('SELECT 1').get()),
     async close() {

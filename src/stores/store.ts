@@ -1,3 +1,5 @@
+import type { RevocationEntry } from '../revocation/revocation-list.js';
+
 /**
  * The one contract every store implements (memory, SQLite, Redis). The core talks to storage only
  * through it, and `test/stores/conformance.ts` runs the same suite against every implementation.
@@ -14,7 +16,8 @@
  * - `sessions.touch` and `sessions.updateData` never resurrect a deleted session;
  * - `sessions.updateData` is a compare-and-set on `version`;
  * - `users.create` is an atomic insert-if-absent on the normalised username;
- * - `counters.add` is an atomic increment whose window starts with the first hit.
+ * - `counters.add` is an atomic increment whose window starts with the first hit;
+ * - `revocations.add` is durable once it resolves.
  *
  * Failure: a store that cannot answer (down, timed out) rejects with `StoreUnavailableError`.
  * It never resolves with "not found" for a record it could not read.
@@ -23,6 +26,7 @@ export interface Store {
   readonly sessions: SessionStore;
   readonly users: UserStore;
   readonly counters: CounterStore;
+  readonly revocations: RevocationStore;
   /** Resolves when the store answers; rejects with `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -90,6 +94,16 @@ export interface CounterStore {
   /** Adds `delta` (may be negative) and returns the new count; the window starts at the first hit. */
   add(key: string, delta: number, windowMs: number): Promise<CounterState>;
   reset(key: string): Promise<void>;
+}
+
+/**
+ * The durable copy of the revocation list, so a restart never resurrects a revoked token. Entries
+ * are kept until their `expiresAt` (epoch ms), then may be dropped.
+ */
+export interface RevocationStore {
+  add(entry: RevocationEntry): Promise<void>;
+  /** Every entry still in force at `now`. */
+  list(now: number): Promise<RevocationEntry[]>;
 }
 
 /** The username form used for uniqueness: case-insensitive, Unicode-normalised. */

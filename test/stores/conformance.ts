@@ -183,6 +183,22 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal((await store.counters.add(key, 1, 50)).count, 1);
     });
 
+    withStore('revocations are kept until they expire and listed in full', async (store) => {
+      const now = Date.now();
+      const sid = unique('sid');
+      const entries = [
+        { kind: 'sid', value: sid, expiresAt: now + HOUR },
+        { kind: 'sub', value: unique('user'), revokedBefore: now, expiresAt: now + HOUR },
+        { kind: 'jti', value: unique('jti'), expiresAt: now - 1 },
+      ] as const;
+      for (const entry of entries) await store.revocations.add(entry);
+      await store.revocations.add(entries[0]); // at-least-once delivery may repeat an entry
+      const listed = await store.revocations.list(now);
+      assert.ok(listed.some((e) => e.kind === 'sid' && e.value === sid));
+      assert.ok(listed.some((e) => e.kind === 'sub' && e.value === entries[1].value && e.revokedBefore === now));
+      assert.ok(!listed.some((e) => e.value === entries[2].value), 'an expired entry is not listed');
+    });
+
     withStore('ping answers while the store is up', async (store) => {
       await store.ping();
     });

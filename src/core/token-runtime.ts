@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import { createRevocationList, type RevocationEntry } from '../revocation/revocation-list.js';
+import type { Store } from '../stores/store.js';
+import type { KeyRing } from '../tokens/key-ring.js';
+import { createTokenIssuer } from '../tokens/sign.js';
+import { createVerifier } from '../tokens/verify.js';
+import type { Clock } from './clock.js';
+import { ConfigError } from './errors.js';
+import type { Identity } from './types.js';
+
+export interface TokenStrategyOptions {
+  /** Signing and verification keys (see `openKeyDirectory` to share a directory between servers). */
+  keys: KeyRing;
+  /** `iss` of every token, conventionally the identity server's URL. */
+  issuer: string;
+  /** `aud` of access tokens (default: the issuer). */
+  audience?: string;
+  /** Access-token lifetime in seconds (default 900). */
+  accessTtl?: number;
+  /** Clock skew tolerated on exp/nbf/iat, in seconds (default 5, at most 60). */
+  leeway?: number;
+}
+
+export interface RevocationEvents {
+  revocation: [entry: RevocationEntry];
+}
+
+export type TokenRuntime = ReturnType<typeof createTokenRuntime>;
+
+/**
+ * Everything the token strategies need at run time: issue, verify, and the revocation list that
+ * every request checks in memory. A revocation is written to the store before it takes effect
+ * here, so it survives a restart; the list is replayed from the store before the first request.
+ */
+export function createTokenRuntime(options: TokenStrategyOptions, store: Store, clock: Clock) {
+  const ttlSeconds = options.accessTtl ?? 900;
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigError('tokens.accessTtl must be a positive number of seconds.');
+  if (!options.issuer) throw new ConfigError('tokens.issuer is required.');
+  const audience = options.audience ?? options.issuer;
+  const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds, clock });
+  const verify = createVerifier({
+    keys: options.keys,
+    typ: 'at+jwt',
+    issuer: options.issuer,
+    audience,
+    clock,
+    ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
+  });
+  const revocations = createRevocationList(clock);
+  const events = new EventEmitter<RevocationEvents>();
+  let loading: Promise<void> | undefined;
+  let loaded = false;
+
+  return {
+    ttlSeconds,
+    verify,
+    revocations,
+    events,
+
+    issue(identity: Identity, sid: string) {
+      return issuer.issue({
+        sub: identity.id,
+        aud: audience,
+        claims: { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
+      });
+    },
+
+    /**
+     * Makes sure the persisted list is in memory. Until it is, requests fail closed (the store
+     * error propagates as a 503) rather than trust a list that may be missing revocations.
+     */
+    async ensureLoaded(): Promise<void> {
+      if (loaded) return;
+      loading ??= store.revocations.list(clock.now()).then(
+        (entries) => {
+          for (const entry of entries) revocations.add(entry);
+          loaded = true;
+        },
+        (error: unknown) => {
+          loading = undefined;
+          throw error;
+        },
+      );
+      await loading;
+    },
+
+    async revoke(entry: RevocationEntry): Promise<void> {
+      await store.revocations.add(entry);
+      revocations.add(entry);
+      events.emit('revocation', entry);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import type { Auth } from '../core/create-auth.js';
+import { AuthenticationRequiredError, NotImplementedError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
+import type { TokenRuntime } from '../core/token-runtime.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
+import type { SessionRecord } from '../stores/store.js';
+import type { TokenClaims } from '../tokens/verify.js';
+import { BearerContext, readBearerToken } from './bearer.js';
+import type { RequestFacts } from './request.js';
+
+/**
+ * Builds `req.auth` for the stateless strategy: the bearer token is verified with the key ring
+ * and checked against the in-memory revocation list. The request path touches no store.
+ */
+export async function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): Promise<AuthContext> {
+  await tokens.ensureLoaded();
+  const token = readBearerToken(request.header('authorization'));
+  if (token === undefined) return new StatelessContext(auth, tokens, request, null);
+  if (token === null) throw new TokenInvalidError('malformed Authorization header');
+  const claims = tokens.verify(token);
+  // After verification, never instead of it: a cached token is checked here like any other.
+  if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
+  return new StatelessContext(auth, tokens, request, claims);
+}
+
+class StatelessContext extends BearerContext implements AuthContext {
+  constructor(
+    private readonly auth: Auth,
+    private readonly tokens: TokenRuntime,
+    private readonly request: RequestFacts,
+    claims: TokenClaims | null,
+  ) {
+    super(claims);
+  }
+
+  override async login(identity: Identity): Promise<LoginResult> {
+    const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
+    const { record } = await this.auth.sessions.create(identity, client);
+    return this.issue(identity, record);
+  }
+
+  override async logout(): Promise<void> {
+    const claims = this.claims;
+    if (!claims || typeof claims.sid !== 'string') return;
+    await this.endLogin(claims.sid, claims.exp * 1000);
+  }
+
+  override async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
+    const claims = this.current();
+    const logins = await this.auth.sessions.listOfUser(claims.sub);
+    let ended = 0;
+    for (const login of logins) {
+      if (options.keepCurrent && login.idHash === claims.sid) continue;
+      await this.endLogin(login.idHash, this.auth.sessions.expiresAt(login));
+      ended++;
+    }
+    if (!options.keepCurrent) {
+      // A safety net for tokens whose login record is gone: everything issued before this second.
+      const now = this.auth.clock.now();
+      await this.tokens.revoke({ kind: 'sub', value: claims.sub, revokedBefore: Math.floor(now / 1000) * 1000, expiresAt: now + this.tokens.ttlSeconds * 1000 });
+    }
+    return ended;
+  }
+
+  override async rotate(identity?: Identity): Promise<LoginResult> {
+    const claims = this.current();
+    if (identity && identity.id !== claims.sub) throw new AuthenticationRequiredError('rotate() keeps the user; use login() to switch users.');
+    const record = typeof claims.sid === 'string' ? await this.auth.store.sessions.get(claims.sid) : null;
+    if (!record) throw new AuthenticationRequiredError('The login has ended.');
+    if (claims.jti) await this.tokens.revoke({ kind: 'jti', value: claims.jti, expiresAt: claims.exp * 1000 });
+    return this.issue(identity ?? (this.user as Identity), record);
+  }
+
+  override async listSessions(): Promise<DeviceSession[]> {
+    const claims = this.current();
+    return (await this.auth.sessions.listOfUser(claims.sub)).map((login) => ({
+      id: login.idHash,
+      createdAt: login.createdAt,
+      lastSeenAt: login.lastSeenAt,
+      expiresAt: this.auth.sessions.expiresAt(login),
+      userAgent: login.userAgent,
+      ip: login.ip,
+      current: login.idHash === claims.sid,
+    }));
+  }
+
+  override async revokeSession(id: string): Promise<boolean> {
+    const claims = this.current();
+    const login = (await this.auth.sessions.listOfUser(claims.sub)).find((candidate) => candidate.idHash === id);
+    if (!login) return false;
+    await this.endLogin(login.idHash, this.auth.sessions.expiresAt(login));
+    return true;
+  }
+
+  override async updateData(): Promise<never> {
+    throw new NotImplementedError('The stateless strategy keeps no session data on the server; use stateful or hybrid.');
+  }
+
+  private current(): TokenClaims {
+    if (!this.claims) throw new AuthenticationRequiredError();
+    return this.claims;
+  }
+
+  /** Revokes every token of a login (durably, then here), then drops its record from the device list. */
+  private async endLogin(sid: string, expiresAt: number): Promise<void> {
+    await this.tokens.revoke({ kind: 'sid', value: sid, expiresAt: Math.max(expiresAt, this.auth.clock.now() + 1000) });
+    await this.auth.sessions.revoke(sid);
+  }
+
+  private issue(identity: Identity, record: SessionRecord): LoginResult {
+    const issued = this.tokens.issue(identity, record.idHash);
+    const session: SessionInfo = { id: record.idHash, createdAt: record.createdAt, expiresAt: issued.expiresAt, data: {} };
+    return { session, accessToken: { token: issued.token, type: 'Bearer', expiresIn: this.tokens.ttlSeconds } };
+  }
+}

@@ -1,0 +1,69 @@
+import type { Clock } from '../core/clock.js';
+
+/**
+ * What can be revoked, and for how long the entry must live: only as long as a token it could
+ * kill, so the list stays bounded by the revocations of one maximum token lifetime.
+ * - `jti`: one token;
+ * - `sid`: every token of one login (logout, a revoked device);
+ * - `sub`: every token of a user issued before `revokedBefore` (logout everywhere, password or
+ *   role change, account disabled), compared with the token's `iat` in whole seconds;
+ * - `kid`: every token signed by a key.
+ */
+export type RevocationEntry =
+  | { readonly kind: 'jti' | 'sid' | 'kid'; readonly value: string; readonly expiresAt: number }
+  | { readonly kind: 'sub'; readonly value: string; readonly revokedBefore: number; readonly expiresAt: number };
+
+export interface RevocableClaims {
+  readonly sub?: string;
+  readonly jti?: string;
+  readonly iat?: number;
+  readonly sid?: unknown;
+}
+
+export type RevocationList = ReturnType<typeof createRevocationList>;
+
+/** The in-memory list every instance checks on the request path: O(1), no I/O. */
+export function createRevocationList(clock: Clock) {
+  const byKind = { jti: new Map<string, number>(), sid: new Map<string, number>(), kid: new Map<string, number>() };
+  const subjects = new Map<string, { revokedBefore: number; expiresAt: number }>();
+
+  const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > clock.now();
+
+  return {
+    /** Idempotent: adding an entry twice, or out of order, leaves the strictest state. */
+    add(entry: RevocationEntry): void {
+      if (entry.kind === 'sub') {
+        const current = subjects.get(entry.value);
+        subjects.set(entry.value, {
+          revokedBefore: Math.max(entry.revokedBefore, current?.revokedBefore ?? 0),
+          expiresAt: Math.max(entry.expiresAt, current?.expiresAt ?? 0),
+        });
+        return;
+      }
+      const map = byKind[entry.kind];
+      map.set(entry.value, Math.max(entry.expiresAt, map.get(entry.value) ?? 0));
+    },
+
+    isRevoked(claims: RevocableClaims, kid: string | undefined): boolean {
+      if (claims.jti !== undefined && live(byKind.jti.get(claims.jti))) return true;
+      if (typeof claims.sid === 'string' && live(byKind.sid.get(claims.sid))) return true;
+      if (kid !== undefined && live(byKind.kid.get(kid))) return true;
+      if (claims.sub !== undefined) {
+        const subject = subjects.get(claims.sub);
+        if (subject && live(subject.expiresAt) && (claims.iat ?? 0) * 1000 < subject.revokedBefore) return true;
+      }
+      return false;
+    },
+
+    /** Drops entries that can no longer kill anything. */
+    prune(): void {
+      const now = clock.now();
+      for (const map of Object.values(byKind)) for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value);
+      for (const [value, subject] of subjects) if (subject.expiresAt <= now) subjects.delete(value);
+    },
+
+    get size(): number {
+      return byKind.jti.size + byKind.sid.size + byKind.kid.size + subjects.size;
+    },
+  };
+}
