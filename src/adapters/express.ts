@@ -49,14 +49,26 @@ export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'b
 
 /** Puts `req.auth` on every request. */
 export function tessera(auth: Auth): RequestHandler {
-  return async function tesseraAuth(req, res, next) {
+  return function tesseraAuth(req, res, next) {
+    let context: ReturnType<typeof createAuthContext>;
     try {
-      req.auth = await createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
+      context = createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
     } catch (error) {
-      sendProblem(res, error);
+      sendProblem(res, error, auth.tokens ? 'bearer' : 'cookie');
       return;
     }
-    next();
+    // No promise when none is needed: the stateless path stays synchronous.
+    if (!(context instanceof Promise)) {
+      req.auth = context;
+      return next();
+    }
+    context.then(
+      (resolved) => {
+        req.auth = resolved;
+        next();
+      },
+      (error: unknown) => sendProblem(res, error, auth.tokens ? 'bearer' : 'cookie'),
+    );
   };
 }
 

@@ -54,6 +54,10 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
   return {
     ttlSeconds,
     verify,
+    /** Whether the persisted list is in memory (after which requests need not wait for it). */
+    get loaded() {
+      return loaded;
+    },
     revocations,
     events,
 

@@ -8,12 +8,18 @@ import type { RequestFacts, ResponseSink } from './request.js';
 import { createStatelessContext } from './stateless-context.js';
 
 /**
- * Builds `req.auth` for one request of the stateful strategy: reads the session cookie, applies the
+ * Builds `req.auth` for one request: synchronously when the strategy needs no I/O (stateless, once
+ * warm), as a promise otherwise. Stateful: reads the session cookie, applies the CSRF guard,
+ * resolves the session. reads the session cookie, applies the
  * CSRF guard, resolves the session. Store failures propagate (503) and leave the cookie alone: an
  * outage is never a logout.
  */
-export async function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): Promise<AuthContext> {
+export function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
   if (auth.tokens) return createStatelessContext(auth, auth.tokens, request);
+  return createStatefulContext(auth, request, response);
+}
+
+async function createStatefulContext(auth: Auth, request: RequestFacts, response: ResponseSink): Promise<AuthContext> {
   const presented = readCookie(request.header('cookie'), auth.cookie.name);
   const csrfSafe = isCsrfSafe(request, auth.trustedOrigins);
   // Any cookie-carrying unsafe request from an untrusted origin is refused before it can act.

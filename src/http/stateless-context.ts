@@ -9,10 +9,15 @@ import type { RequestFacts } from './request.js';
 
 /**
  * Builds `req.auth` for the stateless strategy: the bearer token is verified with the key ring
- * and checked against the in-memory revocation list. The request path touches no store.
+ * and checked against the in-memory revocation list. The request path touches no store, and once
+ * the persisted revocations are loaded it is synchronous: no promise per request.
  */
-export async function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): Promise<AuthContext> {
-  await tokens.ensureLoaded();
+export function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): AuthContext | Promise<AuthContext> {
+  if (!tokens.loaded) return tokens.ensureLoaded().then(() => statelessContext(auth, tokens, request));
+  return statelessContext(auth, tokens, request);
+}
+
+function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): AuthContext {
   const token = readBearerToken(request.header('authorization'));
   if (token === undefined) return new StatelessContext(auth, tokens, request, null);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');

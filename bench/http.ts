@@ -1,7 +1,8 @@
 /**
- * Stateful sessions against their peers, in one run: each contender is its own server process on
- * loopback serving the same authenticated route, loaded by autocannon in interleaved rounds
- * after a warm-up; the median round is reported. Usage: npm run bench -- [--quick]
+ * Tessera's strategies against their peers over HTTP, in one run: each contender is its own
+ * server process on loopback serving the same authenticated route, loaded by wrk (or autocannon)
+ * in interleaved rounds after a warm-up; the median round is reported.
+ * Usage: npm run bench -- [--quick] [--family stateful|stateless]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,17 +19,22 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string' },
+    family: { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 5));
 const DURATION = Number(args.duration ?? (args.quick ? 3 : 8));
 const CONNECTIONS = Number(args.connections ?? 32);
 
+type Family = 'stateful' | 'stateless';
+
 interface Contender {
   name: string;
   script: string;
   env: Record<string, string>;
   usesRedis: boolean;
+  /** The tables it appears in. */
+  families: readonly Family[];
 }
 
 interface Round {
@@ -44,12 +50,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 
 function contenders(redisUrl: string): Contender[] {
   return [
-    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false },
-    { name: 'express-session + MemoryStore', script: 'express-session.js', env: {}, usesRedis: false },
-    { name: 'express-session + connect-redis', script: 'express-session.js', env: { REDIS_URL: redisUrl }, usesRedis: true },
-    { name: 'Tessera stateful, memory', script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false },
-    { name: 'Tessera stateful, SQLite', script: 'tessera-stateful.js', env: { STORE: 'sqlite', SQLITE_PATH: join(tmp, 'bench.db') }, usesRedis: false },
-    { name: 'Tessera stateful, Redis', script: 'tessera-stateful.js', env: { STORE: 'redis', REDIS_URL: redisUrl }, usesRedis: true },
+    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false, families: ['stateful', 'stateless'] },
+    { name: 'express-session + MemoryStore', script: 'express-session.js', env: {}, usesRedis: false, families: ['stateful'] },
+    { name: 'express-session + connect-redis', script: 'express-session.js', env: { REDIS_URL: redisUrl }, usesRedis: true, families: ['stateful'] },
+    { name: 'Tessera stateful, memory', script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false, families: ['stateful'] },
+    { name: 'Tessera stateful, SQLite', script: 'tessera-stateful.js', env: { STORE: 'sqlite', SQLITE_PATH: join(tmp, 'bench.db') }, usesRedis: false, families: ['stateful'] },
+    { name: 'Tessera stateful, Redis', script: 'tessera-stateful.js', env: { STORE: 'redis', REDIS_URL: redisUrl }, usesRedis: true, families: ['stateful'] },
+    { name: 'express + jsonwebtoken (string secret)', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string' }, usesRedis: false, families: ['stateless'] },
+    { name: 'express + jsonwebtoken (KeyObject)', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject' }, usesRedis: false, families: ['stateless'] },
+    { name: 'express + fast-jwt (cache)', script: 'jwt-peers.js', env: { PEER: 'fast-jwt' }, usesRedis: false, families: ['stateless'] },
+    { name: 'Tessera stateless, HS256', script: 'tessera-stateless.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['stateless'] },
+    { name: 'Tessera stateless, EdDSA', script: 'tessera-stateless.js', env: { ALG: 'EdDSA' }, usesRedis: false, families: ['stateless'] },
   ];
 }
 
@@ -66,12 +77,16 @@ async function startContender(contender: Contender): Promise<{ child: ChildProce
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-async function loginCookie(url: string): Promise<string> {
+/** Logs in once and returns the headers that authenticate: a cookie, or a bearer token. */
+async function login(url: string): Promise<Record<string, string>> {
   const response = await fetch(`${url}/login`, { method: 'POST' });
-  const cookie = response.headers.getSetCookie()[0]?.split(';')[0] ?? '';
-  const me = await fetch(`${url}/me`, { headers: { cookie } });
+  const body = (await response.json()) as { token?: string };
+  const headers: Record<string, string> = body.token
+    ? { authorization: `Bearer ${body.token}` }
+    : { cookie: response.headers.getSetCookie()[0]?.split(';')[0] ?? '' };
+  const me = await fetch(`${url}/me`, { headers });
   if (me.status !== 200) throw new Error(`${url}: the authenticated route answered ${me.status}`);
-  return cookie;
+  return headers;
 }
 
 /** User plus system CPU time of a process, in microseconds (from /proc). */
@@ -99,14 +114,15 @@ async function main() {
   // Contenders run the built package, as users do: compile the current sources first.
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const redis = await startRedis({ durable: false });
-  const running: { contender: Contender; child: ChildProcess; url: string; cookie: string; rounds: Round[] }[] = [];
+  const running: { contender: Contender; child: ChildProcess; url: string; headers: Record<string, string>; rounds: Round[] }[] = [];
   try {
-    for (const contender of contenders(redis.url)) {
+    const only = args.family as Family | undefined;
+    for (const contender of contenders(redis.url).filter((c) => !only || c.families.includes(only))) {
       const { child, url } = await startContender(contender);
-      running.push({ contender, child, url, cookie: await loginCookie(url), rounds: [] });
+      running.push({ contender, child, url, headers: await login(url), rounds: [] });
     }
     process.stderr.write(`warming up ${running.length} contenders…\n`);
-    for (const entry of running) await load(`${entry.url}/me`, { cookie: entry.cookie }, args.quick ? 1 : 3, CONNECTIONS);
+    for (const entry of running) await load(`${entry.url}/me`, entry.headers, args.quick ? 1 : 3, CONNECTIONS);
 
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so no contender always runs first or last.
@@ -115,7 +131,7 @@ async function main() {
         process.stderr.write(`round ${round + 1}/${ROUNDS}: ${entry.contender.name}\n`);
         const calls = redisCalls(redis);
         const cpu = cpuMicros(entry.child.pid!);
-        const result = await load(`${entry.url}/me`, { cookie: entry.cookie }, DURATION, CONNECTIONS);
+        const result = await load(`${entry.url}/me`, entry.headers, DURATION, CONNECTIONS);
         const requests = result.requests;
         entry.rounds.push({
           rps: result.rps,
@@ -136,6 +152,7 @@ async function main() {
 
   const rows = running.map(({ contender, rounds }) => ({
     name: contender.name,
+    families: contender.families,
     usesRedis: contender.usesRedis,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -144,8 +161,8 @@ async function main() {
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
     failures: rounds.reduce((sum, r) => sum + r.failures, 0),
   }));
-  const ceiling = rows[0]!.rps;
-  const peer = rows.find((r) => r.name === 'express-session + connect-redis')!.rps;
+  const rps = (name: string) => rows.find((r) => r.name === name)!.rps;
+  const ceiling = rps('no auth (ceiling)');
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -156,30 +173,42 @@ async function main() {
     connections: CONNECTIONS,
     loadGenerator: hasWrk ? 'wrk' : 'autocannon',
   };
-  const table = [
-    '| contender | req/s | vs ceiling | vs connect-redis | p50 ms | p99 ms | Redis cmds/req | server CPU µs/req | failed |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) =>
-      [
-        r.name,
-        Math.round(r.rps),
-        `${Math.round((r.rps / ceiling) * 100)}%`,
-        `${(r.rps / peer).toFixed(2)}x`,
-        r.p50.toFixed(1),
-        r.p99.toFixed(1),
-        r.usesRedis ? r.redisPerRequest.toFixed(2) : '–',
-        Math.round(r.cpuMicrosPerRequest),
-        r.failures,
-      ].join(' | ').replace(/^/, '| ').concat(' |'),
-    ),
-  ].join('\n');
-  const header = `Stateful sessions, GET of one authenticated route. ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${machine.loadGenerator} on the same machine.`;
-  console.log(`\n${header}\n\n${table}\n`);
+  const peers: Record<Family, string[]> = {
+    stateful: ['express-session + connect-redis'],
+    stateless: ['express + fast-jwt (cache)', 'express + jsonwebtoken (string secret)'],
+  };
+  const shortName = (peer: string) => peer.replace(/^express(-session)? \+ /, '');
+  const tableOf = (family: Family) =>
+    [
+      `| contender | req/s | vs ceiling | ${peers[family].map((p) => `vs ${shortName(p)}`).join(' | ')} | p50 ms | p99 ms | Redis cmds/req | server CPU µs/req | failed |`,
+      `|---|---:|---:|${peers[family].map(() => '---:|').join('')}---:|---:|---:|---:|---:|`,
+      ...rows
+        .filter((r) => r.families.includes(family))
+        .map((r) =>
+          [
+            r.name,
+            Math.round(r.rps),
+            `${Math.round((r.rps / ceiling) * 100)}%`,
+            ...peers[family].map((peer) => `${(r.rps / rps(peer)).toFixed(2)}x`),
+            r.p50.toFixed(1),
+            r.p99.toFixed(1),
+            r.usesRedis ? r.redisPerRequest.toFixed(2) : '–',
+            Math.round(r.cpuMicrosPerRequest),
+            r.failures,
+          ].join(' | ').replace(/^/, '| ').concat(' |'),
+        ),
+    ].join('\n');
+  const header = `GET of one authenticated route. ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${machine.loadGenerator} on the same machine.`;
+  const families = (['stateful', 'stateless'] as const).filter((family) => !args.family || family === args.family);
+  const sections = families.map((family) => [family, `${header}\n\n${tableOf(family)}`] as const);
   mkdirSync('bench/results', { recursive: true });
-  const name = args.quick ? 'stateful-quick' : 'stateful';
-  writeFileSync(`bench/results/${name}.md`, `${header}\n\n${table}\n`);
-  writeFileSync(`bench/results/${name}.json`, `${JSON.stringify({ machine, rows }, null, 2)}\n`);
-  if (!args.quick) replaceReadmeSection('stateful', `${header}\n\n${table}`);
+  const suffix = args.quick ? '-quick' : '';
+  for (const [family, text] of sections) {
+    console.log(`\n${family}\n\n${text}\n`);
+    writeFileSync(`bench/results/http-${family}${suffix}.md`, `${text}\n`);
+    if (!args.quick) replaceReadmeSection(`http-${family}`, text);
+  }
+  writeFileSync(`bench/results/http${args.family ? `-${args.family}` : ''}${suffix}.json`, `${JSON.stringify({ machine, rows }, null, 2)}\n`);
 }
 
 /** Keeps the README's table equal to the committed results. */
