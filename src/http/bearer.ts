@@ -31,7 +31,6 @@ export class BearerContext implements AuthContext {
 
   constructor(readonly claims: TokenClaims | null) {}
 
-
   get user(): Identity | null {
     const claims = this.claims;
     if (!claims) return null;

@@ -88,15 +88,7 @@ class StatefulContext implements AuthContext {
 
   async listSessions(): Promise<DeviceSession[]> {
     const current = this.current();
-    return (await this.auth.sessions.listOfUser(current.userId)).map((other) => ({
-      id: other.idHash,
-      createdAt: other.createdAt,
-      lastSeenAt: other.lastSeenAt,
-      expiresAt: this.auth.sessions.expiresAt(other),
-      userAgent: other.userAgent,
-      ip: other.ip,
-      current: other.idHash === current.idHash,
-    }));
+    return this.auth.sessions.devicesOfUser(current.userId, current.idHash);
   }
 
   async revokeSession(id: string): Promise<boolean> {

@@ -77,15 +77,7 @@ class StatelessContext extends BearerContext implements AuthContext {
 
   override async listSessions(): Promise<DeviceSession[]> {
     const claims = this.current();
-    return (await this.auth.sessions.listOfUser(claims.sub)).map((login) => ({
-      id: login.idHash,
-      createdAt: login.createdAt,
-      lastSeenAt: login.lastSeenAt,
-      expiresAt: this.auth.sessions.expiresAt(login),
-      userAgent: login.userAgent,
-      ip: login.ip,
-      current: login.idHash === claims.sid,
-    }));
+    return this.auth.sessions.devicesOfUser(claims.sub, claims.sid);
   }
 
   override async revokeSession(id: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { DeviceSession } from '../core/types.js';
 import { SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
 import type { SessionData, SessionRecord, Store } from '../stores/store.js';
 import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
@@ -150,6 +151,22 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     async listOfUser(userId: string) {
       const now = clock.now();
       return (await store.sessions.listByUser(userId)).filter((record) => isLive(record, now));
+    },
+
+    /** The user's live sessions as the device list shows them, `currentIdHash` marked. */
+    async devicesOfUser(userId: string, currentIdHash: unknown): Promise<DeviceSession[]> {
+      const now = clock.now();
+      return (await store.sessions.listByUser(userId))
+        .filter((record) => isLive(record, now))
+        .map((record) => ({
+          id: record.idHash,
+          createdAt: record.createdAt,
+          lastSeenAt: record.lastSeenAt,
+          expiresAt: expiresAt(record),
+          userAgent: record.userAgent,
+          ip: record.ip,
+          current: record.idHash === currentIdHash,
+        }));
     },
 
     expiresAt,
