@@ -54,7 +54,7 @@ export function tessera(auth: Auth): RequestHandler {
     try {
       context = createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
     } catch (error) {
-      sendProblem(res, error, auth.tokens ? 'bearer' : 'cookie');
+      sendProblem(res, error, auth.tokens && !auth.tokens.cookie ? 'bearer' : 'cookie');
       return;
     }
     // No promise when none is needed: the stateless path stays synchronous.
@@ -67,7 +67,7 @@ export function tessera(auth: Auth): RequestHandler {
         req.auth = resolved;
         next();
       },
-      (error: unknown) => sendProblem(res, error, auth.tokens ? 'bearer' : 'cookie'),
+      (error: unknown) => sendProblem(res, error, auth.tokens && !auth.tokens.cookie ? 'bearer' : 'cookie'),
     );
   };
 }

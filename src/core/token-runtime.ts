@@ -19,6 +19,12 @@ export interface TokenStrategyOptions {
   accessTtl?: number;
   /** Clock skew tolerated on exp/nbf/iat, in seconds (default 5, at most 60). */
   leeway?: number;
+  /**
+   * Also carry the access token in the session cookie (HttpOnly, the `cookie` options of
+   * createAuth), for browser apps that should never hold the token in script. The bearer header
+   * still works and wins; cookie-carried unsafe requests pass the CSRF guard. Default false.
+   */
+  cookie?: boolean;
 }
 
 export interface RevocationEvents {
@@ -54,6 +60,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
   return {
     ttlSeconds,
     verify,
+    cookie: options.cookie ?? false,
     /** Whether the persisted list is in memory (after which requests need not wait for it). */
     get loaded() {
       return loaded;

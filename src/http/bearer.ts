@@ -26,7 +26,7 @@ const readOnly = (): never => {
 
 /** `req.auth` for a request authenticated (or not) by a bearer token: everything comes from the claims. */
 export class BearerContext implements AuthContext {
-  readonly scheme = 'bearer';
+  readonly scheme: 'cookie' | 'bearer' = 'bearer';
   readonly strategy = 'stateless';
 
   constructor(readonly claims: TokenClaims | null) {}

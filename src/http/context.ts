@@ -15,7 +15,7 @@ import { createStatelessContext } from './stateless-context.js';
  * outage is never a logout.
  */
 export function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
-  if (auth.tokens) return createStatelessContext(auth, auth.tokens, request);
+  if (auth.tokens) return createStatelessContext(auth, auth.tokens, request, response);
   return createStatefulContext(auth, request, response);
 }
 

@@ -1,49 +1,67 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, NotImplementedError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError, NotImplementedError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionRecord } from '../stores/store.js';
 import type { TokenClaims } from '../tokens/verify.js';
 import { BearerContext, readBearerToken } from './bearer.js';
-import type { RequestFacts } from './request.js';
+import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
+import { isCsrfSafe } from './csrf.js';
+import type { RequestFacts, ResponseSink } from './request.js';
 
 /**
  * Builds `req.auth` for the stateless strategy: the bearer token is verified with the key ring
  * and checked against the in-memory revocation list. The request path touches no store, and once
  * the persisted revocations are loaded it is synchronous: no promise per request.
  */
-export function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): AuthContext | Promise<AuthContext> {
-  if (!tokens.loaded) return tokens.ensureLoaded().then(() => statelessContext(auth, tokens, request));
-  return statelessContext(auth, tokens, request);
+export function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
+  if (!tokens.loaded) return tokens.ensureLoaded().then(() => statelessContext(auth, tokens, request, response));
+  return statelessContext(auth, tokens, request, response);
 }
 
-function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts): AuthContext {
-  const token = readBearerToken(request.header('authorization'));
-  if (token === undefined) return new StatelessContext(auth, tokens, request, null);
+function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext {
+  let token = readBearerToken(request.header('authorization'));
+  let fromCookie = false;
+  if (token === undefined && tokens.cookie) {
+    token = readCookie(request.header('cookie'), auth.cookie.name);
+    fromCookie = token !== undefined;
+    // A cookie rides along on cross-site requests: the same guard as for session cookies.
+    if (fromCookie && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
+  }
+  const context = (claims: TokenClaims | null) => new StatelessContext(auth, tokens, request, response, claims, fromCookie);
+  if (token === undefined) return context(null);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   const claims = tokens.verify(token);
   // After verification, never instead of it: a cached token is checked here like any other.
   if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
-  return new StatelessContext(auth, tokens, request, claims);
+  return context(claims);
 }
 
 class StatelessContext extends BearerContext implements AuthContext {
+  override readonly scheme: 'cookie' | 'bearer';
+
   constructor(
     private readonly auth: Auth,
     private readonly tokens: TokenRuntime,
     private readonly request: RequestFacts,
+    private readonly response: ResponseSink,
     claims: TokenClaims | null,
+    fromCookie: boolean,
   ) {
     super(claims);
+    this.scheme = fromCookie ? 'cookie' : 'bearer';
   }
 
   override async login(identity: Identity): Promise<LoginResult> {
+    // With the token in a cookie, login is guarded like a session login (login CSRF).
+    if (this.tokens.cookie && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
     const { record } = await this.auth.sessions.create(identity, client);
     return this.issue(identity, record);
   }
 
   override async logout(): Promise<void> {
+    if (this.scheme === 'cookie') this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));
     const claims = this.claims;
     if (!claims || typeof claims.sid !== 'string') return;
     await this.endLogin(claims.sid, claims.exp * 1000);
@@ -105,6 +123,9 @@ class StatelessContext extends BearerContext implements AuthContext {
 
   private issue(identity: Identity, record: SessionRecord): LoginResult {
     const issued = this.tokens.issue(identity, record.idHash);
+    if (this.tokens.cookie) {
+      this.response.appendSetCookie(sessionCookie({ ...this.auth.cookie, maxAgeSeconds: this.tokens.ttlSeconds }, issued.token));
+    }
     const session: SessionInfo = { id: record.idHash, createdAt: record.createdAt, expiresAt: issued.expiresAt, data: {} };
     return { session, accessToken: { token: issued.token, type: 'Bearer', expiresIn: this.tokens.ttlSeconds } };
   }
