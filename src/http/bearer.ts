@@ -31,10 +31,14 @@ export class BearerContext implements AuthContext {
 
   constructor(readonly claims: TokenClaims | null) {}
 
+  #user: Identity | null | undefined;
+
+  /** Built once per request from the claims (requireAuth and the route both read it). */
   get user(): Identity | null {
+    if (this.#user !== undefined) return this.#user;
     const claims = this.claims;
-    if (!claims) return null;
-    return { id: claims.sub, name: typeof claims.name === 'string' ? claims.name : undefined, roles: stringArray(claims.roles) };
+    this.#user = claims && { id: claims.sub, name: typeof claims.name === 'string' ? claims.name : undefined, roles: stringArray(claims.roles) };
+    return this.#user;
   }
 
   get session(): SessionInfo | null {
