@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { problemHandler, requireAuth, tessera } from '../../src/adapters/express.js';
@@ -8,6 +6,7 @@ import { createAuth } from '../../src/core/create-auth.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { Client } from '../helpers/http-client.js';
+import { listen } from '../helpers/listen.js';
 
 describe('Express adapter', () => {
   const store = createMemoryStore();
@@ -32,15 +31,14 @@ describe('Express adapter', () => {
   });
   app.use(problemHandler());
 
-  let server: ReturnType<typeof app.listen>;
+  let served: Awaited<ReturnType<typeof listen>>;
   let url: string;
   before(async () => {
-    server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await listen(app);
+    url = served.url;
   });
   after(() => {
-    server.close();
+    served.close();
     return store.close();
   });
 

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { bearer, requireAuth } from '../../src/adapters/express.js';
 import { createKeyRing, createRemoteKeySet, createTokenIssuer, createVerifier, generateJwk, importKey, openKeyDirectory, signJwt } from '../../src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
+import { listen } from '../helpers/listen.js';
 import { startTestServer } from '../helpers/server.js';
 
 const ISSUER = 'https://id.example';
 const AUDIENCE = 'orders';
-
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 /** A resource service that verifies bearer tokens against a remote JWKS. */
 async function resourceService(jwksUrl: string, cooldownMs = 60_000) {
@@ -26,8 +19,8 @@ async function resourceService(jwksUrl: string, cooldownMs = 60_000) {
   app.use(bearer({ verify: createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE }), remoteKeys: remote }));
   app.get('/orders', requireAuth(), (req, res) => res.json({ for: req.auth.user?.id, roles: req.auth.user?.roles, sid: req.auth.session?.id }));
   app.get('/admin', requireAuth({ roles: ['admin'] }), (_req, res) => res.json({ ok: true }));
-  const server = createServer(app);
-  return { remote, server, url: await listen(server) };
+  const { server, url } = await listen(app);
+  return { remote, server, url };
 }
 
 describe('bearer tokens at a resource service (RFC 6750)', () => {
@@ -39,11 +32,12 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
   let jwksHits = 0;
   let service: Awaited<ReturnType<typeof resourceService>>;
   before(async () => {
-    jwksServer = createServer((_req, res) => {
+    const jwks = await listen((_req, res) => {
       jwksHits++;
       res.setHeader('content-type', 'application/json').end(JSON.stringify(ring.jwks(Date.now())));
     });
-    service = await resourceService(`${await listen(jwksServer)}/jwks.json`, 60_000);
+    jwksServer = jwks.server;
+    service = await resourceService(`${jwks.url}/jwks.json`, 60_000);
   });
   after(() => {
     service.server.close();
