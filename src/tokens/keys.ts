@@ -116,15 +116,37 @@ export function importKey(input: KeyInput): TokenKey {
   return { kid: input.kid ?? jwkThumbprint(publicKey), alg, signingKey: isPrivate ? keyObject : undefined, verificationKey: publicKey, signatureBytes };
 }
 
+/**
+ * A fresh key pair, returned as DER and re-imported. Node 20 can deadlock when a key straight out
+ * of generateKeyPairSync is exported as a JWK: the export holds the key's lock while allocating,
+ * the allocation runs a GC, and the GC finalizes the key-generation job, which takes the same
+ * lock. Re-imported keys share nothing with that job.
+ */
+export function generateKeyPairObjects(
+  type: 'ed25519' | 'ec' | 'rsa',
+  options: { namedCurve?: string; modulusLength?: number } = {},
+): { privateKey: KeyObject; publicKey: KeyObject } {
+  const reimport = (pair: { privateKey: Buffer; publicKey: Buffer }) => ({
+    privateKey: createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: pair.publicKey, format: 'der', type: 'spki' }),
+  });
+  const privateKeyEncoding = { format: 'der', type: 'pkcs8' } as const;
+  const publicKeyEncoding = { format: 'der', type: 'spki' } as const;
+  if (type === 'ec') {
+    return reimport(generateKeyPairSync('ec', { namedCurve: options.namedCurve ?? 'prime256v1', privateKeyEncoding, publicKeyEncoding }));
+  }
+  if (type === 'rsa') {
+    return reimport(generateKeyPairSync('rsa', { modulusLength: options.modulusLength ?? 2048, privateKeyEncoding, publicKeyEncoding }));
+  }
+  return reimport(generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding }));
+}
+
 /** A new private JWK for `alg`, with its kid and alg set. */
 export function generateJwk(alg: Algorithm): JsonWebKey & { kid: string; alg: Algorithm } {
   if (isHmac(alg)) {
     return { kty: 'oct', k: randomBytes(HMAC_MIN_BYTES[alg]).toString('base64url'), kid: randomBytes(12).toString('base64url'), alg };
   }
-  const { privateKey, publicKey } =
-    alg === 'EdDSA' ? generateKeyPairSync('ed25519')
-    : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = generateKeyPairObjects(alg === 'EdDSA' ? 'ed25519' : alg === 'ES256' ? 'ec' : 'rsa');
   return { ...privateKey.export({ format: 'jwk' }), kid: jwkThumbprint(publicKey), alg };
 }
 
