@@ -53,6 +53,8 @@ export interface Auth {
   readonly trustedOrigins: ReadonlySet<string>;
   /** Present for the token strategies. */
   readonly tokens?: TokenRuntime | undefined;
+  /** Stops background work (the revocation feed); the store is the caller's to close. */
+  close(): void;
 }
 
 const seconds = (value: number | undefined, fallback: number, name: string): number => {
@@ -118,5 +120,6 @@ export function createAuth(options: AuthOptions): Auth {
     sessions: createSessionManager(store, policy, clock),
     cookie: resolveCookie(options.cookie ?? {}, absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
+    close: () => tokens?.close(),
   };
 }

@@ -56,6 +56,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
   const events = new EventEmitter<RevocationEvents>();
   let loading: Promise<void> | undefined;
   let loaded = false;
+  let follower: ReturnType<NonNullable<Store['revocations']['follow']>> | undefined;
 
   return {
     ttlSeconds,
@@ -82,23 +83,33 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
      */
     async ensureLoaded(): Promise<void> {
       if (loaded) return;
-      loading ??= store.revocations.list(clock.now()).then(
-        (entries) => {
-          for (const entry of entries) revocations.add(entry);
-          loaded = true;
-        },
-        (error: unknown) => {
-          loading = undefined;
-          throw error;
-        },
-      );
+      loading ??= (async () => {
+        // Follow first, then replay: an entry added in between arrives by one route or both.
+        follower ??= store.revocations.follow?.((entry) => {
+          revocations.add(entry);
+          events.emit('revocation', entry);
+        });
+        await follower?.ready;
+        for (const entry of await store.revocations.list(clock.now())) revocations.add(entry);
+        loaded = true;
+      })().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
       await loading;
+    },
+
+    /** Stops following the shared feed (the store itself belongs to the caller). */
+    close(): void {
+      follower?.stop();
+      follower = undefined;
     },
 
     async revoke(entry: RevocationEntry): Promise<void> {
       await store.revocations.add(entry);
       revocations.add(entry);
-      events.emit('revocation', entry);
+      // With a shared feed, the event fires when the entry comes back from it, on every instance.
+      if (!follower) events.emit('revocation', entry);
     },
   };
 }

@@ -109,6 +109,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         const closed = new Promise((resolve) => server.close(resolve));
         server.closeIdleConnections();
         await closed;
+        auth.close();
         keys.close();
         await store.close();
       },

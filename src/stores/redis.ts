@@ -23,6 +23,57 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
+/** How long the revocation feed keeps entries (the durable sorted set keeps them longer). */
+const FEED_RETENTION_MS = 24 * 3600_000;
+
+/**
+ * Follows the revocation feed on a dedicated connection with blocking reads. It starts from the
+ * feed's current last id (taken before `ready` resolves), so an entry added after that point is
+ * never missed; after a disconnect it resumes from the last id it saw, so nothing added meanwhile
+ * is lost. Delivery is at least once; the revocation list is idempotent.
+ */
+function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationEntry) => void) {
+  const reader = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+  reader.on('error', () => {});
+  let stopped = false;
+  let lastId = '0-0';
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const newest = await reader.xrevrange(feedKey, '+', '-', 'COUNT', 1);
+        lastId = newest[0]?.[0] ?? '0-0';
+        return;
+      } catch (error) {
+        if (stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  })();
+  void ready.then(async () => {
+    while (!stopped) {
+      try {
+        const batches = await reader.xread('BLOCK', 5000, 'STREAMS', feedKey, lastId);
+        for (const [, messages] of batches ?? []) {
+          for (const [id, fields] of messages) {
+            lastId = id;
+            const json = fields[1];
+            if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry);
+          }
+        }
+      } catch {
+        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 200)); // reconnecting
+      }
+    }
+  }, () => {});
+  return {
+    ready,
+    stop() {
+      stopped = true;
+      reader.disconnect();
+    },
+  };
+}
+
 type Script = { lua: string; sha: string };
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
 
@@ -116,6 +167,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   // A sorted set scored by expiry: pruning is one ZREMRANGEBYSCORE. The live feed across
   // instances (Redis Streams) is separate; this is the durable copy replayed at startup.
   const revocationsKey = `${prefix}revocations`;
+  const feedKey = `${prefix}revocation-feed`;
 
   /** Every command goes through here: any failure is the store being unavailable. */
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
@@ -217,7 +269,14 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
     },
     revocations: {
       async add(entry) {
-        await call(() => client.zadd(revocationsKey, entry.expiresAt, JSON.stringify(entry)));
+        const json = JSON.stringify(entry);
+        // One transaction: the durable copy and the feed never disagree. The feed is trimmed by
+        // age; what it has lost, the sorted set still holds for replays.
+        const minId = `${Math.max(0, Date.now() - FEED_RETENTION_MS)}-0`;
+        await call(() => client.multi().zadd(revocationsKey, entry.expiresAt, json).xadd(feedKey, 'MINID', '~', minId, '*', 'e', json).exec());
+      },
+      follow(onEntry) {
+        return followFeed(client, feedKey, onEntry);
       },
       async list(now) {
         await call(() => client.zremrangebyscore(revocationsKey, '-inf', now));

@@ -104,6 +104,13 @@ export interface RevocationStore {
   add(entry: RevocationEntry): Promise<void>;
   /** Every entry still in force at `now`. */
   list(now: number): Promise<RevocationEntry[]>;
+  /**
+   * Shared stores only (Redis): delivers every entry added from now on, by any instance, at least
+   * once, including those added while the connection was down. `ready` resolves once entries added
+   * after the call are certain to be delivered (call `list` after it to cover everything before).
+   * Stores that serve one process do not need it: `add` already updated the local list.
+   */
+  follow?(onEntry: (entry: RevocationEntry) => void): { ready: Promise<void>; stop(): void };
 }
 
 /** The username form used for uniqueness: case-insensitive, Unicode-normalised. */

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Client } from '../helpers/http-client.js';
+import { useRedis } from '../helpers/redis.js';
+import { startTestServer } from '../helpers/server.js';
+
+const PASSWORD = 'correct horse battery';
+
+describe('stateless revocation across instances sharing a Redis', () => {
+  const redisFor = useRedis();
+
+  it('a logout at one instance is refused at the other within moments', async (t) => {
+    const redis = redisFor(t);
+    if (!redis) return;
+    const keysDir = mkdtempSync(join(tmpdir(), 'tessera-shared-keys-'));
+    const options = { strategy: 'stateless', store: 'redis', redisUrl: redis.url, keysDir, issuer: 'https://id.example' } as const;
+    const a = await startTestServer(options);
+    const b = await startTestServer(options);
+    try {
+      const client = new Client(a.url);
+      assert.equal((await client.post('/auth/register', { username: 'shared', password: PASSWORD })).status, 201);
+      const tokens: string[] = [];
+      for (let i = 0; i < 2; i++) tokens.push((await client.post('/auth/login', { username: 'shared', password: PASSWORD })).body.access_token as string);
+      const atA = (token: string) => new Client(a.url, { authorization: `Bearer ${token}` });
+      const atB = (token: string) => new Client(b.url, { authorization: `Bearer ${token}` });
+      assert.equal((await atB(tokens[0]!).get('/auth/me')).status, 200, 'B accepts A\'s token');
+
+      const revokedAt = Date.now();
+      assert.equal((await atA(tokens[0]!).post('/auth/logout')).status, 204);
+      let status = 200;
+      while (status === 200 && Date.now() - revokedAt < 5_000) status = (await atB(tokens[0]!).get('/auth/me')).status;
+      assert.equal(status, 401, 'B refuses the revoked token');
+      t.diagnostic(`revocation reached the other instance after ${Date.now() - revokedAt} ms (loopback, polling)`);
+      assert.equal((await atB(tokens[1]!).get('/auth/me')).status, 200, 'the other login is untouched');
+
+      // Logout everywhere through B: A refuses the remaining token.
+      assert.equal((await atB(tokens[1]!).post('/auth/logout-all')).status, 204);
+      let statusAtA = 200;
+      const since = Date.now();
+      while (statusAtA === 200 && Date.now() - since < 5_000) statusAtA = (await atA(tokens[1]!).get('/auth/me')).status;
+      assert.equal(statusAtA, 401);
+    } finally {
+      await a.stop();
+      await b.stop();
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
