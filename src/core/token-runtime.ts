@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createRevocationList, type RevocationEntry } from '../revocation/revocation-list.js';
-import type { Store } from '../stores/store.js';
+import type { RevocationFollower, Store } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer } from '../tokens/sign.js';
 import { createVerifier } from '../tokens/verify.js';
@@ -19,6 +19,12 @@ export interface TokenStrategyOptions {
   accessTtl?: number;
   /** Clock skew tolerated on exp/nbf/iat, in seconds (default 5, at most 60). */
   leeway?: number;
+  /**
+   * How long an instance trusts its revocation list without hearing from the shared feed, in
+   * seconds (default 5). Past it, token requests get 503 until the feed answers again: a
+   * partitioned instance never accepts a token that may have been revoked meanwhile.
+   */
+  maxStaleness?: number;
   /**
    * Also carry the access token in the session cookie (HttpOnly, the `cookie` options of
    * createAuth), for browser apps that should never hold the token in script. The bearer header
@@ -56,7 +62,10 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
   const events = new EventEmitter<RevocationEvents>();
   let loading: Promise<void> | undefined;
   let loaded = false;
-  let follower: ReturnType<NonNullable<Store['revocations']['follow']>> | undefined;
+  let follower: RevocationFollower | undefined;
+  const maxStalenessMs = (options.maxStaleness ?? 5) * 1000;
+  // The feed answers at least every half second; a bound under a second would flap.
+  if (!(maxStalenessMs >= 1000)) throw new ConfigError('tokens.maxStaleness must be at least 1 second.');
 
   return {
     ttlSeconds,
@@ -97,6 +106,12 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
         throw error;
       });
       await loading;
+    },
+
+    /** Whether the list may be missing revocations: the shared feed has been silent too long. */
+    isStale(): boolean {
+      // Real time, not the injected clock: this measures the feed connection's health.
+      return follower !== undefined && Date.now() - follower.lastContact > maxStalenessMs;
     },
 
     /** Stops following the shared feed (the store itself belongs to the caller). */

@@ -1,5 +1,5 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError, NotImplementedError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError, NotImplementedError, StoreUnavailableError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionRecord } from '../stores/store.js';
@@ -32,6 +32,8 @@ function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFact
   if (token === undefined) return context(null);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   const claims = tokens.verify(token);
+  // A copy that may be missing revocations is not trusted: fail closed, never accept blindly.
+  if (tokens.isStale()) throw new StoreUnavailableError();
   // After verification, never instead of it: a cached token is checked here like any other.
   if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
   return context(claims);

@@ -31,6 +31,8 @@ export interface ServeOptions {
   issuer?: string | undefined;
   /** Access-token lifetime in seconds (stateless default 900). */
   accessTtl?: number | undefined;
+  /** Seconds a token instance trusts its revocation list without hearing from the feed (5). */
+  maxStaleness?: number | undefined;
   bootstrapAdmin?: { username: string; password: string } | undefined;
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
   trustProxy?: boolean | string | number | undefined;
@@ -94,7 +96,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       session: options.session,
       csrf: { trustedOrigins: options.trustedOrigins ?? [] },
       ...(options.strategy !== 'stateful' && {
-        tokens: { keys: keys.ring, issuer: options.issuer ?? url, ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }) },
+        tokens: {
+          keys: keys.ring,
+          issuer: options.issuer ?? url,
+          ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }),
+          ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
+        },
       }),
     });
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);

@@ -11,6 +11,7 @@ import {
   type UserRecord,
 } from './store.js';
 import type { RevocationEntry } from '../revocation/revocation-list.js';
+import type { RevocationFollower } from './store.js';
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` is given. */
@@ -23,6 +24,9 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
+/** Longest blocking read on the feed, so a healthy feed answers at least this often (ms). */
+const FEED_POLL_MS = 500;
+
 /** How long the revocation feed keeps entries (the durable sorted set keeps them longer). */
 const FEED_RETENTION_MS = 24 * 3600_000;
 
@@ -32,16 +36,18 @@ const FEED_RETENTION_MS = 24 * 3600_000;
  * never missed; after a disconnect it resumes from the last id it saw, so nothing added meanwhile
  * is lost. Delivery is at least once; the revocation list is idempotent.
  */
-function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationEntry) => void) {
+function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
   const reader = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
   reader.on('error', () => {});
   let stopped = false;
   let lastId = '0-0';
+  let lastContact = Date.now();
   const ready = (async () => {
     for (;;) {
       try {
         const newest = await reader.xrevrange(feedKey, '+', '-', 'COUNT', 1);
         lastId = newest[0]?.[0] ?? '0-0';
+        lastContact = Date.now();
         return;
       } catch (error) {
         if (stopped) throw error;
@@ -52,7 +58,9 @@ function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationE
   void ready.then(async () => {
     while (!stopped) {
       try {
-        const batches = await reader.xread('BLOCK', 5000, 'STREAMS', feedKey, lastId);
+        // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
+        const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
+        lastContact = Date.now();
         for (const [, messages] of batches ?? []) {
           for (const [id, fields] of messages) {
             lastId = id;
@@ -67,6 +75,9 @@ function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationE
   }, () => {});
   return {
     ready,
+    get lastContact() {
+      return lastContact;
+    },
     stop() {
       stopped = true;
       reader.disconnect();

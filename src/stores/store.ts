@@ -110,7 +110,14 @@ export interface RevocationStore {
    * after the call are certain to be delivered (call `list` after it to cover everything before).
    * Stores that serve one process do not need it: `add` already updated the local list.
    */
-  follow?(onEntry: (entry: RevocationEntry) => void): { ready: Promise<void>; stop(): void };
+  follow?(onEntry: (entry: RevocationEntry) => void): RevocationFollower;
+}
+
+export interface RevocationFollower {
+  readonly ready: Promise<void>;
+  /** Epoch ms of the last answer from the feed (an entry or an empty poll): its heartbeat. */
+  readonly lastContact: number;
+  stop(): void;
 }
 
 /** The username form used for uniqueness: case-insensitive, Unicode-normalised. */

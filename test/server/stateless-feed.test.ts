@@ -48,4 +48,37 @@ describe('stateless revocation across instances sharing a Redis', () => {
       rmSync(keysDir, { recursive: true, force: true });
     }
   });
+
+  it('an instance whose feed goes silent stops trusting its list: 503, then back to normal', async (t) => {
+    const redis = redisFor(t);
+    if (!redis) return;
+    const server = await startTestServer({ strategy: 'stateless', store: 'redis', redisUrl: redis.url, maxStaleness: 1 });
+    try {
+      const client = new Client(server.url);
+      assert.equal((await client.post('/auth/register', { username: 'partitioned', password: PASSWORD })).status, 201);
+      const token = (await client.post('/auth/login', { username: 'partitioned', password: PASSWORD })).body.access_token as string;
+      const me = () => new Client(server.url, { authorization: `Bearer ${token}` }).get('/auth/me');
+      assert.equal((await me()).status, 200);
+
+      redis.pause(); // the request path needs no Redis; only the feed's silence can change the answer
+      let during = await me();
+      for (let i = 0; i < 50 && during.status === 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        during = await me();
+      }
+      redis.resume();
+      assert.equal(during.status, 503);
+      assert.equal(during.body.code, 'store_unavailable');
+
+      let after = await me();
+      for (let i = 0; i < 50 && after.status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        after = await me();
+      }
+      assert.equal(after.status, 200, 'trusted again once the feed answers');
+    } finally {
+      redis.resume();
+      await server.stop();
+    }
+  });
 });
