@@ -10,9 +10,8 @@ import { createStatelessContext } from './stateless-context.js';
 /**
  * Builds `req.auth` for one request: synchronously when the strategy needs no I/O (stateless, once
  * warm), as a promise otherwise. Stateful: reads the session cookie, applies the CSRF guard,
- * resolves the session. reads the session cookie, applies the
- * CSRF guard, resolves the session. Store failures propagate (503) and leave the cookie alone: an
- * outage is never a logout.
+ * resolves the session. Store failures propagate (503) and leave the cookie alone: an outage is
+ * never a logout.
  */
 export function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
   if (auth.tokens) return createStatelessContext(auth, auth.tokens, request, response);

@@ -28,15 +28,14 @@ function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFact
     // A cookie rides along on cross-site requests: the same guard as for session cookies.
     if (fromCookie && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   }
-  const context = (claims: TokenClaims | null) => new StatelessContext(auth, tokens, request, response, claims, fromCookie);
-  if (token === undefined) return context(null);
+  if (token === undefined) return new StatelessContext(auth, tokens, request, response, null, false);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   const claims = tokens.verify(token);
   // A copy that may be missing revocations is not trusted: fail closed, never accept blindly.
   if (tokens.isStale()) throw new StoreUnavailableError();
   // After verification, never instead of it: a cached token is checked here like any other.
   if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
-  return context(claims);
+  return new StatelessContext(auth, tokens, request, response, claims, fromCookie);
 }
 
 class StatelessContext extends BearerContext implements AuthContext {

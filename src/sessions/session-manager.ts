@@ -49,6 +49,12 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     return data;
   };
 
+  /** The user's sessions still live by our clock (the store may hold expired leftovers). */
+  const listOfUser = async (userId: string) => {
+    const now = clock.now();
+    return (await store.sessions.listByUser(userId)).filter((record) => isLive(record, now));
+  };
+
   const updatesInFlight = new Map<string, Promise<SessionRecord | null>>();
 
   const compareAndSetData = async (record: SessionRecord, update: (data: SessionData) => SessionData) => {
@@ -148,25 +154,19 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
 
     revokeAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.deleteByUser(userId, exceptIdHash),
 
-    async listOfUser(userId: string) {
-      const now = clock.now();
-      return (await store.sessions.listByUser(userId)).filter((record) => isLive(record, now));
-    },
+    listOfUser,
 
     /** The user's live sessions as the device list shows them, `currentIdHash` marked. */
     async devicesOfUser(userId: string, currentIdHash: unknown): Promise<DeviceSession[]> {
-      const now = clock.now();
-      return (await store.sessions.listByUser(userId))
-        .filter((record) => isLive(record, now))
-        .map((record) => ({
-          id: record.idHash,
-          createdAt: record.createdAt,
-          lastSeenAt: record.lastSeenAt,
-          expiresAt: expiresAt(record),
-          userAgent: record.userAgent,
-          ip: record.ip,
-          current: record.idHash === currentIdHash,
-        }));
+      return (await listOfUser(userId)).map((record) => ({
+        id: record.idHash,
+        createdAt: record.createdAt,
+        lastSeenAt: record.lastSeenAt,
+        expiresAt: expiresAt(record),
+        userAgent: record.userAgent,
+        ip: record.ip,
+        current: record.idHash === currentIdHash,
+      }));
     },
 
     expiresAt,
