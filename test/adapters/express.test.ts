@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import express from 'express';
 import { problemHandler, requireAuth, tessera } from '../../src/adapters/express.js';
 import { createAuth } from '../../src/core/create-auth.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { Client } from '../helpers/http-client.js';
-import { listen } from '../helpers/listen.js';
+import { useServer } from '../helpers/listen.js';
 
 describe('Express adapter', () => {
   const store = createMemoryStore();
@@ -31,36 +31,27 @@ describe('Express adapter', () => {
   });
   app.use(problemHandler());
 
-  let served: Awaited<ReturnType<typeof listen>>;
-  let url: string;
-  before(async () => {
-    served = await listen(app);
-    url = served.url;
-  });
-  after(() => {
-    served.close();
-    return store.close();
-  });
+  const urlOf = useServer(app, () => store.close());
 
   it('requireAuth answers 401 to the anonymous and 403 to the wrong role, as problem+json', async () => {
-    const anonymous = await new Client(url).get('/admin');
+    const anonymous = await new Client(urlOf()).get('/admin');
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body.code, 'unauthenticated');
     assert.equal(anonymous.headers.get('content-type'), 'application/problem+json');
 
-    const user = new Client(url);
+    const user = new Client(urlOf());
     await user.post('/login', { id: 'u1', roles: ['user'] });
     const forbidden = await user.get('/admin');
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.body.code, 'forbidden');
 
-    const admin = new Client(url);
+    const admin = new Client(urlOf());
     await admin.post('/login', { id: 'u2', roles: ['admin'] });
     assert.deepEqual((await admin.get('/admin')).body, { hello: 'u2' });
   });
 
   it('twenty concurrent add-to-cart requests on one session all land', async () => {
-    const shopper = new Client(url);
+    const shopper = new Client(urlOf());
     await shopper.post('/login', { id: 'shopper', roles: [] });
     const answers = await Promise.all(Array.from({ length: 20 }, (_, item) => shopper.post('/cart', { item })));
     assert.ok(answers.every((a) => a.status === 200));
@@ -69,13 +60,13 @@ describe('Express adapter', () => {
   });
 
   it('a privilege change rotates the id: the old cookie is dead, the new one carries the role', async () => {
-    const client = new Client(url);
+    const client = new Client(urlOf());
     await client.post('/login', { id: 'climber', roles: ['user'] });
     const before = client.cookies.get('tessera');
     assert.equal((await client.post('/promote')).status, 200);
     assert.notEqual(client.cookies.get('tessera'), before);
     assert.equal((await client.get('/admin')).status, 200);
-    const stale = new Client(url);
+    const stale = new Client(urlOf());
     stale.cookies.set('tessera', before!);
     assert.equal((await stale.get('/admin')).status, 401);
   });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import express from 'express';
 import { problemHandler, requireAuth, tessera } from '../../src/adapters/express.js';
 import { createAuth } from '../../src/core/create-auth.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createKeyRing, generateJwk, importKey } from '../../src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
-import { listen } from '../helpers/listen.js';
+import { useServer } from '../helpers/listen.js';
 
 describe('stateless tokens carried by cookie (when configured)', () => {
   const store = createMemoryStore();
@@ -29,19 +29,10 @@ describe('stateless tokens carried by cookie (when configured)', () => {
     res.status(204).end();
   });
   app.use(problemHandler());
-  let served: Awaited<ReturnType<typeof listen>>;
-  let url: string;
-  before(async () => {
-    served = await listen(app);
-    url = served.url;
-  });
-  after(() => {
-    served.close();
-    return store.close();
-  });
+  const urlOf = useServer(app, () => store.close());
 
   it('login sets the token as an HttpOnly cookie that authenticates, and logout revokes and clears it', async () => {
-    const browser = new Client(url);
+    const browser = new Client(urlOf());
     const login = await browser.post('/login', { id: 'ana' });
     const cookie = login.headers.getSetCookie()[0] ?? '';
     assert.match(cookie, /^tessera=[\w-]+\.[\w-]+\.[\w-]+;/);
@@ -51,13 +42,13 @@ describe('stateless tokens carried by cookie (when configured)', () => {
     const stolen = browser.cookies.get('tessera')!;
     assert.equal((await browser.post('/logout')).status, 204);
     assert.equal(browser.cookies.has('tessera'), false);
-    const replay = new Client(url);
+    const replay = new Client(urlOf());
     replay.cookies.set('tessera', stolen);
     assert.equal((await replay.get('/me')).body.code, 'token_revoked');
   });
 
   it('a cross-site POST carrying the token cookie is refused before it acts', async () => {
-    const browser = new Client(url);
+    const browser = new Client(urlOf());
     await browser.post('/login', { id: 'bo' });
     const forged = await browser.post('/logout-all', undefined, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
     assert.equal(forged.status, 403);
@@ -66,13 +57,13 @@ describe('stateless tokens carried by cookie (when configured)', () => {
   });
 
   it('login from another origin is refused (login CSRF), and the bearer header still works and wins', async () => {
-    const refused = await new Client(url).post('/login', { id: 'cy' }, { origin: 'https://evil.example' });
+    const refused = await new Client(urlOf()).post('/login', { id: 'cy' }, { origin: 'https://evil.example' });
     assert.equal(refused.status, 403);
     assert.equal(refused.headers.getSetCookie().length, 0);
-    const browser = new Client(url);
+    const browser = new Client(urlOf());
     await browser.post('/login', { id: 'cy' });
     const token = browser.cookies.get('tessera')!;
-    const api = new Client(url, { authorization: `Bearer ${token}` });
+    const api = new Client(urlOf(), { authorization: `Bearer ${token}` });
     assert.deepEqual((await api.get('/me')).body, { id: 'cy', scheme: 'bearer' });
   });
 });

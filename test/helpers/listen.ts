@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { after, before } from 'node:test';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -13,5 +14,24 @@ export async function listen(handler: RequestListener): Promise<{ url: string; s
       server.close();
       server.closeAllConnections();
     },
+  };
+}
+
+/**
+ * Serves `handler` for the enclosing suite: started before its tests, stopped after, then
+ * `cleanup` (a store to close, say). Returns a function that gives the URL.
+ */
+export function useServer(handler: RequestListener, cleanup?: () => unknown): () => string {
+  let served: Awaited<ReturnType<typeof listen>> | undefined;
+  before(async () => {
+    served = await listen(handler);
+  });
+  after(async () => {
+    served?.close();
+    await cleanup?.();
+  });
+  return () => {
+    if (!served) throw new Error('the server is not running');
+    return served.url;
   };
 }

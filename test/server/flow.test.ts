@@ -123,6 +123,15 @@ describe('identity server, stateful, on SQLite', () => {
     assert.equal((await victim.client.get('/auth/me')).body.user.username, victim.username);
   });
 
+  it('an oversized Cookie header is not parsed, even when it holds a valid session', async () => {
+    const { client } = await loggedIn(server);
+    const id = client.cookies.get('tessera')!;
+    const padded = new Client(server.url, { cookie: `junk=${'x'.repeat(9_000)}; tessera=${id}` });
+    assert.equal((await padded.get('/auth/me')).status, 401, 'over 8 KiB: ignored');
+    const normal = new Client(server.url, { cookie: `junk=${'x'.repeat(100)}; tessera=${id}` });
+    assert.equal((await normal.get('/auth/me')).status, 200, 'the same session under the limit');
+  });
+
   it('CSRF: a cookie-authenticated request from another origin is refused and changes nothing', async () => {
     const { client, username } = await loggedIn(server);
     const other = await anotherDevice(server, username);
