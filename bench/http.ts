@@ -2,7 +2,7 @@
  * Tessera's strategies against their peers over HTTP, in one run: each contender is its own
  * server process on loopback serving the same authenticated route, loaded by wrk (or autocannon)
  * in interleaved rounds after a warm-up; the median round is reported.
- * Usage: npm run bench -- [--quick] [--family stateful|stateless]
+ * Usage: npm run bench -- [--quick] [--family stateful|stateless|revocation]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,7 +26,7 @@ const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 5));
 const DURATION = Number(args.duration ?? (args.quick ? 3 : 8));
 const CONNECTIONS = Number(args.connections ?? 32);
 
-type Family = 'stateful' | 'stateless';
+type Family = 'stateful' | 'stateless' | 'revocation';
 
 interface Contender {
   name: string;
@@ -50,7 +50,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 
 function contenders(redisUrl: string): Contender[] {
   return [
-    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false, families: ['stateful', 'stateless'] },
+    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false, families: ['stateful', 'stateless', 'revocation'] },
     { name: 'express-session + MemoryStore', script: 'express-session.js', env: {}, usesRedis: false, families: ['stateful'] },
     { name: 'express-session + connect-redis', script: 'express-session.js', env: { REDIS_URL: redisUrl }, usesRedis: true, families: ['stateful'] },
     { name: 'Tessera stateful, memory', script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false, families: ['stateful'] },
@@ -61,6 +61,11 @@ function contenders(redisUrl: string): Contender[] {
     { name: 'express + fast-jwt (cache)', script: 'jwt-peers.js', env: { PEER: 'fast-jwt' }, usesRedis: false, families: ['stateless'] },
     { name: 'Tessera stateless, HS256', script: 'tessera-stateless.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['stateless'] },
     { name: 'Tessera stateless, EdDSA', script: 'tessera-stateless.js', env: { ALG: 'EdDSA' }, usesRedis: false, families: ['stateless'] },
+    // Revocation: every contender signs HS256 and the lists hold 1,000 revoked ids.
+    { name: 'plain stateless: Tessera verifier, no list', script: 'tessera-verifier.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['revocation'] },
+    { name: 'Tessera stateless + revocation feed (Redis)', script: 'tessera-stateless.js', env: { ALG: 'HS256', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
+    { name: 'blacklist: jsonwebtoken (string) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
+    { name: 'blacklist: jsonwebtoken (KeyObject) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
   ];
 }
 
@@ -176,8 +181,9 @@ async function main() {
   const peers: Record<Family, string[]> = {
     stateful: ['express-session + connect-redis'],
     stateless: ['express + fast-jwt (cache)', 'express + jsonwebtoken (string secret)'],
+    revocation: ['plain stateless: Tessera verifier, no list', 'blacklist: jsonwebtoken (KeyObject) + Redis', 'blacklist: jsonwebtoken (string) + Redis'],
   };
-  const shortName = (peer: string) => peer.replace(/^express(-session)? \+ /, '');
+  const shortName = (peer: string) => peer.replace(/^express(-session)? \+ /, '').replace(/^plain stateless: .*/, 'plain stateless');
   const tableOf = (family: Family) =>
     [
       `| contender | req/s | vs ceiling | ${peers[family].map((p) => `vs ${shortName(p)}`).join(' | ')} | p50 ms | p99 ms | Redis cmds/req | server CPU µs/req | failed |`,
@@ -199,7 +205,7 @@ async function main() {
         ),
     ].join('\n');
   const header = `GET of one authenticated route. ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${machine.loadGenerator} on the same machine.`;
-  const families = (['stateful', 'stateless'] as const).filter((family) => !args.family || family === args.family);
+  const families = (['stateful', 'stateless', 'revocation'] as const).filter((family) => !args.family || family === args.family);
   const sections = families.map((family) => [family, `${header}\n\n${tableOf(family)}`] as const);
   mkdirSync('bench/results', { recursive: true });
   const suffix = args.quick ? '-quick' : '';

@@ -2,15 +2,18 @@
 //   jsonwebtoken-string    jsonwebtoken with the secret as a string (the seeds' code)
 //   jsonwebtoken-keyobject jsonwebtoken with a KeyObject
 //   fast-jwt               fast-jwt with its verified-token cache
-import { createSecretKey } from 'node:crypto';
+// With $REDIS_URL it becomes the seeds' revocation design: a Redis blacklist looked up on every
+// request (EXISTS blacklist:<jti>), holding $REVOKED revoked ids.
+import { createSecretKey, randomUUID } from 'node:crypto';
 import express from 'express';
 import { createSigner, createVerifier } from 'fast-jwt';
+import { Redis } from 'ioredis';
 import jsonwebtoken from 'jsonwebtoken';
 import { listen, USER } from './common.js';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 const peer = process.env.PEER;
-const claims = () => ({ sub: USER.id, role: 'user', iss: 'bench' });
+const claims = () => ({ sub: USER.id, role: 'user', iss: 'bench', jti: randomUUID() });
 
 let sign;
 let verify;
@@ -24,14 +27,19 @@ if (peer === 'fast-jwt') {
   verify = (token) => jsonwebtoken.verify(token, key, { algorithms: ['HS256'] });
 }
 
+const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
+for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) await redis?.set(`blacklist:${randomUUID()}`, '1', 'EX', 3600);
+
 const app = express();
 app.post('/login', (_req, res) => res.json({ token: sign(claims()) }));
 // The seeds' middleware, answering 401 (RFC 6750) rather than their 403.
-app.get('/me', (req, res) => {
+app.get('/me', async (req, res) => {
   const token = req.headers.authorization?.split(' ')[1];
   if (!token) return void res.sendStatus(401);
   try {
-    res.json({ id: verify(token).sub });
+    const payload = verify(token);
+    if (redis && (await redis.exists(`blacklist:${payload.jti}`))) return void res.sendStatus(401);
+    res.json({ id: payload.sub });
   } catch {
     res.sendStatus(401);
   }

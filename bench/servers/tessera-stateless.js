@@ -1,15 +1,23 @@
 // Tessera's stateless strategy through the public API: bearer tokens, revocation list on, with the
-// algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers).
+// algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). With
+// $REDIS_URL the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries.
+import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera';
 import { requireAuth, tessera } from 'tessera/express';
+import { createRedisStore } from 'tessera/redis';
 import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
 import { listen, USER } from './common.js';
 
 const alg = process.env.ALG ?? 'EdDSA';
 const jwk = generateJwk(alg);
 const keys = createKeyRing([{ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'active' }]);
-const auth = createAuth({ strategy: 'stateless', store: createMemoryStore(), tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL }) : createMemoryStore();
+const auth = createAuth({ strategy: 'stateless', store, tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+await auth.tokens.ensureLoaded();
+for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {
+  await auth.tokens.revoke({ kind: 'jti', value: randomUUID(), expiresAt: Date.now() + 3_600_000 });
+}
 
 const app = express();
 app.use(tessera(auth));

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, NotImplementedError } from './errors.js';
+import { createRevoker } from './revoker.js';
 import { createTokenRuntime, type TokenRuntime, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from './types.js';
 import { createSessionManager, type SessionManager } from '../sessions/session-manager.js';
@@ -53,6 +54,14 @@ export interface Auth {
   readonly trustedOrigins: ReadonlySet<string>;
   /** Present for the token strategies. */
   readonly tokens?: TokenRuntime | undefined;
+  /**
+   * Ends every session (stateful) or login and its tokens (stateless) of a user, on every instance,
+   * except the session or login `except`: for admin actions such as a role change or a disabled
+   * account. Returns how many were ended.
+   */
+  revokeUser(userId: string, options?: { except?: string }): Promise<number>;
+  /** Ends one session or login by the id device lists show; `false` if it was already gone. */
+  endSession(id: string): Promise<boolean>;
   /** Stops background work (the revocation feed); the store is the caller's to close. */
   close(): void;
 }
@@ -112,12 +121,17 @@ export function createAuth(options: AuthOptions): Auth {
     ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes }
     : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes };
 
+  const sessions = createSessionManager(store, policy, clock);
+  const { revokeUser, endSession } = createRevoker(sessions, tokens, clock);
+
   return {
     strategy,
     store,
     clock,
     tokens,
-    sessions: createSessionManager(store, policy, clock),
+    sessions,
+    revokeUser,
+    endSession,
     cookie: resolveCookie(options.cookie ?? {}, absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
     close: () => tokens?.close(),

@@ -64,15 +64,14 @@ class StatefulContext implements AuthContext {
   }
 
   async logout(): Promise<void> {
-    if (this.record) await this.auth.sessions.revoke(this.record.idHash);
+    if (this.record) await this.auth.endSession(this.record.idHash);
     if (this.hadCookie) this.forget();
     this.record = null;
   }
 
   async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
     const current = this.current();
-    const except = options.keepCurrent ? current.idHash : undefined;
-    const ended = await this.auth.sessions.revokeAllOfUser(current.userId, except);
+    const ended = await this.auth.revokeUser(current.userId, options.keepCurrent ? { except: current.idHash } : {});
     if (!options.keepCurrent) this.forget();
     return ended;
   }
@@ -94,7 +93,7 @@ class StatefulContext implements AuthContext {
     const current = this.current();
     const owned = (await this.auth.sessions.listOfUser(current.userId)).some((other) => other.idHash === id);
     if (!owned) return false;
-    await this.auth.sessions.revoke(id);
+    await this.auth.endSession(id);
     if (id === current.idHash) this.forget();
     return true;
   }

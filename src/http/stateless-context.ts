@@ -63,26 +63,13 @@ class StatelessContext extends BearerContext implements AuthContext {
 
   override async logout(): Promise<void> {
     if (this.scheme === 'cookie') this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));
-    const claims = this.claims;
-    if (!claims || typeof claims.sid !== 'string') return;
-    await this.endLogin(claims.sid, claims.exp * 1000);
+    const sid = this.claims?.sid;
+    if (typeof sid === 'string') await this.auth.endSession(sid);
   }
 
-  override async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
+  override logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
     const claims = this.current();
-    const logins = await this.auth.sessions.listOfUser(claims.sub);
-    let ended = 0;
-    for (const login of logins) {
-      if (options.keepCurrent && login.idHash === claims.sid) continue;
-      await this.endLogin(login.idHash, this.auth.sessions.expiresAt(login));
-      ended++;
-    }
-    if (!options.keepCurrent) {
-      // A safety net for tokens whose login record is gone: everything issued before this second.
-      const now = this.auth.clock.now();
-      await this.tokens.revoke({ kind: 'sub', value: claims.sub, revokedBefore: Math.floor(now / 1000) * 1000, expiresAt: now + this.tokens.ttlSeconds * 1000 });
-    }
-    return ended;
+    return this.auth.revokeUser(claims.sub, options.keepCurrent && typeof claims.sid === 'string' ? { except: claims.sid } : {});
   }
 
   override async rotate(identity?: Identity): Promise<LoginResult> {
@@ -101,10 +88,8 @@ class StatelessContext extends BearerContext implements AuthContext {
 
   override async revokeSession(id: string): Promise<boolean> {
     const claims = this.current();
-    const login = (await this.auth.sessions.listOfUser(claims.sub)).find((candidate) => candidate.idHash === id);
-    if (!login) return false;
-    await this.endLogin(login.idHash, this.auth.sessions.expiresAt(login));
-    return true;
+    const owned = (await this.auth.sessions.listOfUser(claims.sub)).some((login) => login.idHash === id);
+    return owned && (await this.auth.endSession(id));
   }
 
   override async updateData(): Promise<never> {
@@ -114,12 +99,6 @@ class StatelessContext extends BearerContext implements AuthContext {
   private current(): TokenClaims {
     if (!this.claims) throw new AuthenticationRequiredError();
     return this.claims;
-  }
-
-  /** Revokes every token of a login (durably, then here), then drops its record from the device list. */
-  private async endLogin(sid: string, expiresAt: number): Promise<void> {
-    await this.tokens.revoke({ kind: 'sid', value: sid, expiresAt: Math.max(expiresAt, this.auth.clock.now() + 1000) });
-    await this.auth.sessions.revoke(sid);
   }
 
   private issue(identity: Identity, record: SessionRecord): LoginResult {

@@ -8,7 +8,7 @@ import type { UserRecord } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import type { createUserService } from './users.js';
-import { checkPassword, checkUsername } from './users.js';
+import { checkPassword, checkRoles, checkUsername } from './users.js';
 
 export interface ServerAppOptions {
   auth: Auth;
@@ -133,6 +133,16 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
     await users.changePassword(account, newPassword);
     await req.auth.logoutAll({ keepCurrent: true });
     res.status(204).end();
+  });
+
+  // Tokens and sessions carry the roles they were issued with, so a change ends them all: the next
+  // login carries the new roles (a privilege change renews the session, as OWASP advises).
+  app.put('/admin/users/:id/roles', requireAuth({ roles: ['admin'] }), async (req, res) => {
+    const roles = checkRoles(body(req).roles);
+    const user = await users.setRoles(String(req.params.id), roles);
+    if (!user) throw new NotFoundError('No such user.');
+    await auth.revokeUser(user.id);
+    res.json({ user: publicUser(user) });
   });
 
   app.use((_req, res) => sendProblem(res, new NotFoundError('No such route.')));

@@ -105,6 +105,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }),
     });
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
+    // Replay the revocations and start following the feed now, not on the first token request.
+    await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
     server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false }));
 

@@ -16,6 +16,17 @@ export function checkUsername(value: unknown): string {
   return value;
 }
 
+const ROLE = /^[A-Za-z0-9._:-]{1,64}$/;
+const MAX_ROLES = 32;
+
+/** A role list as an admin may set it: distinct names, in the given order. */
+export function checkRoles(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > MAX_ROLES || !value.every((role) => typeof role === 'string' && ROLE.test(role))) {
+    throw new InvalidRequestError(`roles must be a list of at most ${MAX_ROLES} names of letters, digits, dots, colons, dashes or underscores.`);
+  }
+  return [...new Set(value as string[])];
+}
+
 export function checkPassword(value: unknown, field = 'password'): string {
   if (typeof value !== 'string' || value.length < MIN_PASSWORD || value.length > MAX_PASSWORD) {
     throw new InvalidRequestError(`${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
@@ -54,6 +65,12 @@ export function createUserService(users: UserStore, throttle: ReturnType<typeof 
 
     async changePassword(user: UserRecord, newPassword: string): Promise<void> {
       await users.update(user.id, { passwordHash: await hashPassword(newPassword) });
+    },
+
+    /** The updated account, or null if there is no such user. */
+    async setRoles(id: string, roles: readonly string[]): Promise<UserRecord | null> {
+      if (!(await users.update(id, { roles }))) return null;
+      return users.getById(id);
     },
 
     /** Creates the admin if that username is free; an existing account is left untouched. */

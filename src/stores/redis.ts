@@ -34,14 +34,24 @@ const FEED_RETENTION_MS = 24 * 3600_000;
  * Follows the revocation feed on a dedicated connection with blocking reads. It starts from the
  * feed's current last id (taken before `ready` resolves), so an entry added after that point is
  * never missed; after a disconnect it resumes from the last id it saw, so nothing added meanwhile
- * is lost. Delivery is at least once; the revocation list is idempotent.
+ * is lost (each read returns everything after that id: no COUNT, so one answer is a full catch-up).
+ * Delivery is at least once; the revocation list is idempotent.
  */
 function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
-  const reader = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+  const reader = client.duplicate({
+    enableOfflineQueue: true,
+    commandTimeout: undefined,
+    // The read in flight when the connection drops is sent again after the reconnect.
+    maxRetriesPerRequest: null,
+    // Named so that CLIENT LIST shows which process each feed connection belongs to.
+    connectionName: `tessera:revocation-feed:${process.pid}`,
+  });
   reader.on('error', () => {});
   let stopped = false;
   let lastId = '0-0';
   let lastContact = Date.now();
+  // A dropped connection may hide entries: untrusted at once, until a read from lastId answers.
+  reader.on('close', () => (lastContact = 0));
   const ready = (async () => {
     for (;;) {
       try {

@@ -37,5 +37,6 @@ export class Client {
   get = (path: string, headers?: Record<string, string>) => this.request('GET', path, { ...(headers && { headers }) });
   post = (path: string, json?: unknown, headers?: Record<string, string>) =>
     this.request('POST', path, { ...(json !== undefined && { json }), ...(headers && { headers }) });
+  put = (path: string, json: unknown) => this.request('PUT', path, { json });
   delete = (path: string) => this.request('DELETE', path);
 }

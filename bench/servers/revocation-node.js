@@ -1,0 +1,27 @@
+// One instance of a stateless deployment sharing a Redis, for the propagation benchmark. It
+// prints "sent <jti> <ms>" just before it stores a revocation asked for by POST /revoke/<jti>, and
+// "heard <jti> <ms>" when the feed delivers one; the times are epoch milliseconds with sub-ms
+// precision, comparable across processes on one machine.
+import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createAuth } from 'tessera';
+import { createRedisStore } from 'tessera/redis';
+import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
+
+const now = () => performance.timeOrigin + performance.now();
+const jwk = generateJwk('EdDSA');
+const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', kid: jwk.kid, key: jwk }), status: 'active' }]);
+const store = createRedisStore({ url: process.env.REDIS_URL });
+const auth = createAuth({ strategy: 'stateless', store, tokens: { keys, issuer: 'https://bench.example' } });
+auth.tokens.events.on('revocation', (entry) => process.stdout.write(`heard ${entry.value} ${now()}\n`));
+await auth.tokens.ensureLoaded();
+
+const server = createServer(async (req, res) => {
+  const jti = req.url?.split('/')[2];
+  if (req.method !== 'POST' || !jti) return void res.writeHead(404).end();
+  process.stdout.write(`sent ${jti} ${now()}\n`);
+  await auth.tokens.revoke({ kind: 'jti', value: jti, expiresAt: Date.now() + 600_000 });
+  res.writeHead(204).end();
+});
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('ready'));
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(0));

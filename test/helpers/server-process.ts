@@ -1,0 +1,50 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort } from '../../tools/redis-process.js';
+
+/** The built command, as users run it (npm test builds dist/ first). */
+export const CLI = 'dist/cli/main.js';
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `tessera serve` in its own process on a free loopback port; resolves once it logs "listening on". */
+export async function spawnServer(args: readonly string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (!output.includes('listening on')) return;
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      resolve();
+    };
+    const onExit = () => reject(new Error(`tessera serve exited early: ${output}`));
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
