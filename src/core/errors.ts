@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'token_not_yet_valid'
   | 'token_claim_invalid'
   | 'token_revoked'
+  | 'refresh_token_invalid'
+  | 'refresh_token_reused'
   | 'key_invalid';
 
 export class TesseraError extends Error {
@@ -187,6 +189,23 @@ export class TokenRevokedError extends TokenError {
 export class TokenClaimError extends TokenError {
   constructor(claim: string) {
     super('token_claim_invalid', `The token's "${claim}" is missing or not accepted.`);
+  }
+}
+
+/** A refresh handle that is malformed, unknown, or whose session has ended. */
+export class RefreshTokenInvalidError extends TesseraError {
+  constructor() {
+    super('refresh_token_invalid', 'The refresh token is not valid.');
+  }
+}
+
+/**
+ * A refresh handle that was already rotated, presented after the grace window: a sign that it
+ * was copied. The whole session has been revoked.
+ */
+export class RefreshTokenReusedError extends TesseraError {
+  constructor() {
+    super('refresh_token_reused', 'The refresh token was already used; the session has been revoked.');
   }
 }
 

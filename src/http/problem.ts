@@ -34,6 +34,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   token_not_yet_valid: [401, 'Invalid token'],
   token_claim_invalid: [401, 'Invalid token'],
   token_revoked: [401, 'Invalid token'],
+  refresh_token_invalid: [401, 'Invalid refresh token'],
+  refresh_token_reused: [401, 'Refresh token reused'],
   key_invalid: [500, 'Server misconfigured'],
 };
 

@@ -88,6 +88,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         entry.gcAt = Date.now() + ttlMs;
         return true;
       },
+      async rotateRefresh(idHash, expectedHash, next, ttlMs) {
+        const entry = liveSession(idHash);
+        if (!entry) return 'missing';
+        const { refresh } = entry.value;
+        if (!refresh || refresh.hash !== expectedHash) return 'conflict';
+        entry.value = { ...entry.value, lastSeenAt: next.issuedAt, refresh: { ...refresh, ...next } };
+        entry.gcAt = Date.now() + ttlMs;
+        return 'rotated';
+      },
       async updateData(idHash, expectedVersion, data): Promise<UpdateDataResult> {
         const entry = liveSession(idHash);
         if (!entry) return 'missing';

@@ -27,6 +27,14 @@ redis.call('hset', KEYS[1], 'l', ARGV[1])
 redis.call('pexpire', KEYS[1], ARGV[2])
 return 1`;
 
+/** KEYS: session. ARGV: expectedHash, nextHash, issuedAt, ttlMs. Compare-and-set on the refresh hash. */
+export const ROTATE_REFRESH = `
+if redis.call('exists', KEYS[1]) == 0 then return 'missing' end
+if redis.call('hget', KEYS[1], 'fh') ~= ARGV[1] then return 'conflict' end
+redis.call('hset', KEYS[1], 'fh', ARGV[2], 'ft', ARGV[3], 'l', ARGV[3])
+redis.call('pexpire', KEYS[1], ARGV[4])
+return 'rotated'`;
+
 /** KEYS: session. ARGV: expectedVersion, data. Compare-and-set on the version field. */
 export const UPDATE_SESSION_DATA = `
 local version = redis.call('hget', KEYS[1], 'v')

@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../core/errors.js';
 import * as scripts from './redis-scripts.js';
 import {
   normalizeUsername,
+  type RotateRefreshResult,
   type SessionData,
   type SessionRecord,
   type Store,
@@ -102,6 +103,7 @@ const SCRIPTS = {
   createSession: script(scripts.CREATE_SESSION),
   touchSession: script(scripts.TOUCH_SESSION),
   updateSessionData: script(scripts.UPDATE_SESSION_DATA),
+  rotateRefresh: script(scripts.ROTATE_REFRESH),
   deleteSession: script(scripts.DELETE_SESSION),
   listUserSessions: script(scripts.LIST_USER_SESSIONS),
   deleteUserSessions: script(scripts.DELETE_USER_SESSIONS),
@@ -143,6 +145,7 @@ const sessionFields = (record: SessionRecord): string[] => [
   'ip', record.ip,
   'd', JSON.stringify(record.data),
   'v', String(record.version),
+  ...(record.refresh ? ['fh', record.refresh.hash, 'ft', String(record.refresh.issuedAt), 'fk', record.refresh.key] : []),
 ];
 
 const toSession = (idHash: string, h: Record<string, string>): SessionRecord => ({
@@ -157,6 +160,7 @@ const toSession = (idHash: string, h: Record<string, string>): SessionRecord => 
   ip: h.ip ?? '',
   data: JSON.parse(h.d ?? '{}') as SessionData,
   version: Number(h.v),
+  ...(h.fh !== undefined && { refresh: { hash: h.fh, issuedAt: Number(h.ft), key: h.fk ?? '' } }),
 });
 
 const pairsToObject = (pairs: string[]): Record<string, string> => {
@@ -233,6 +237,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       },
       async touch(idHash, lastSeenAt, ttlMs) {
         return (await run(SCRIPTS.touchSession, [sessionKey(idHash)], [lastSeenAt, ttlMs])) === 1;
+      },
+      async rotateRefresh(idHash, expectedHash, next, ttlMs) {
+        return (await run(SCRIPTS.rotateRefresh, [sessionKey(idHash)], [expectedHash, next.hash, next.issuedAt, ttlMs])) as RotateRefreshResult;
       },
       async updateData(idHash, expectedVersion, data) {
         const result = await run(SCRIPTS.updateSessionData, [sessionKey(idHash)], [expectedVersion, JSON.stringify(data)]);

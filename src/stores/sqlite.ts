@@ -31,7 +31,10 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
   ip TEXT NOT NULL,
   data TEXT NOT NULL,
   version INTEGER NOT NULL,
-  gc_at INTEGER NOT NULL
+  gc_at INTEGER NOT NULL,
+  refresh_hash TEXT,
+  refresh_issued_at INTEGER,
+  refresh_key TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
@@ -67,7 +70,13 @@ interface SessionRow {
   ip: string;
   data: string;
   version: number;
+  refresh_hash: string | null;
+  refresh_issued_at: number | null;
+  refresh_key: string | null;
 }
+
+/** Columns added after the first release, for databases created before them. */
+const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_key: 'TEXT' };
 
 interface UserRow {
   id: string;
@@ -89,6 +98,9 @@ const toSession = (row: SessionRow): SessionRecord => ({
   ip: row.ip,
   data: JSON.parse(row.data) as SessionData,
   version: row.version,
+  ...(row.refresh_hash !== null && {
+    refresh: { hash: row.refresh_hash, issuedAt: row.refresh_issued_at ?? 0, key: row.refresh_key ?? '' },
+  }),
 });
 
 const toUser = (row: UserRow): UserRecord => ({
@@ -111,11 +123,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 2000');
   db.exec(SCHEMA);
+  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(tessera_sessions)').all().map((column) => column.name));
+  for (const [name, type] of Object.entries(ADDED_SESSION_COLUMNS)) {
+    if (!columns.has(name)) db.exec(`ALTER TABLE tessera_sessions ADD COLUMN ${name} ${type}`);
+  }
 
   const q = {
     insertSession: db.prepare(
-      `INSERT OR REPLACE INTO tessera_sessions VALUES
-       (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt)`,
+      `INSERT OR REPLACE INTO tessera_sessions
+       (id_hash, user_id, user_name, roles, created_at, last_seen_at, absolute_expires_at, user_agent, ip, data, version, gc_at,
+        refresh_hash, refresh_issued_at, refresh_key)
+       VALUES (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt,
+        @refreshHash, @refreshIssuedAt, @refreshKey)`,
+    ),
+    rotateRefresh: db.prepare(
+      `UPDATE tessera_sessions SET refresh_hash = ?, refresh_issued_at = ?, last_seen_at = ?, gc_at = ?
+       WHERE id_hash = ? AND refresh_hash = ? AND gc_at > ?`,
     ),
     getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
     touch: db.prepare('UPDATE tessera_sessions SET last_seen_at = ?, gc_at = ? WHERE id_hash = ? AND gc_at > ?'),
@@ -162,6 +185,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       roles: JSON.stringify(record.roles),
       data: JSON.stringify(record.data),
       gcAt: Date.now() + ttlMs,
+      refreshHash: record.refresh?.hash ?? null,
+      refreshIssuedAt: record.refresh?.issuedAt ?? null,
+      refreshKey: record.refresh?.key ?? null,
     });
   });
 
@@ -203,6 +229,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         run(() => {
           const now = Date.now();
           return q.touch.run(lastSeenAt, now + ttlMs, idHash, now).changes === 1;
+        }),
+      rotateRefresh: (idHash, expectedHash, next, ttlMs) =>
+        run(() => {
+          const now = Date.now();
+          const changed = q.rotateRefresh.run(next.hash, next.issuedAt, next.issuedAt, now + ttlMs, idHash, expectedHash, now).changes;
+          if (changed === 1) return 'rotated';
+          return q.sessionExists.get(idHash, now) ? 'conflict' : 'missing';
         }),
       updateData: (idHash, expectedVersion, data) =>
         run(() => {

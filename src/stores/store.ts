@@ -14,7 +14,8 @@ import type { RevocationEntry } from '../revocation/revocation-list.js';
  *   same step (a rotation never leaves both ids alive, nor neither);
  * - `sessions.delete` and `sessions.deleteByUser` remove records and index entries together;
  * - `sessions.touch` and `sessions.updateData` never resurrect a deleted session;
- * - `sessions.updateData` is a compare-and-set on `version`;
+ * - `sessions.updateData` is a compare-and-set on `version`, `sessions.rotateRefresh` on the
+ *   refresh hash (two instances rotating one handle at once: exactly one wins);
  * - `users.create` is an atomic insert-if-absent on the normalised username;
  * - `counters.add` is an atomic increment whose window starts with the first hit;
  * - `revocations.add` is durable once it resolves.
@@ -48,7 +49,24 @@ export interface SessionRecord {
   readonly data: SessionData;
   /** Incremented by every successful `updateData`. */
   readonly version: number;
+  /** Hybrid strategy only: the session's current refresh handle. */
+  readonly refresh?: RefreshState | undefined;
 }
+
+/** A session's refresh handle as stored: never the secret itself. */
+export interface RefreshState {
+  /** SHA-256 of the current refresh secret, base64url. */
+  readonly hash: string;
+  /** Epoch ms at which this handle was issued (login, or the rotation that made it). */
+  readonly issuedAt: number;
+  /**
+   * A per-session key (base64url) from which each handle's successor is derived, so a retried
+   * refresh can be answered with the same successor without storing any secret.
+   */
+  readonly key: string;
+}
+
+export type RotateRefreshResult = 'rotated' | 'conflict' | 'missing';
 
 export type UpdateDataResult = 'updated' | 'conflict' | 'missing';
 
@@ -58,6 +76,12 @@ export interface SessionStore {
   get(idHash: string): Promise<SessionRecord | null>;
   /** Records activity and extends the lifetime; `false` (and no write) if the session is gone. */
   touch(idHash: string, lastSeenAt: number, ttlMs: number): Promise<boolean>;
+  /**
+   * Compare-and-set of the refresh handle: replaces its hash and issue time only if the hash still
+   * equals `expectedHash`, records activity (`lastSeenAt` = `issuedAt`) and extends the lifetime
+   * like `touch`. Never resurrects a deleted session.
+   */
+  rotateRefresh(idHash: string, expectedHash: string, next: { hash: string; issuedAt: number }, ttlMs: number): Promise<RotateRefreshResult>;
   /** Replaces `data` only if `version` still equals `expectedVersion`. */
   updateData(idHash: string, expectedVersion: number, data: SessionData): Promise<UpdateDataResult>;
   delete(idHash: string): Promise<boolean>;

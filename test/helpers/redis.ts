@@ -28,3 +28,15 @@ export function useRedis(): (t: TestContext) => RedisServer | undefined {
   after(() => redis?.dispose());
   return (t) => (requireRedis(t) ? redis : undefined);
 }
+
+/** Resolves once a freshly created store answers (clients connect in the background). */
+export async function waitUntilUp(store: { ping(): Promise<void> }): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (i > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

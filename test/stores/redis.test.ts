@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { createSessionManager } from '../../src/sessions/session-manager.js';
 import { createRedisStore } from '../../src/stores/redis.js';
-import { useRedis } from '../helpers/redis.js';
+import { useRedis, waitUntilUp } from '../helpers/redis.js';
 import { describeStoreConformance } from './conformance.js';
 
 const redisFor = useRedis();
@@ -15,17 +15,6 @@ describeStoreConformance('redis', async (t) => {
   await waitUntilUp(store);
   return store;
 });
-
-async function waitUntilUp(store: { ping(): Promise<void> }) {
-  for (let i = 0; ; i++) {
-    try {
-      return await store.ping();
-    } catch (error) {
-      if (i > 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
 
 const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
 

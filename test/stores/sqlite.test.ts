@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { createSessionManager } from '../../src/sessions/session-manager.js';
+import Database from 'better-sqlite3';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -33,4 +34,24 @@ it('a dump of the database holds no usable session id', async () => {
   await store.close();
   const bytes = Buffer.concat([readFileSync(path), readFileSync(`${path}-wal`, { flag: 'a+' })]);
   assert.equal(bytes.includes(id), false);
+});
+
+it('a database from before refresh handles gains their columns and keeps its sessions', async () => {
+  const path = join(dir, 'old-schema.db');
+  const old = new Database(path);
+  old.exec(`CREATE TABLE tessera_sessions (id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, user_name TEXT, roles TEXT NOT NULL,
+    created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, user_agent TEXT NOT NULL,
+    ip TEXT NOT NULL, data TEXT NOT NULL, version INTEGER NOT NULL, gc_at INTEGER NOT NULL) WITHOUT ROWID`);
+  old.prepare('INSERT INTO tessera_sessions VALUES (?, ?, NULL, ?, 1, 1, ?, ?, ?, ?, 0, ?)').run('kept', 'u1', '["user"]', 9e15, 'ua', '::1', '{}', 9e15);
+  old.close();
+
+  const store = createSqliteStore({ path });
+  try {
+    assert.equal((await store.sessions.get('kept'))?.userId, 'u1');
+    const refresh = { hash: 'h0', issuedAt: 5, key: 'k' };
+    await store.sessions.create({ ...(await store.sessions.get('kept'))!, idHash: 'new', refresh }, 60_000);
+    assert.deepEqual((await store.sessions.get('new'))?.refresh, refresh);
+  } finally {
+    await store.close();
+  }
 });

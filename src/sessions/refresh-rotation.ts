@@ -1,0 +1,94 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { RefreshTokenInvalidError } from '../core/errors.js';
+import type { RefreshState, SessionRecord, Store } from '../stores/store.js';
+import { sessionExpiresAt, type SessionPolicy } from './session-manager.js';
+import { hashSessionId, isWellFormedSessionId } from './session-id.js';
+
+/**
+ * How many rotations back a presented handle is still recognised as a former one of its session
+ * (and so as theft). Further back, it is just unknown.
+ */
+const MAX_GENERATIONS = 64;
+/** Rounds of compare-and-set before giving up: each lost round means another refresh won. */
+const MAX_ATTEMPTS = 4;
+
+export type RefreshOutcome =
+  /** A new handle: `handle` replaces the presented one. */
+  | { readonly kind: 'rotated'; readonly record: SessionRecord; readonly handle: string }
+  /** The presented handle was rotated moments ago (another tab, a lost response): the same successor again. */
+  | { readonly kind: 'replayed'; readonly record: SessionRecord; readonly handle: string }
+  /** A former handle after the grace window: the caller must revoke the session. */
+  | { readonly kind: 'reused'; readonly record: SessionRecord };
+
+const sha256 = (secret: string) => hashSessionId(secret);
+/** Each handle's successor is derived from it with the session's key: retries get the same answer. */
+const successorOf = (key: string, secret: string) => createHmac('sha256', Buffer.from(key, 'base64url')).update(secret).digest('base64url');
+const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** `<session id hash>.<secret>`: the first half is public (it is the access tokens' `sid`). */
+const handleOf = (idHash: string, secret: string) => `${idHash}.${secret}`;
+
+function parseHandle(handle: string): { idHash: string; secret: string } | null {
+  if (handle.length !== 87 || handle[43] !== '.') return null;
+  const idHash = handle.slice(0, 43);
+  const secret = handle.slice(44);
+  return isWellFormedSessionId(idHash) && isWellFormedSessionId(secret) ? { idHash, secret } : null;
+}
+
+/**
+ * Refresh handles of the hybrid strategy: opaque, 256-bit, stored as SHA-256, rotated on every
+ * use with a compare-and-set in the store (so two instances rotating one handle cannot both win).
+ *
+ * Reuse detection without keeping old secrets: successor = HMAC(session key, handle), so walking
+ * forward from a presented secret reaches the current hash only if it is a former handle of that
+ * session. The immediate predecessor, within `graceMs` of the rotation, gets the same successor
+ * again (tabs refreshing together, a response lost on the way); any former handle later than that
+ * is theft. A secret that leads nowhere is merely invalid: the session half of a handle is public,
+ * so an unknown secret proves nothing and must not let anyone revoke someone else's session.
+ */
+export function createRefreshRotation(store: Store, policy: SessionPolicy, clock: Clock, options: { graceMs: number }) {
+  return {
+    /** A first handle for a new session record. */
+    issue(idHash: string): { handle: string; state: RefreshState } {
+      const secret = randomBytes(32).toString('base64url');
+      const state = { hash: sha256(secret), issuedAt: clock.now(), key: randomBytes(32).toString('base64url') };
+      return { handle: handleOf(idHash, secret), state };
+    },
+
+    async refresh(handle: string): Promise<RefreshOutcome> {
+      const parsed = parseHandle(handle);
+      if (!parsed) throw new RefreshTokenInvalidError();
+      const { idHash, secret } = parsed;
+      const presentedHash = sha256(secret);
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const record = await store.sessions.get(idHash);
+        const now = clock.now();
+        if (!record?.refresh || now >= sessionExpiresAt(record, policy)) throw new RefreshTokenInvalidError();
+        const { refresh } = record;
+
+        if (sameHash(presentedHash, refresh.hash)) {
+          const next = successorOf(refresh.key, secret);
+          const renewed = { ...record, lastSeenAt: now, refresh: { ...refresh, hash: sha256(next), issuedAt: now } };
+          const ttlMs = sessionExpiresAt(renewed, policy) - now;
+          const result = await store.sessions.rotateRefresh(idHash, refresh.hash, renewed.refresh, ttlMs);
+          if (result === 'rotated') return { kind: 'rotated', record: renewed, handle: handleOf(idHash, next) };
+          if (result === 'missing') throw new RefreshTokenInvalidError();
+          continue; // another refresh won: read again, this handle is now the predecessor
+        }
+
+        let candidate = secret;
+        for (let generation = 1; generation <= MAX_GENERATIONS; generation++) {
+          candidate = successorOf(refresh.key, candidate);
+          if (!sameHash(sha256(candidate), refresh.hash)) continue;
+          if (generation === 1 && now - refresh.issuedAt <= options.graceMs) {
+            return { kind: 'replayed', record, handle: handleOf(idHash, candidate) };
+          }
+          return { kind: 'reused', record };
+        }
+        throw new RefreshTokenInvalidError();
+      }
+      throw new RefreshTokenInvalidError();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createRefreshRotation } from '../../src/sessions/refresh-rotation.js';
+import { generateSessionId, hashSessionId } from '../../src/sessions/session-id.js';
+import { createMemoryStore } from '../../src/stores/memory.js';
+import { createRedisStore } from '../../src/stores/redis.js';
+import type { Store } from '../../src/stores/store.js';
+import { frozenClock, type FrozenClock } from '../helpers/clock.js';
+import { useRedis, waitUntilUp } from '../helpers/redis.js';
+
+const MINUTE = 60_000;
+const policy = { idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 24 * 60 * MINUTE, touchIntervalMs: MINUTE, maxDataBytes: 1024 };
+const GRACE = 10_000;
+
+async function newSession(store: Store, clock: FrozenClock) {
+  const rotation = createRefreshRotation(store, policy, clock, { graceMs: GRACE });
+  const idHash = hashSessionId(generateSessionId());
+  const { handle, state } = rotation.issue(idHash);
+  const now = clock.now();
+  await store.sessions.create(
+    { idHash, userId: `u-${idHash}`, roles: ['user'], createdAt: now, lastSeenAt: now, absoluteExpiresAt: now + policy.absoluteTimeoutMs, userAgent: '', ip: '', data: {}, version: 0, refresh: state },
+    policy.idleTimeoutMs,
+  );
+  return { rotation, idHash, handle };
+}
+
+describe('refresh rotation', () => {
+  it('rotates on every use; the predecessor within the grace window gets the same successor', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    const first = await rotation.refresh(h0);
+    assert.equal(first.kind, 'rotated');
+    const h1 = (first as { handle: string }).handle;
+    assert.notEqual(h1, h0);
+    assert.equal(h1.slice(0, 43), h0.slice(0, 43), 'same session');
+
+    clock.advance(GRACE);
+    const retry = await rotation.refresh(h0);
+    assert.deepEqual([retry.kind, (retry as { handle: string }).handle], ['replayed', h1]);
+
+    const second = await rotation.refresh(h1);
+    assert.equal(second.kind, 'rotated');
+    assert.notEqual((second as { handle: string }).handle, h1);
+  });
+
+  it('a rotated handle presented after the grace window is reuse', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    await rotation.refresh(h0);
+    clock.advance(GRACE + 1);
+    assert.equal((await rotation.refresh(h0)).kind, 'reused');
+  });
+
+  it('an older handle is reuse even inside the grace window', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    const h1 = ((await rotation.refresh(h0)) as { handle: string }).handle;
+    await rotation.refresh(h1);
+    assert.equal((await rotation.refresh(h0)).kind, 'reused', 'two generations back');
+  });
+
+  it('attack: a forged secret for a known (public) session id is invalid and revokes nothing', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, idHash, handle } = await newSession(store, clock);
+    await assert.rejects(rotation.refresh(`${idHash}.${generateSessionId()}`), { code: 'refresh_token_invalid' });
+    assert.equal((await rotation.refresh(handle)).kind, 'rotated', 'the real handle still works');
+  });
+
+  it('attack: malformed handles are refused before any store trip', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle } = await newSession(store, clock);
+    for (const bad of ['', handle.slice(1), `${handle}x`, handle.replace('.', '-'), `${handle.slice(0, 86)}!`, 'a'.repeat(10_000)]) {
+      await assert.rejects(rotation.refresh(bad), { code: 'refresh_token_invalid' }, JSON.stringify(bad.slice(0, 20)));
+    }
+  });
+
+  it('never passes the absolute lifetime, however often it is used', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    let handle = h0;
+    let refreshes = 0;
+    for (;;) {
+      clock.advance(50 * MINUTE); // always inside the idle limit
+      const outcome = await rotation.refresh(handle).catch((error: { code?: string }) => error.code);
+      if (typeof outcome === 'string' || outcome === undefined) {
+        assert.equal(outcome, 'refresh_token_invalid');
+        break;
+      }
+      handle = (outcome as { handle: string }).handle;
+      refreshes++;
+    }
+    assert.equal(refreshes, Math.floor(policy.absoluteTimeoutMs / (50 * MINUTE) - 1e-9), 'refused from the first use past the absolute limit');
+  });
+
+  it('a deleted session has no valid handle', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, idHash, handle } = await newSession(store, clock);
+    await store.sessions.delete(idHash);
+    await assert.rejects(rotation.refresh(handle), { code: 'refresh_token_invalid' });
+  });
+
+  it('ten concurrent refreshes with one handle: one rotation, the same successor for all', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle } = await newSession(store, clock);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => rotation.refresh(handle)));
+    assert.equal(outcomes.filter((o) => o.kind === 'rotated').length, 1);
+    assert.equal(outcomes.filter((o) => o.kind === 'replayed').length, 9);
+    assert.equal(new Set(outcomes.map((o) => (o as { handle: string }).handle)).size, 1);
+  });
+});
+
+describe('refresh rotation across two instances on one Redis', () => {
+  const redisFor = useRedis();
+
+  it('ten concurrent refreshes split over two clients: one rotation, the same successor for all', async (t) => {
+    const redis = redisFor(t);
+    if (!redis) return;
+    const clock = frozenClock(Date.now());
+    const [a, b] = [createRedisStore({ url: redis.url }), createRedisStore({ url: redis.url })];
+    try {
+      await Promise.all([a, b].map(waitUntilUp));
+      const { handle } = await newSession(a, clock);
+      const atB = createRefreshRotation(b, policy, clock, { graceMs: GRACE });
+      const atA = createRefreshRotation(a, policy, clock, { graceMs: GRACE });
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? atA : atB).refresh(handle)));
+      assert.equal(outcomes.filter((o) => o.kind === 'rotated').length, 1);
+      assert.equal(new Set(outcomes.map((o) => (o as { handle: string }).handle)).size, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
