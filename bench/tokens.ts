@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import * as jose from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey } from '../src/tokens/index.js';
+import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type TokenKey } from '../src/tokens/index.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
 const ROUNDS = args.quick ? 3 : 7;
@@ -38,6 +38,15 @@ function claims() {
   return { iss: ISSUER, sub: 'user-1', aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomBytes(16).toString('base64url'), sid: 'session-1', roles: ['user'] };
 }
 
+/** Tessera's side of a group: a one-key ring, its issuer, a token, and verifiers without and with cache. */
+function tesseraFor(key: TokenKey) {
+  const keys = createKeyRing([{ key, status: 'active' }]);
+  const issuer = createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 3600 });
+  const sign = () => issuer.issue({ sub: 'user-1', aud: AUDIENCE, claims: { sid: 'session-1', roles: ['user'] } });
+  const options = { keys, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE };
+  return { sign, token: sign().token, verify: createVerifier({ ...options, cacheSize: 0 }), verifyCached: createVerifier(options) };
+}
+
 async function cases(): Promise<Record<string, Case[]>> {
   const groups: Record<string, Case[]> = {};
 
@@ -47,21 +56,16 @@ async function cases(): Promise<Record<string, Case[]>> {
     const secretString = randomBytes(32).toString('base64url');
     const secret = Buffer.from(secretString);
     const keyObject = createSecretKey(secret);
-    const key = importKey({ alg: 'HS256', kid: 'hs', key: secret });
-    const keys = createKeyRing([{ key, status: 'active' }]);
-    const issuer = createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 3600 });
-    const token = issuer.issue({ sub: 'user-1', aud: AUDIENCE, claims: { sid: 'session-1', roles: ['user'] } }).token;
-    const options = { keys, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE };
-    const tessera = createVerifier({ ...options, cacheSize: 0 });
-    const tesseraCached = createVerifier(options);
+    const tessera = tesseraFor(importKey({ alg: 'HS256', kid: 'hs', key: secret }));
+    const { token } = tessera;
     const fastOptions = { key: secretString, algorithms: ['HS256' as const], allowedIss: ISSUER, allowedAud: AUDIENCE };
     const fast = fastVerifier(fastOptions);
     const fastCached = fastVerifier({ ...fastOptions, cache: true });
     const fastSign = fastSigner({ key: secretString, algorithm: 'HS256' });
     const jwtOptions = { algorithms: ['HS256' as const], issuer: ISSUER, audience: AUDIENCE };
     groups['HS256 verify'] = [
-      { name: 'Tessera', run: () => tessera(token) },
-      { name: 'Tessera (cache)', run: () => tesseraCached(token) },
+      { name: 'Tessera', run: () => tessera.verify(token) },
+      { name: 'Tessera (cache)', run: () => tessera.verifyCached(token) },
       { name: 'fast-jwt', run: () => fast(token) },
       { name: 'fast-jwt (cache)', run: () => fastCached(token) },
       { name: 'jose', run: () => jose.jwtVerify(token, keyObject, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }) },
@@ -69,7 +73,7 @@ async function cases(): Promise<Record<string, Case[]>> {
       { name: 'jsonwebtoken (string secret)', run: () => jsonwebtoken.verify(token, secretString, jwtOptions) },
     ];
     groups['HS256 sign'] = [
-      { name: 'Tessera', run: () => issuer.issue({ sub: 'user-1', aud: AUDIENCE, claims: { sid: 'session-1', roles: ['user'] } }) },
+      { name: 'Tessera', run: tessera.sign },
       { name: 'fast-jwt', run: () => fastSign(claims()) },
       { name: 'jose', run: () => new jose.SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(keyObject) },
       { name: 'jsonwebtoken (KeyObject)', run: () => jsonwebtoken.sign(claims(), keyObject, { algorithm: 'HS256' }) },
@@ -80,12 +84,8 @@ async function cases(): Promise<Record<string, Case[]>> {
   // EdDSA (Ed25519) — Tessera's default. jsonwebtoken does not support it.
   {
     const key = importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') });
-    const keys = createKeyRing([{ key, status: 'active' }]);
-    const issuer = createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 3600 });
-    const token = issuer.issue({ sub: 'user-1', aud: AUDIENCE, claims: { sid: 'session-1', roles: ['user'] } }).token;
-    const options = { keys, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE };
-    const tessera = createVerifier({ ...options, cacheSize: 0 });
-    const tesseraCached = createVerifier(options);
+    const tessera = tesseraFor(key);
+    const { token } = tessera;
     const publicPem = key.verificationKey.export({ format: 'pem', type: 'spki' }).toString();
     const privatePem = key.signingKey!.export({ format: 'pem', type: 'pkcs8' }).toString();
     const fastOptions = { key: publicPem, algorithms: ['EdDSA' as const], allowedIss: ISSUER, allowedAud: AUDIENCE };
@@ -93,14 +93,14 @@ async function cases(): Promise<Record<string, Case[]>> {
     const fastCached = fastVerifier({ ...fastOptions, cache: true });
     const fastSign = fastSigner({ key: privatePem, algorithm: 'EdDSA' });
     groups['EdDSA verify'] = [
-      { name: 'Tessera', run: () => tessera(token) },
-      { name: 'Tessera (cache)', run: () => tesseraCached(token) },
+      { name: 'Tessera', run: () => tessera.verify(token) },
+      { name: 'Tessera (cache)', run: () => tessera.verifyCached(token) },
       { name: 'fast-jwt', run: () => fast(token) },
       { name: 'fast-jwt (cache)', run: () => fastCached(token) },
       { name: 'jose', run: () => jose.jwtVerify(token, key.verificationKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['EdDSA'] }) },
     ];
     groups['EdDSA sign'] = [
-      { name: 'Tessera', run: () => issuer.issue({ sub: 'user-1', aud: AUDIENCE, claims: { sid: 'session-1', roles: ['user'] } }) },
+      { name: 'Tessera', run: tessera.sign },
       { name: 'fast-jwt', run: () => fastSign(claims()) },
       { name: 'jose', run: () => new jose.SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' }).sign(key.signingKey!) },
     ];
