@@ -5,6 +5,7 @@ import type { AuthContext } from '../core/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
+import { refreshFromRequest, tokenResponseBody } from '../http/refresh.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
@@ -85,6 +86,24 @@ export function bearer(options: BearerOptions): RequestHandler {
       return;
     }
     next();
+  };
+}
+
+/**
+ * The hybrid strategy's refresh route: takes `refresh_token` from a parsed JSON body (mobile, CLI)
+ * or the refresh cookie (browsers) and answers `{access_token, token_type, expires_in,
+ * refresh_token?}`. Mount it before `tessera()`: an expired access token must not block renewal.
+ */
+export function refreshTokens(auth: Auth): RequestHandler {
+  return async function tesseraRefresh(req, res) {
+    try {
+      const body: unknown = req.body;
+      const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
+      const result = await refreshFromRequest(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res), token);
+      res.set('cache-control', 'no-store').json({ session: { id: result.session.id, expires_at: new Date(result.session.expiresAt).toISOString() }, ...tokenResponseBody(result) });
+    } catch (error) {
+      sendProblem(res, error);
+    }
   };
 }
 

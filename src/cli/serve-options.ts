@@ -38,10 +38,9 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --keys-dir DIR             signing keys (<data-dir>/keys; one EdDSA key is made on first start)
 
   --issuer URL              iss of issued tokens (the server's own URL)
-  --access-ttl SECONDS      access-token lifetime (900)
-
-  --refresh-grace and --client are accepted for the hybrid strategy, which this version does not
-  have yet.
+  --access-ttl SECONDS      access-token lifetime (hybrid 300, stateless 900)
+  --refresh-grace SECONDS   hybrid: how long a just-rotated refresh handle still gets the same
+                            successor instead of counting as theft (10)
 
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
 
@@ -80,6 +79,10 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const trustProxy = text('trust-proxy', '');
   const accessTtl = text('access-ttl', '');
   if (accessTtl !== '' && !(Number(accessTtl) > 0)) throw new UsageError('--access-ttl must be a positive number of seconds.');
+  const refreshGrace = text('refresh-grace', '');
+  if (refreshGrace !== '' && !(Number(refreshGrace) >= 0 && Number(refreshGrace) <= 300)) {
+    throw new UsageError('--refresh-grace must be a number of seconds from 0 to 300.');
+  }
   const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
 
   return {
@@ -92,6 +95,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     keysDir: text('keys-dir', '') || undefined,
     issuer: text('issuer', '') || undefined,
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),
+    refreshGrace: refreshGrace === '' ? undefined : Number(refreshGrace),
     insecureCookies: insecure,
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,

@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, NotImplementedError } from './errors.js';
+import { ConfigError } from './errors.js';
+import { createHybridRuntime, type AuthEvents, type HybridRuntime } from './hybrid.js';
 import { createRevoker } from './revoker.js';
 import { createTokenRuntime, type TokenRuntime, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from './types.js';
@@ -30,8 +32,18 @@ export interface AuthOptions {
     /** Largest session data, in bytes of JSON (default 16 384). */
     maxDataBytes?: number;
   };
-  /** Required by the stateless strategy: keys, issuer, access-token lifetime. */
+  /** Required by the stateless and hybrid strategies: keys, issuer, access-token lifetime. */
   tokens?: TokenStrategyOptions;
+  /** Hybrid strategy: refresh handles. */
+  refresh?: {
+    /**
+     * Seconds after a rotation during which the previous handle still gets the same successor
+     * (tabs refreshing together, a lost response) instead of counting as theft (default 10).
+     */
+    graceSeconds?: number;
+    /** Path the refresh cookie is sent to (default `/auth/refresh`): no other request carries it. */
+    cookiePath?: string;
+  };
   csrf?: {
     /** Origins besides the request's own host allowed to send cookie-authenticated unsafe requests. */
     trustedOrigins?: readonly string[];
@@ -42,6 +54,7 @@ export interface AuthOptions {
 export interface ResolvedCookie {
   readonly name: string;
   readonly secure: boolean;
+  readonly path: string;
   readonly maxAgeSeconds: number;
 }
 
@@ -54,6 +67,12 @@ export interface Auth {
   readonly trustedOrigins: ReadonlySet<string>;
   /** Present for the token strategies. */
   readonly tokens?: TokenRuntime | undefined;
+  /** Present for the hybrid strategy: refresh families. */
+  readonly hybrid?: HybridRuntime | undefined;
+  /** The hybrid strategy's refresh-handle cookie, scoped to the refresh path. */
+  readonly refreshCookie: ResolvedCookie;
+  /** `refreshReused`: a stolen refresh handle was detected and its session revoked. */
+  readonly events: EventEmitter<AuthEvents>;
   /**
    * Ends every session (stateful) or login and its tokens (stateless) of a user, on every instance,
    * except the session or login `except`: for admin actions such as a role change or a disabled
@@ -82,7 +101,17 @@ function resolveCookie(options: CookieOptions, absoluteTimeoutSeconds: number): 
   if (!secure && /^__(Host|Secure)-/i.test(name)) {
     throw new ConfigError('A cookie named __Host- or __Secure- must be secure.');
   }
-  return { name, secure, maxAgeSeconds: Math.floor(absoluteTimeoutSeconds) };
+  return { name, secure, path: '/', maxAgeSeconds: Math.floor(absoluteTimeoutSeconds) };
+}
+
+/**
+ * The refresh handle's cookie: sent only to the refresh path, so it cannot use the `__Host-`
+ * prefix (which demands `Path=/`); `__Secure-` still forbids setting it over plain http.
+ */
+function resolveRefreshCookie(secure: boolean, path: string, absoluteTimeoutSeconds: number): ResolvedCookie {
+  if (!path.startsWith('/') || /[;\s]/.test(path)) throw new ConfigError('refresh.cookiePath must be an absolute path.');
+  const name = secure ? '__Secure-tessera-refresh' : 'tessera-refresh';
+  return { name, secure, path, maxAgeSeconds: Math.floor(absoluteTimeoutSeconds) };
 }
 
 function resolveOrigins(origins: readonly string[]): Set<string> {
@@ -100,11 +129,13 @@ function resolveOrigins(origins: readonly string[]): Set<string> {
 /** One Auth object for the whole application; every option is checked here, once. */
 export function createAuth(options: AuthOptions): Auth {
   const { strategy, store } = options;
-  if (strategy === 'hybrid') {
-    throw new NotImplementedError('The hybrid strategy is not available in this version; use "stateful" or "stateless".');
+  if (strategy !== 'stateful' && strategy !== 'stateless' && strategy !== 'hybrid') {
+    throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
   }
-  if (strategy !== 'stateful' && strategy !== 'stateless') throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
-  if (strategy === 'stateless' && !options.tokens) throw new ConfigError('The stateless strategy needs tokens: { keys, issuer }.');
+  if (strategy !== 'stateful' && !options.tokens) throw new ConfigError(`The ${strategy} strategy needs tokens: { keys, issuer }.`);
+  if (strategy === 'hybrid' && options.tokens?.cookie) {
+    throw new ConfigError('The hybrid strategy keeps access tokens out of cookies (tokens.cookie is for stateless); its refresh handle has the cookie.');
+  }
   if (!store) throw new ConfigError('A store is required.');
 
   const idle = seconds(options.session?.idleTimeout, 86_400, 'session.idleTimeout');
@@ -115,24 +146,38 @@ export function createAuth(options: AuthOptions): Auth {
     throw new ConfigError('session.maxDataBytes must be a positive integer.');
   }
   const clock = options.clock ?? systemClock;
-  const tokens = strategy === 'stateless' && options.tokens ? createTokenRuntime(options.tokens, store, clock) : undefined;
+  const graceSeconds = options.refresh?.graceSeconds ?? 10;
+  if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
+    throw new ConfigError('refresh.graceSeconds must be between 0 and 300.');
+  }
+  // Hybrid access tokens are short-lived (5 minutes): the refresh handle renews them.
+  const tokenOptions = options.tokens && { ...options.tokens, accessTtl: options.tokens.accessTtl ?? (strategy === 'hybrid' ? 300 : 900) };
+  const tokens = strategy !== 'stateful' && tokenOptions ? createTokenRuntime(tokenOptions, store, clock) : undefined;
   // Stateless: a session is a login record, for the device list only; it lives as long as its token.
-  const policy = tokens
+  const policy = strategy === 'stateless' && tokens
     ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes }
     : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes };
 
   const sessions = createSessionManager(store, policy, clock);
   const { revokeUser, endSession } = createRevoker(sessions, tokens, clock);
+  const events = new EventEmitter<AuthEvents>();
+  const hybrid = strategy === 'hybrid' && tokens
+    ? createHybridRuntime({ store, sessions, tokens, clock, graceMs: graceSeconds * 1000, endSession, events })
+    : undefined;
+  const cookie = resolveCookie(options.cookie ?? {}, absolute);
 
   return {
     strategy,
     store,
     clock,
     tokens,
+    hybrid,
+    events,
     sessions,
     revokeUser,
     endSession,
-    cookie: resolveCookie(options.cookie ?? {}, absolute),
+    cookie,
+    refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
     close: () => tokens?.close(),
   };

@@ -17,9 +17,20 @@ export interface SessionInfo {
   readonly data: Readonly<SessionData>;
 }
 
+/** How the hybrid strategy hands over the refresh handle. */
+export interface LoginOptions {
+  /**
+   * `cookie` (default): an HttpOnly cookie sent only to the refresh path, for browsers. `body`:
+   * returned as `refreshToken`, for mobile and command-line clients that keep it themselves.
+   */
+  readonly transport?: 'cookie' | 'body';
+}
+
 /** What a login (or a rotation) hands back: the session, and for token strategies the access token. */
 export interface LoginResult {
   readonly session: SessionInfo;
+  /** Hybrid strategy with the `body` transport: the refresh handle, to be kept by the client. */
+  readonly refreshToken?: string;
   readonly accessToken?: {
     readonly token: string;
     readonly type: 'Bearer';
@@ -51,15 +62,19 @@ export interface AuthContext {
   readonly session: SessionInfo | null;
   /**
    * Starts a session with a fresh id (any session the request carried is ended first). Stateful:
-   * sets the cookie. Stateless: records the login and returns an access token.
+   * sets the cookie. Stateless: records the login and returns an access token. Hybrid: returns an
+   * access token and hands over a refresh handle by `options.transport`.
    */
-  login(identity: Identity): Promise<LoginResult>;
+  login(identity: Identity, options?: LoginOptions): Promise<LoginResult>;
   /** Ends this request's session everywhere; anonymous requests are a no-op. */
   logout(): Promise<void>;
   /** Ends every session of the user; with `keepCurrent`, all but this one. Returns how many ended. */
   logoutAll(options?: { keepCurrent?: boolean }): Promise<number>;
-  /** A new credential for the same session (after a privilege change), optionally with new roles. */
-  rotate(identity?: Identity): Promise<LoginResult>;
+  /**
+   * A new credential for the same session (after a privilege change), optionally with new roles.
+   * Hybrid: a new session id and refresh handle (by `options.transport`); the old ones are revoked.
+   */
+  rotate(identity?: Identity, options?: LoginOptions): Promise<LoginResult>;
   /** The user's live sessions, the current one marked. */
   listSessions(): Promise<DeviceSession[]>;
   /** Ends one of the user's own sessions by its public id; `false` if the user has no such session. */

@@ -1,5 +1,5 @@
 import { NotImplementedError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../core/types.js';
 import type { SessionData } from '../stores/store.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import type { TokenClaims, Verifier } from '../tokens/verify.js';
@@ -27,9 +27,11 @@ const readOnly = (): never => {
 /** `req.auth` for a request authenticated (or not) by a bearer token: everything comes from the claims. */
 export class BearerContext implements AuthContext {
   readonly scheme: 'cookie' | 'bearer' = 'bearer';
-  readonly strategy = 'stateless';
 
-  constructor(readonly claims: TokenClaims | null) {}
+  constructor(
+    readonly claims: TokenClaims | null,
+    readonly strategy: Strategy = 'stateless',
+  ) {}
 
   #user: Identity | null | undefined;
 

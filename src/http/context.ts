@@ -5,7 +5,7 @@ import type { SessionData, SessionRecord } from '../stores/store.js';
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import type { RequestFacts, ResponseSink } from './request.js';
-import { createStatelessContext } from './stateless-context.js';
+import { createTokenContext } from './token-context.js';
 
 /**
  * Builds `req.auth` for one request: synchronously when the strategy needs no I/O (stateless, once
@@ -14,7 +14,7 @@ import { createStatelessContext } from './stateless-context.js';
  * never a logout.
  */
 export function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
-  if (auth.tokens) return createStatelessContext(auth, auth.tokens, request, response);
+  if (auth.tokens) return createTokenContext(auth, auth.tokens, request, response);
   return createStatefulContext(auth, request, response);
 }
 

@@ -10,12 +10,12 @@ export function readCookie(header: string | undefined, name: string): string | u
   return parse(header)[name];
 }
 
-/** `HttpOnly; SameSite=Lax; Path=/`, plus `Secure` unless insecure mode; never a `Domain`. */
+/** `HttpOnly; SameSite=Lax; Path=/` (or the cookie's own path), plus `Secure` unless insecure mode; never a `Domain`. */
 export function sessionCookie(cookie: ResolvedCookie, value: string): string {
   return serialize(cookie.name, value, {
     httpOnly: true,
     sameSite: 'lax',
-    path: '/',
+    path: cookie.path,
     secure: cookie.secure,
     maxAge: cookie.maxAgeSeconds,
   });
@@ -25,7 +25,7 @@ export function clearedSessionCookie(cookie: ResolvedCookie): string {
   return serialize(cookie.name, '', {
     httpOnly: true,
     sameSite: 'lax',
-    path: '/',
+    path: cookie.path,
     secure: cookie.secure,
     expires: new Date(0),
   });

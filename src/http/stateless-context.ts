@@ -1,55 +1,27 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError, NotImplementedError, StoreUnavailableError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError, NotImplementedError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
-import type { SessionRecord } from '../stores/store.js';
+import type { SessionData, SessionRecord } from '../stores/store.js';
 import type { TokenClaims } from '../tokens/verify.js';
-import { BearerContext, readBearerToken } from './bearer.js';
-import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
+import { BearerContext } from './bearer.js';
+import { clearedSessionCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import type { RequestFacts, ResponseSink } from './request.js';
 
-/**
- * Builds `req.auth` for the stateless strategy: the bearer token is verified with the key ring
- * and checked against the in-memory revocation list. The request path touches no store, and once
- * the persisted revocations are loaded it is synchronous: no promise per request.
- */
-export function createStatelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
-  if (!tokens.loaded) return tokens.ensureLoaded().then(() => statelessContext(auth, tokens, request, response));
-  return statelessContext(auth, tokens, request, response);
-}
-
-function statelessContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext {
-  let token = readBearerToken(request.header('authorization'));
-  let fromCookie = false;
-  if (token === undefined && tokens.cookie) {
-    token = readCookie(request.header('cookie'), auth.cookie.name);
-    fromCookie = token !== undefined;
-    // A cookie rides along on cross-site requests: the same guard as for session cookies.
-    if (fromCookie && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
-  }
-  if (token === undefined) return new StatelessContext(auth, tokens, request, response, null, false);
-  if (token === null) throw new TokenInvalidError('malformed Authorization header');
-  const claims = tokens.verify(token);
-  // A copy that may be missing revocations is not trusted: fail closed, never accept blindly.
-  if (tokens.isStale()) throw new StoreUnavailableError();
-  // After verification, never instead of it: a cached token is checked here like any other.
-  if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
-  return new StatelessContext(auth, tokens, request, response, claims, fromCookie);
-}
-
-class StatelessContext extends BearerContext implements AuthContext {
+/** `req.auth` of the stateless strategy (and, extended, of the hybrid one): everything comes from the verified claims. */
+export class StatelessContext extends BearerContext implements AuthContext {
   override readonly scheme: 'cookie' | 'bearer';
 
   constructor(
-    private readonly auth: Auth,
-    private readonly tokens: TokenRuntime,
-    private readonly request: RequestFacts,
-    private readonly response: ResponseSink,
+    protected readonly auth: Auth,
+    protected readonly tokens: TokenRuntime,
+    protected readonly request: RequestFacts,
+    protected readonly response: ResponseSink,
     claims: TokenClaims | null,
     fromCookie: boolean,
   ) {
-    super(claims);
+    super(claims, auth.strategy);
     this.scheme = fromCookie ? 'cookie' : 'bearer';
   }
 
@@ -92,16 +64,16 @@ class StatelessContext extends BearerContext implements AuthContext {
     return owned && (await this.auth.endSession(id));
   }
 
-  override async updateData(): Promise<never> {
+  override async updateData(_update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>> {
     throw new NotImplementedError('The stateless strategy keeps no session data on the server; use stateful or hybrid.');
   }
 
-  private current(): TokenClaims {
+  protected current(): TokenClaims {
     if (!this.claims) throw new AuthenticationRequiredError();
     return this.claims;
   }
 
-  private issue(identity: Identity, record: SessionRecord): LoginResult {
+  protected issue(identity: Identity, record: SessionRecord): LoginResult {
     const issued = this.tokens.issue(identity, record.idHash);
     if (this.tokens.cookie) {
       this.response.appendSetCookie(sessionCookie({ ...this.auth.cookie, maxAgeSeconds: this.tokens.ttlSeconds }, issued.token));

@@ -1,10 +1,11 @@
 import express, { type Request } from 'express';
-import { problemHandler, requireAuth, sendProblem, tessera } from '../adapters/express.js';
+import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
 import type { TesseraError } from '../core/errors.js';
 import { InvalidRequestError, NotFoundError } from '../core/errors.js';
 import type { DeviceSession, Identity } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
+import { tokenResponseBody } from '../http/refresh.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import type { createUserService } from './users.js';
@@ -59,6 +60,8 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
   app.use(express.json({ limit: '16kb' }));
+  // Before tessera(): renewing must work with an expired access token still in the headers.
+  if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
   app.use(tessera(auth));
 
   app.get('/', (_req, res) => {
@@ -87,12 +90,14 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
     if (typeof input.username !== 'string' || typeof input.password !== 'string') {
       throw new InvalidRequestError('username and password are required.');
     }
+    const transport = input.transport ?? 'cookie';
+    if (transport !== 'cookie' && transport !== 'body') throw new InvalidRequestError('transport must be "cookie" or "body".');
     const user = await users.authenticate(input.username, input.password, req.ip ?? '');
-    const { session, accessToken } = await req.auth.login(identityOf(user));
-    res.json({
+    const result = await req.auth.login(identityOf(user), { transport });
+    res.set('cache-control', 'no-store').json({
       user: publicUser(user),
-      session: { id: session.id, expires_at: iso(session.expiresAt) },
-      ...(accessToken && { access_token: accessToken.token, token_type: accessToken.type, expires_in: accessToken.expiresIn }),
+      session: { id: result.session.id, expires_at: iso(result.session.expiresAt) },
+      ...tokenResponseBody(result),
     });
   });
 

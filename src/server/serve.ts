@@ -29,8 +29,10 @@ export interface ServeOptions {
   insecureCookies: boolean;
   /** `iss` of issued tokens (default: the server's own URL). */
   issuer?: string | undefined;
-  /** Access-token lifetime in seconds (stateless default 900). */
+  /** Access-token lifetime in seconds (hybrid default 300, stateless 900). */
   accessTtl?: number | undefined;
+  /** Hybrid: seconds a just-rotated refresh handle still gets the same successor (10). */
+  refreshGrace?: number | undefined;
   /** Seconds a token instance trusts its revocation list without hearing from the feed (5). */
   maxStaleness?: number | undefined;
   bootstrapAdmin?: { username: string; password: string } | undefined;
@@ -95,6 +97,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cookie: { secure: !options.insecureCookies },
       session: options.session,
       csrf: { trustedOrigins: options.trustedOrigins ?? [] },
+      ...(options.refreshGrace !== undefined && { refresh: { graceSeconds: options.refreshGrace } }),
       ...(options.strategy !== 'stateful' && {
         tokens: {
           keys: keys.ring,
@@ -103,6 +106,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
         },
       }),
+    });
+    // Theft is worth a line in the log: the session named here has been revoked.
+    auth.events.on('refreshReused', (event) => {
+      console.error(JSON.stringify({ level: 'warn', event: 'refresh_token_reused', session_id: event.sessionId, user_id: event.userId, at: new Date(event.at).toISOString() }));
     });
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
     // Replay the revocations and start following the feed now, not on the first token request.

@@ -27,7 +27,7 @@ const successorOf = (key: string, secret: string) => createHmac('sha256', Buffer
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** `<session id hash>.<secret>`: the first half is public (it is the access tokens' `sid`). */
-const handleOf = (idHash: string, secret: string) => `${idHash}.${secret}`;
+export const refreshHandle = (idHash: string, secret: string) => `${idHash}.${secret}`;
 
 function parseHandle(handle: string): { idHash: string; secret: string } | null {
   if (handle.length !== 87 || handle[43] !== '.') return null;
@@ -49,11 +49,19 @@ function parseHandle(handle: string): { idHash: string; secret: string } | null 
  */
 export function createRefreshRotation(store: Store, policy: SessionPolicy, clock: Clock, options: { graceMs: number }) {
   return {
-    /** A first handle for a new session record. */
-    issue(idHash: string): { handle: string; state: RefreshState } {
+    /** A first secret and the state to store with a new session; its handle is `refreshHandle(idHash, secret)`. */
+    issue(): { secret: string; state: RefreshState } {
       const secret = randomBytes(32).toString('base64url');
-      const state = { hash: sha256(secret), issuedAt: clock.now(), key: randomBytes(32).toString('base64url') };
-      return { handle: handleOf(idHash, secret), state };
+      return { secret, state: { hash: sha256(secret), issuedAt: clock.now(), key: randomBytes(32).toString('base64url') } };
+    },
+
+    /** The live session whose current handle this is, or null (former, unknown, malformed, ended). */
+    async current(handle: string): Promise<SessionRecord | null> {
+      const parsed = parseHandle(handle);
+      if (!parsed) return null;
+      const record = await store.sessions.get(parsed.idHash);
+      if (!record?.refresh || clock.now() >= sessionExpiresAt(record, policy)) return null;
+      return sameHash(sha256(parsed.secret), record.refresh.hash) ? record : null;
     },
 
     async refresh(handle: string): Promise<RefreshOutcome> {
@@ -72,7 +80,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
           const renewed = { ...record, lastSeenAt: now, refresh: { ...refresh, hash: sha256(next), issuedAt: now } };
           const ttlMs = sessionExpiresAt(renewed, policy) - now;
           const result = await store.sessions.rotateRefresh(idHash, refresh.hash, renewed.refresh, ttlMs);
-          if (result === 'rotated') return { kind: 'rotated', record: renewed, handle: handleOf(idHash, next) };
+          if (result === 'rotated') return { kind: 'rotated', record: renewed, handle: refreshHandle(idHash, next) };
           if (result === 'missing') throw new RefreshTokenInvalidError();
           continue; // another refresh won: read again, this handle is now the predecessor
         }
@@ -82,7 +90,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
           candidate = successorOf(refresh.key, candidate);
           if (!sameHash(sha256(candidate), refresh.hash)) continue;
           if (generation === 1 && now - refresh.issuedAt <= options.graceMs) {
-            return { kind: 'replayed', record, handle: handleOf(idHash, candidate) };
+            return { kind: 'replayed', record, handle: refreshHandle(idHash, candidate) };
           }
           return { kind: 'reused', record };
         }

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSession } from '../core/types.js';
 import { SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
-import type { SessionData, SessionRecord, Store } from '../stores/store.js';
+import type { RefreshState, SessionData, SessionRecord, Store } from '../stores/store.js';
 import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
 
 export interface SessionPolicy {
@@ -77,9 +77,10 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
 
     /**
      * Starts a session with a fresh id. With `replaces`, the old session is deleted in the same
-     * atomic step: a new id on every login and privilege change defeats fixation.
+     * atomic step: a new id on every login and privilege change defeats fixation. Hybrid sessions
+     * carry the `refresh` state of their first handle.
      */
-    async create(owner: SessionOwner, client: ClientInfo, options: { replaces?: string } = {}) {
+    async create(owner: SessionOwner, client: ClientInfo, options: { replaces?: string | undefined; refresh?: RefreshState } = {}) {
       const now = clock.now();
       const id = generateSessionId();
       const record: SessionRecord = {
@@ -94,6 +95,7 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
         ip: client.ip,
         data: {},
         version: 0,
+        ...(options.refresh && { refresh: options.refresh }),
       };
       await store.sessions.create(record, expiresAt(record) - now, options.replaces);
       return { id, record };
@@ -101,12 +103,14 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
 
     /**
      * The same session under a fresh id (after a privilege change), the old id dead in the same
-     * atomic step. Data, creation time and the absolute limit carry over: rotating never extends a session.
+     * atomic step. Data, creation time and the absolute limit carry over: rotating never extends a
+     * session. A hybrid session gets a new first refresh handle (`refresh`); the old one dies with the old id.
      */
-    async rotate(record: SessionRecord, roles: readonly string[] = record.roles) {
+    async rotate(record: SessionRecord, roles: readonly string[] = record.roles, refresh?: RefreshState) {
       const now = clock.now();
       const id = generateSessionId();
-      const next: SessionRecord = { ...record, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0 };
+      const { refresh: _replaced, ...kept } = record; // the old handle dies with the old id
+      const next: SessionRecord = { ...kept, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0, ...(refresh && { refresh }) };
       await store.sessions.create(next, expiresAt(next) - now, record.idHash);
       return { id, record: next };
     },

@@ -26,14 +26,36 @@ describe('tessera CLI', () => {
     }
   });
 
-  it('bad flags exit 2 with a message, and an unbuilt strategy says so', () => {
+  it('the default strategy is hybrid: an access token in the body, the refresh handle in a cookie', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    const server = await spawnServer(['--insecure-cookies', '--refresh-grace', '0'], { TESSERA_DATA_DIR: dataDir });
+    try {
+      const client = new Client(server.url);
+      assert.equal((await client.post('/auth/register', { username: 'ana', password: 'correct horse battery' })).status, 201);
+      const login = await client.post('/auth/login', { username: 'ana', password: 'correct horse battery' });
+      assert.equal(login.body.expires_in, 300);
+      assert.ok(client.cookies.has('tessera-refresh'));
+      const first = await client.post('/auth/refresh');
+      assert.equal(first.status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // With no grace at all, even an immediate retry of the old handle is theft.
+      const replay = await new Client(server.url).post('/auth/refresh', undefined, { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! });
+      assert.equal(replay.body.code, 'refresh_token_reused');
+      assert.match(server.output(), /"event":"refresh_token_reused"/, 'theft is logged');
+    } finally {
+      assert.equal(await server.stop(), 0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('bad flags exit 2 with a message', () => {
     const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'postgres'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--store must be one of memory, sqlite, redis/);
     const unknown = spawnSync(process.execPath, [CLI, 'serve', '--nope'], { encoding: 'utf8' });
     assert.equal(unknown.status, 2);
-    const hybrid = spawnSync(process.execPath, [CLI, 'serve', '--store', 'memory'], { encoding: 'utf8' });
-    assert.equal(hybrid.status, 1);
-    assert.match(hybrid.stderr, /hybrid strategy is not available/);
+    const grace = spawnSync(process.execPath, [CLI, 'serve', '--refresh-grace', '1h'], { encoding: 'utf8' });
+    assert.equal(grace.status, 2);
+    assert.match(grace.stderr, /--refresh-grace must be a number of seconds/);
   });
 });

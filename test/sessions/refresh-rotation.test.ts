@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRefreshRotation } from '../../src/sessions/refresh-rotation.js';
+import { createRefreshRotation, refreshHandle } from '../../src/sessions/refresh-rotation.js';
 import { generateSessionId, hashSessionId } from '../../src/sessions/session-id.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createRedisStore } from '../../src/stores/redis.js';
@@ -15,7 +15,8 @@ const GRACE = 10_000;
 async function newSession(store: Store, clock: FrozenClock) {
   const rotation = createRefreshRotation(store, policy, clock, { graceMs: GRACE });
   const idHash = hashSessionId(generateSessionId());
-  const { handle, state } = rotation.issue(idHash);
+  const { secret, state } = rotation.issue();
+  const handle = refreshHandle(idHash, secret);
   const now = clock.now();
   await store.sessions.create(
     { idHash, userId: `u-${idHash}`, roles: ['user'], createdAt: now, lastSeenAt: now, absoluteExpiresAt: now + policy.absoluteTimeoutMs, userAgent: '', ip: '', data: {}, version: 0, refresh: state },

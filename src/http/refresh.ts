@@ -1,0 +1,45 @@
+import type { Auth } from '../core/create-auth.js';
+import { CsrfError, InvalidRequestError, NotImplementedError, RefreshTokenInvalidError, RefreshTokenReusedError } from '../core/errors.js';
+import type { LoginResult } from '../core/types.js';
+import { clearedSessionCookie, readCookie } from './cookies.js';
+import { isCsrfSafe } from './csrf.js';
+import { deliverHybrid } from './hybrid-context.js';
+import type { RequestFacts, ResponseSink } from './request.js';
+
+/** Longest refresh handle accepted from a body: ours are 87 characters. */
+const MAX_HANDLE_LENGTH = 256;
+
+/**
+ * The refresh exchange of the hybrid strategy, for any framework: the handle comes from the body
+ * (`bodyToken`, mobile and CLI clients; answered in the body) or else from the refresh cookie
+ * (browsers; CSRF-guarded, answered with a new cookie). It needs no access token, so it belongs
+ * before (or outside) the middleware that verifies one: an expired token must not block renewal.
+ */
+export async function refreshFromRequest(auth: Auth, request: RequestFacts, response: ResponseSink, bodyToken: unknown): Promise<LoginResult> {
+  if (!auth.hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
+  if (bodyToken !== undefined && (typeof bodyToken !== 'string' || bodyToken.length > MAX_HANDLE_LENGTH)) {
+    throw new InvalidRequestError('refresh_token must be a string.');
+  }
+  const transport = typeof bodyToken === 'string' ? 'body' : 'cookie';
+  const handle = typeof bodyToken === 'string' ? bodyToken : readCookie(request.header('cookie'), auth.refreshCookie.name);
+  if (handle === undefined) throw new RefreshTokenInvalidError();
+  if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
+  try {
+    return deliverHybrid(auth, response, await auth.hybrid.refresh(handle), transport);
+  } catch (error) {
+    // A dead handle is dropped from the browser; a store outage (503) leaves it in place.
+    if (transport === 'cookie' && (error instanceof RefreshTokenInvalidError || error instanceof RefreshTokenReusedError)) {
+      response.appendSetCookie(clearedSessionCookie(auth.refreshCookie));
+    }
+    throw error;
+  }
+}
+
+/** The OAuth-style JSON of a token response (RFC 6749 §5.1 names), as login and refresh answer. */
+export function tokenResponseBody(result: LoginResult) {
+  const { accessToken, refreshToken } = result;
+  return {
+    ...(accessToken && { access_token: accessToken.token, token_type: accessToken.type, expires_in: accessToken.expiresIn }),
+    ...(refreshToken !== undefined && { refresh_token: refreshToken }),
+  };
+}
