@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import express, { type Request } from 'express';
 import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
@@ -45,6 +46,9 @@ function body(req: Request): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The browser client, as built next to this file; the page imports it. */
+const CLIENT_SCRIPT = readFileSync(new URL('../client/index.js', import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
+
 /** Errors from the JSON body parser, as the clients of an auth API need them. */
 function bodyParserError(error: unknown): TesseraError | undefined {
   const type = (error as { type?: unknown } | null)?.type;
@@ -65,8 +69,12 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
   app.use(tessera(auth));
 
   app.get('/', (_req, res) => {
-    res.set('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    res.set('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     res.type('html').send(SELF_SERVICE_PAGE);
+  });
+
+  app.get('/tessera-client.js', (_req, res) => {
+    res.type('text/javascript').set('cache-control', 'no-cache').send(CLIENT_SCRIPT);
   });
 
   app.get('/healthz', async (_req, res) => {

@@ -1,6 +1,7 @@
 /**
  * The self-service page: one HTML document, no build step, no framework. It talks to the same
- * JSON routes as any client; the session cookie is HttpOnly, so the page never sees a credential.
+ * JSON routes as any client, through the browser client (tessera/client): cookies are HttpOnly, and
+ * an access token, if the strategy has one, lives only in the page's memory.
  */
 export const SELF_SERVICE_PAGE = `<!doctype html>
 <html lang="en">
@@ -69,7 +70,10 @@ export const SELF_SERVICE_PAGE = `<!doctype html>
     </section>
   </div>
 </main>
-<script>
+<script type="module">
+import { createTesseraClient } from '/tessera-client.js';
+
+const client = createTesseraClient();
 const $ = (id) => document.getElementById(id);
 const say = (text) => { $('message').textContent = text; };
 const when = (iso) => new Date(iso).toLocaleString();
@@ -82,17 +86,13 @@ function describeAgent(agent) {
 }
 
 async function api(method, path, body) {
-  const response = await fetch(path, {
-    method, credentials: 'same-origin',
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
+  const response = await client.fetch(path, { method, body: body ? JSON.stringify(body) : undefined });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   return { ok: response.ok, status: response.status, data };
 }
 
-async function refresh() {
-  const me = await api('GET', '/auth/me');
+async function render() {
+  const me = client.user ? await api('GET', '/auth/me') : { ok: false };
   $('signed-out').hidden = me.ok;
   $('signed-in').hidden = !me.ok;
   if (!me.ok) return;
@@ -127,7 +127,7 @@ async function act(call, success) {
   const result = await call();
   say(result.ok ? success : (result.data && result.data.detail) || 'Something went wrong.');
   if (result.status === 401) say('Your session has ended. Please log in again.');
-  await refresh();
+  await render();
   return result;
 }
 
@@ -138,17 +138,29 @@ $('credentials').addEventListener('submit', async (event) => {
     const created = await api('POST', '/auth/register', body);
     if (!created.ok) return say(created.data ? created.data.detail : 'Registration failed.');
   }
-  const result = await act(() => api('POST', '/auth/login', body), 'Welcome.');
-  if (result.ok) $('password').value = '';
+  try {
+    await client.login(body.username, body.password);
+    $('password').value = '';
+    say('Welcome.');
+  } catch (error) {
+    say(error.message);
+  }
+  await render();
 });
-$('logout').onclick = () => act(() => api('POST', '/auth/logout'), 'You are logged out.');
+$('logout').onclick = async () => {
+  await client.logout();
+  say('You are logged out.');
+  await render();
+};
 $('logout-all').onclick = () => act(() => api('POST', '/auth/logout-all'), 'You are logged out on every device.');
 $('password-form').addEventListener('submit', (event) => {
   event.preventDefault();
   act(() => api('POST', '/auth/password', { current_password: $('current-password').value, new_password: $('new-password').value }),
     'Password changed. Your other devices are signed out.').then(() => event.target.reset());
 });
-refresh();
+// Another tab logging in or out shows here too.
+client.subscribe(() => void render());
+client.restore().then(render);
 </script>
 </body>
 </html>
