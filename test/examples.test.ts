@@ -49,3 +49,17 @@ it('the README\'s stateful example: a cart that keeps concurrent additions', asy
     assert.equal((await shopper.get('/cart')).status, 401);
   });
 });
+
+it("the README's hybrid example: a mobile login, a rotation, then logout kills token and handle", async () => {
+  await withExample('examples/hybrid-express.js', async (url) => {
+    const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
+    const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
+    assert.equal(refreshed.status, 200);
+    assert.notEqual(refreshed.body.refresh_token, login.body.refresh_token);
+    const reader = new Client(url, { authorization: `Bearer ${refreshed.body.access_token}` });
+    assert.equal((await reader.get('/articles')).body.for, 'ana');
+    assert.equal((await reader.post('/logout')).status, 204);
+    assert.equal((await reader.get('/articles')).status, 401);
+    assert.equal((await new Client(url).post('/auth/refresh', { refresh_token: refreshed.body.refresh_token })).status, 401);
+  });
+});
