@@ -55,7 +55,7 @@ export function tessera(auth: Auth): RequestHandler {
     try {
       context = createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
     } catch (error) {
-      sendProblem(res, error, auth.tokens && !auth.tokens.cookie ? 'bearer' : 'cookie');
+      sendProblem(res, error, auth.strategy !== 'stateful' && !auth.tokens?.cookie ? 'bearer' : 'cookie');
       return;
     }
     // No promise when none is needed: the stateless path stays synchronous.
@@ -68,7 +68,7 @@ export function tessera(auth: Auth): RequestHandler {
         req.auth = resolved;
         next();
       },
-      (error: unknown) => sendProblem(res, error, auth.tokens && !auth.tokens.cookie ? 'bearer' : 'cookie'),
+      (error: unknown) => sendProblem(res, error, auth.strategy !== 'stateful' && !auth.tokens?.cookie ? 'bearer' : 'cookie'),
     );
   };
 }

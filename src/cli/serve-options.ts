@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Strategy } from '../core/types.js';
+import { parseClient } from '../server/oauth-clients.js';
 import type { ServeOptions, StoreKind } from '../server/serve.js';
 
 /** Every flag of `tessera serve`; each may also come from `TESSERA_<FLAG>` (upper case, `-` as `_`). */
@@ -41,6 +42,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --access-ttl SECONDS      access-token lifetime (hybrid 300, stateless 900)
   --refresh-grace SECONDS   hybrid: how long a just-rotated refresh handle still gets the same
                             successor instead of counting as theft (10)
+  --client ID:SECRET        an OAuth client allowed to use /oauth/introspect and /oauth/revoke
+                            (repeatable; the secret at least 32 characters, kept only hashed)
 
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
 
@@ -62,7 +65,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     const value = values[flag];
     return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
   };
-  const list = (flag: 'trusted-origin'): string[] =>
+  const list = (flag: 'trusted-origin' | 'client'): string[] =>
     values[flag] ?? (fromEnv(flag)?.split(',').filter(Boolean) ?? []);
 
   const port = Number(text('port', '3000'));
@@ -85,6 +88,14 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
 
+  const clients = list('client').map((value) => {
+    try {
+      return parseClient(value);
+    } catch (error) {
+      throw new UsageError(`--client: ${(error as Error).message}`);
+    }
+  });
+
   return {
     port,
     host: text('host', '127.0.0.1'),
@@ -100,5 +111,6 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,
     trustedOrigins: list('trusted-origin'),
+    clients,
   };
 }

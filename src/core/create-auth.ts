@@ -32,7 +32,10 @@ export interface AuthOptions {
     /** Largest session data, in bytes of JSON (default 16 384). */
     maxDataBytes?: number;
   };
-  /** Required by the stateless and hybrid strategies: keys, issuer, access-token lifetime. */
+  /**
+   * Required by the stateless and hybrid strategies: keys, issuer, access-token lifetime. Optional
+   * for stateful, where it enables service tokens and introspection (sessions stay cookie-based).
+   */
   tokens?: TokenStrategyOptions;
   /** Hybrid strategy: refresh handles. */
   refresh?: {
@@ -65,7 +68,7 @@ export interface Auth {
   readonly sessions: SessionManager;
   readonly cookie: ResolvedCookie;
   readonly trustedOrigins: ReadonlySet<string>;
-  /** Present for the token strategies. */
+  /** Present for the token strategies, and for stateful when configured (service tokens). */
   readonly tokens?: TokenRuntime | undefined;
   /** Present for the hybrid strategy: refresh families. */
   readonly hybrid?: HybridRuntime | undefined;
@@ -152,7 +155,7 @@ export function createAuth(options: AuthOptions): Auth {
   }
   // Hybrid access tokens are short-lived (5 minutes): the refresh handle renews them.
   const tokenOptions = options.tokens && { ...options.tokens, accessTtl: options.tokens.accessTtl ?? (strategy === 'hybrid' ? 300 : 900) };
-  const tokens = strategy !== 'stateful' && tokenOptions ? createTokenRuntime(tokenOptions, store, clock) : undefined;
+  const tokens = tokenOptions ? createTokenRuntime(tokenOptions, store, clock) : undefined;
   // Stateless: a session is a login record, for the device list only; it lives as long as its token.
   const policy = strategy === 'stateless' && tokens
     ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes }

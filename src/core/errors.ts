@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'token_revoked'
   | 'refresh_token_invalid'
   | 'refresh_token_reused'
+  | 'invalid_client'
   | 'key_invalid';
 
 export class TesseraError extends Error {
@@ -206,6 +207,13 @@ export class RefreshTokenInvalidError extends TesseraError {
 export class RefreshTokenReusedError extends TesseraError {
   constructor() {
     super('refresh_token_reused', 'The refresh token was already used; the session has been revoked.');
+  }
+}
+
+/** An OAuth client that failed to authenticate (RFC 6749 §5.2): unknown id or wrong secret, alike. */
+export class InvalidClientError extends TesseraError {
+  constructor() {
+    super('invalid_client', 'Client authentication failed.');
   }
 }
 

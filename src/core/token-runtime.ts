@@ -58,6 +58,14 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     clock,
     ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
   });
+  // Introspection and revocation accept tokens for any audience (service tokens included).
+  const verifyAnyAudience = createVerifier({
+    keys: options.keys,
+    typ: 'at+jwt',
+    issuer: options.issuer,
+    clock,
+    ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
+  });
   const revocations = createRevocationList(clock);
   const events = new EventEmitter<RevocationEvents>();
   let loading: Promise<void> | undefined;
@@ -69,7 +77,10 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
 
   return {
     ttlSeconds,
+    issuer: options.issuer,
+    audience,
     verify,
+    verifyAnyAudience,
     cookie: options.cookie ?? false,
     /** Whether the persisted list is in memory (after which requests need not wait for it). */
     get loaded() {
@@ -84,6 +95,16 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
         aud: audience,
         claims: { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
       });
+    },
+
+    /**
+     * A short-lived token for one other service (`aud`), on behalf of the user of session `sid`:
+     * it dies with the session like any access token, and lives at most a minute.
+     */
+    issueService(identity: Identity, sid: string, audience: string, scope: string | undefined) {
+      const lifetime = Math.min(60, ttlSeconds);
+      const claims = { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
+      return { ...issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: lifetime }), expiresIn: lifetime };
     },
 
     /**

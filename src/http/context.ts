@@ -14,7 +14,7 @@ import { createTokenContext } from './token-context.js';
  * never a logout.
  */
 export function createAuthContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
-  if (auth.tokens) return createTokenContext(auth, auth.tokens, request, response);
+  if (auth.strategy !== 'stateful' && auth.tokens) return createTokenContext(auth, auth.tokens, request, response);
   return createStatefulContext(auth, request, response);
 }
 

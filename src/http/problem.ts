@@ -1,4 +1,4 @@
-import { AuthenticationRequiredError, ForbiddenError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
+import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
 
 export interface ProblemDetails {
   readonly type: string;
@@ -36,6 +36,7 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   token_revoked: [401, 'Invalid token'],
   refresh_token_invalid: [401, 'Invalid refresh token'],
   refresh_token_reused: [401, 'Refresh token reused'],
+  invalid_client: [401, 'Invalid client'],
   key_invalid: [500, 'Server misconfigured'],
 };
 
@@ -64,6 +65,8 @@ export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'
   }
   const [status, title] = STATUS_AND_TITLE[error.code];
   if (error instanceof ThrottledError) headers['retry-after'] = String(error.retryAfterSeconds);
+  // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
+  if (error instanceof InvalidClientError) headers['www-authenticate'] = 'Basic realm="tessera"';
   const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;
   if (challenge) headers['www-authenticate'] = challenge;
   return {

@@ -4,10 +4,13 @@ import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from
 import type { Auth } from '../core/create-auth.js';
 import type { TesseraError } from '../core/errors.js';
 import { InvalidRequestError, NotFoundError } from '../core/errors.js';
+import { createIntrospection } from '../core/introspection.js';
 import type { DeviceSession, Identity } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
 import { tokenResponseBody } from '../http/refresh.js';
 import type { KeyRing } from '../tokens/key-ring.js';
+import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
+import { checkAudience, checkScope, checkToken } from './oauth-params.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import type { createUserService } from './users.js';
 import { checkPassword, checkRoles, checkUsername } from './users.js';
@@ -19,6 +22,8 @@ export interface ServerAppOptions {
   keys: KeyRing;
   /** Express 'trust proxy': X-Forwarded-For is believed only when this is set. */
   trustProxy?: boolean | string | number;
+  /** OAuth clients allowed to introspect and revoke. */
+  clients?: readonly OAuthClient[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -58,14 +63,37 @@ function bodyParserError(error: unknown): TesseraError | undefined {
   return undefined;
 }
 
+/** RFC 7662 introspection and RFC 7009 revocation, for configured clients; form-encoded bodies. */
+function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthClient[]): void {
+  const authenticate = createClientAuthenticator(clients);
+  const introspection = createIntrospection(auth);
+  const form = express.urlencoded({ extended: false, limit: '16kb' });
+  const clientRequest = (req: Request) => {
+    const input = body(req);
+    authenticate(req.headers.authorization, input);
+    return checkToken(input.token);
+  };
+
+  app.post('/oauth/introspect', form, async (req, res) => {
+    const token = clientRequest(req);
+    res.set('cache-control', 'no-store').json(await introspection.introspect(token));
+  });
+
+  app.post('/oauth/revoke', form, async (req, res) => {
+    await introspection.revoke(clientRequest(req));
+    res.set('cache-control', 'no-store').status(200).end();
+  });
+}
+
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, keys, trustProxy = false }: ServerAppOptions): express.Express {
+export function createServerApp({ auth, users, keys, trustProxy = false, clients = [] }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
+  mountOAuth(app, auth, clients); // before tessera() too: clients authenticate with HTTP Basic
   app.use(tessera(auth));
 
   app.get('/', (_req, res) => {
@@ -156,6 +184,17 @@ export function createServerApp({ auth, users, keys, trustProxy = false }: Serve
     if (!user) throw new NotFoundError('No such user.');
     await auth.revokeUser(user.id);
     res.json({ user: publicUser(user) });
+  });
+
+  // A token for another service, on behalf of the caller: it dies with the caller's session.
+  app.post('/auth/token', requireAuth(), (req, res) => {
+    const tokens = auth.tokens;
+    if (!tokens) throw new NotFoundError('This server signs no tokens.');
+    const input = body(req);
+    const audience = checkAudience(input.audience, tokens.audience);
+    const scope = checkScope(input.scope);
+    const issued = tokens.issueService(req.auth.user as Identity, req.auth.session?.id ?? '', audience, scope);
+    res.set('cache-control', 'no-store').json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
   });
 
   app.use((_req, res) => sendProblem(res, new NotFoundError('No such route.')));

@@ -12,6 +12,7 @@ import { createSqliteStore } from '../stores/sqlite.js';
 import type { Store } from '../stores/store.js';
 import { createServerApp } from './app.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
+import type { OAuthClient } from './oauth-clients.js';
 import { createUserService } from './users.js';
 import { openKeyDirectory } from '../tokens/key-directory.js';
 
@@ -39,6 +40,8 @@ export interface ServeOptions {
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
   trustProxy?: boolean | string | number | undefined;
   trustedOrigins?: readonly string[] | undefined;
+  /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
+  clients?: readonly OAuthClient[] | undefined;
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
   loginThrottle?: LoginThrottleOptions | undefined;
   clock?: Clock | undefined;
@@ -98,14 +101,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       session: options.session,
       csrf: { trustedOrigins: options.trustedOrigins ?? [] },
       ...(options.refreshGrace !== undefined && { refresh: { graceSeconds: options.refreshGrace } }),
-      ...(options.strategy !== 'stateful' && {
-        tokens: {
-          keys: keys.ring,
-          issuer: options.issuer ?? url,
-          ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }),
-          ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
-        },
-      }),
+      // Every strategy gets keys: a stateful server signs service tokens only.
+      tokens: {
+        keys: keys.ring,
+        issuer: options.issuer ?? url,
+        ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }),
+        ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
+      },
     });
     // Theft is worth a line in the log: the session named here has been revoked.
     auth.events.on('refreshReused', (event) => {
@@ -115,7 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false }));
+    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [] }));
 
     return {
       url,

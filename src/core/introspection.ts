@@ -1,0 +1,76 @@
+import type { Auth } from './create-auth.js';
+import { StoreUnavailableError, TokenError } from './errors.js';
+import type { TokenClaims } from '../tokens/verify.js';
+
+/** RFC 7662 §2.2: for a dead token, `active: false` and nothing else. */
+export type Introspection = { readonly active: false } | ({ readonly active: true } & Readonly<Record<string, unknown>>);
+
+const INACTIVE: Introspection = Object.freeze({ active: false });
+const looksLikeJws = (token: string) => token.split('.').length === 3;
+
+/**
+ * The central server's view of a token ("a central server that decrypts the token"): signature,
+ * revocation list, and the session behind it, read from the store. Stricter than a resource
+ * service's own check, since the session record is the last word.
+ */
+export function createIntrospection(auth: Auth) {
+  const verifiedClaims = (token: string): TokenClaims | null => {
+    const tokens = auth.tokens;
+    if (!tokens) return null;
+    let claims: TokenClaims;
+    try {
+      claims = tokens.verifyAnyAudience(token);
+    } catch (error) {
+      if (error instanceof TokenError) return null;
+      throw error;
+    }
+    // A copy that may be missing revocations cannot vouch for anything.
+    if (tokens.isStale()) throw new StoreUnavailableError();
+    return tokens.revocations.isRevoked(claims, undefined) ? null : claims;
+  };
+
+  const liveSession = async (sid: unknown) => {
+    if (typeof sid !== 'string') return null;
+    const record = await auth.store.sessions.get(sid);
+    return record && auth.clock.now() < auth.sessions.expiresAt(record) ? record : null;
+  };
+
+  return {
+    async introspect(token: string): Promise<Introspection> {
+      if (looksLikeJws(token)) {
+        await auth.tokens?.ensureLoaded();
+        const claims = verifiedClaims(token);
+        if (!claims || !(await liveSession(claims.sid))) return INACTIVE;
+        const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name } = claims;
+        return { active: true, token_type: 'access_token', iss, sub, aud, exp, iat, jti, sid, roles, ...(typeof name === 'string' && { username: name }), ...(typeof scope === 'string' && { scope }) };
+      }
+      const record = await auth.hybrid?.rotation.current(token);
+      if (!record) return INACTIVE;
+      return {
+        active: true,
+        token_type: 'refresh_token',
+        iss: auth.tokens?.issuer,
+        sub: record.userId,
+        ...(record.userName !== undefined && { username: record.userName }),
+        sid: record.idHash,
+        iat: Math.floor(record.refresh!.issuedAt / 1000),
+        exp: Math.floor(auth.sessions.expiresAt(record) / 1000),
+      };
+    },
+
+    /**
+     * RFC 7009: an access token is revoked by its `jti`; a refresh handle ends its whole session,
+     * access tokens included. Anything else (unknown, expired, already spent) is silently ignored.
+     */
+    async revoke(token: string): Promise<void> {
+      if (looksLikeJws(token)) {
+        await auth.tokens?.ensureLoaded();
+        const claims = verifiedClaims(token);
+        if (claims?.jti) await auth.tokens?.revoke({ kind: 'jti', value: claims.jti, expiresAt: claims.exp * 1000 });
+        return;
+      }
+      const record = await auth.hybrid?.rotation.current(token);
+      if (record) await auth.endSession(record.idHash);
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseClient } from '../../src/server/oauth-clients.js';
+import { createRemoteKeySet, createVerifier } from '../../src/tokens/index.js';
+import { Client } from '../helpers/http-client.js';
+import { startTestServer } from '../helpers/server.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const PASSWORD = 'correct horse battery';
+const SECRET = 'a-client-secret-of-at-least-32-characters';
+let serial = 0;
+const name = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+/** A form-encoded OAuth call, as RFC 7662 and RFC 7009 clients send it. */
+async function oauth(server: TestServer, path: string, form: Record<string, string>, authorization: string | null = basic('gateway', SECRET)) {
+  const response = await fetch(server.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization && { authorization }) },
+    body: new URLSearchParams(form),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
+
+async function signIn(server: TestServer) {
+  const username = name('ana');
+  const client = new Client(server.url);
+  assert.equal((await client.post('/auth/register', { username, password: PASSWORD })).status, 201);
+  const login = await client.post('/auth/login', { username, password: PASSWORD, transport: 'body' });
+  const api = new Client(server.url, { authorization: `Bearer ${login.body.access_token}` });
+  return { username, login, api, token: login.body.access_token as string, handle: login.body.refresh_token as string };
+}
+
+describe('service tokens, introspection and revocation (hybrid)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ strategy: 'hybrid', clients: [parseClient(`gateway:${SECRET}`)] });
+  });
+  after(() => server.stop());
+
+  it('a service token is bound to its audience: accepted there, refused by another service and by this server', async () => {
+    const { api, username } = await signIn(server);
+    const minted = await api.post('/auth/token', { audience: 'orders', scope: 'orders:read orders:read' });
+    assert.equal(minted.status, 200, JSON.stringify(minted.body));
+    assert.deepEqual([minted.body.token_type, minted.body.expires_in, minted.body.scope], ['Bearer', 60, 'orders:read']);
+    assert.equal(minted.headers.get('cache-control'), 'no-store');
+
+    const remote = createRemoteKeySet({ url: `${server.url}/.well-known/jwks.json` });
+    await remote.refresh();
+    const verifierFor = (audience: string) => createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: server.url, audience });
+    const claims = verifierFor('orders')(minted.body.access_token);
+    assert.deepEqual([claims.aud, claims.name, claims.scope], ['orders', username, 'orders:read']);
+    assert.throws(() => verifierFor('billing')(minted.body.access_token), { code: 'token_claim_invalid' });
+    const here = await new Client(server.url, { authorization: `Bearer ${minted.body.access_token}` }).get('/auth/me');
+    assert.equal(here.status, 401, 'not an access token for the identity server');
+    assert.equal(here.body.code, 'token_claim_invalid');
+  });
+
+  it('service-token requests are validated and need a signed-in user', async () => {
+    const { api } = await signIn(server);
+    for (const bad of [{}, { audience: '' }, { audience: 'has space' }, { audience: server.url }, { audience: 'orders', scope: 'a"b' }, { audience: 'orders', scope: 7 }]) {
+      const response = await api.post('/auth/token', bad);
+      assert.equal(response.status, 400, JSON.stringify(bad));
+    }
+    assert.equal((await new Client(server.url).post('/auth/token', { audience: 'orders' })).status, 401);
+  });
+
+  it('introspection needs an authenticated client; unknown id and wrong secret fail alike', async () => {
+    const { token } = await signIn(server);
+    const none = await oauth(server, '/oauth/introspect', { token }, null);
+    assert.equal(none.status, 401);
+    assert.equal(none.body?.code, 'invalid_client');
+    assert.equal(none.headers.get('www-authenticate'), 'Basic realm="tessera"');
+    const wrong = await oauth(server, '/oauth/introspect', { token }, basic('gateway', `${SECRET}x`));
+    const unknown = await oauth(server, '/oauth/introspect', { token }, basic('nobody', SECRET));
+    assert.deepEqual([wrong.status, unknown.status], [401, 401]);
+    assert.deepEqual(wrong.body, unknown.body);
+    const post = await oauth(server, '/oauth/introspect', { token, client_id: 'gateway', client_secret: SECRET }, null);
+    assert.equal(post.body?.active, true, 'client_secret_post works too');
+    assert.equal((await oauth(server, '/oauth/introspect', {})).status, 400, 'token is required');
+  });
+
+  it('introspection: live tokens and handles are active with their claims; dead ones are {"active":false} and nothing else', async () => {
+    const { token, handle, username, api, login } = await signIn(server);
+    const access = await oauth(server, '/oauth/introspect', { token });
+    assert.equal(access.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(
+      [access.body?.active, access.body?.token_type, access.body?.username, access.body?.sid, access.body?.aud],
+      [true, 'access_token', username, login.body.session.id, server.url],
+    );
+    const refresh = await oauth(server, '/oauth/introspect', { token: handle, token_type_hint: 'refresh_token' });
+    assert.deepEqual([refresh.body?.active, refresh.body?.token_type, refresh.body?.sid], [true, 'refresh_token', login.body.session.id]);
+    const service = (await api.post('/auth/token', { audience: 'orders' })).body.access_token as string;
+    assert.equal((await oauth(server, '/oauth/introspect', { token: service })).body?.active, true);
+
+    // A spent handle, garbage, a forged signature: inactive.
+    const rotated = await new Client(server.url).post('/auth/refresh', { refresh_token: handle });
+    const forged = `${token.slice(0, -4)}AAAA`;
+    for (const dead of [handle, 'garbage', forged, `${login.body.session.id}.${'A'.repeat(43)}`]) {
+      assert.deepEqual((await oauth(server, '/oauth/introspect', { token: dead })).body, { active: false });
+    }
+    // After logout: the access token, the service token and the current handle all die.
+    const current = new Client(server.url, { authorization: `Bearer ${rotated.body.access_token}` });
+    assert.equal((await current.post('/auth/logout')).status, 204);
+    for (const dead of [token, service, rotated.body.refresh_token as string]) {
+      assert.deepEqual((await oauth(server, '/oauth/introspect', { token: dead })).body, { active: false });
+    }
+  });
+
+  it('revoking a refresh handle ends its session and its access tokens (RFC 7009)', async () => {
+    const { token, handle, api } = await signIn(server);
+    const revoked = await oauth(server, '/oauth/revoke', { token: handle, token_type_hint: 'refresh_token' });
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.body, null);
+    assert.equal((await api.get('/auth/me')).body.code, 'token_revoked');
+    assert.deepEqual((await oauth(server, '/oauth/introspect', { token })).body, { active: false });
+    assert.equal((await new Client(server.url).post('/auth/refresh', { refresh_token: handle })).status, 401);
+  });
+
+  it('revoking an access token kills that token only; unknown tokens are a 200 too', async () => {
+    const { token, handle, api } = await signIn(server);
+    assert.equal((await oauth(server, '/oauth/revoke', { token })).status, 200);
+    assert.equal((await api.get('/auth/me')).body.code, 'token_revoked');
+    const renewed = await new Client(server.url).post('/auth/refresh', { refresh_token: handle });
+    assert.equal(renewed.status, 200, 'the session lives on');
+    assert.equal((await new Client(server.url, { authorization: `Bearer ${renewed.body.access_token}` }).get('/auth/me')).status, 200);
+    assert.equal((await oauth(server, '/oauth/revoke', { token: 'never issued' })).status, 200);
+    assert.equal((await oauth(server, '/oauth/revoke', { token }, basic('gateway', 'wrong'))).status, 401, 'clients only');
+  });
+});
+
+describe('service tokens from a stateful session', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ strategy: 'stateful', clients: [parseClient(`gateway:${SECRET}`)] });
+  });
+  after(() => server.stop());
+
+  it('the session cookie buys a service token, which dies when the session ends', async () => {
+    const browser = new Client(server.url, { origin: server.url });
+    const username = name('bo');
+    await browser.post('/auth/register', { username, password: PASSWORD });
+    await browser.post('/auth/login', { username, password: PASSWORD });
+    const minted = await browser.post('/auth/token', { audience: 'orders' });
+    assert.equal(minted.status, 200);
+    const crossSite = await browser.post('/auth/token', { audience: 'orders' }, { origin: 'https://evil.example' });
+    assert.equal(crossSite.status, 403, 'a cookie-authenticated mint passes the CSRF guard');
+    assert.equal((await oauth(server, '/oauth/introspect', { token: minted.body.access_token })).body?.active, true);
+    await browser.post('/auth/logout');
+    assert.deepEqual((await oauth(server, '/oauth/introspect', { token: minted.body.access_token })).body, { active: false });
+  });
+});
+
+it('--client secrets shorter than 32 characters are refused at startup', () => {
+  assert.throws(() => parseClient('gateway:short'), /at least 32 characters/);
+  assert.throws(() => parseClient(':' + SECRET), /ID:SECRET/);
+  assert.equal(parseClient(`gateway:${SECRET}`).secretHash.length, 32, 'only a digest is kept');
+});
