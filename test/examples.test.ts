@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { Client } from './helpers/http-client.js';
-import { freePort } from './helpers/redis.js';
+import { freePort, useRedis } from './helpers/redis.js';
+import { spawnServer } from './helpers/server-process.js';
 
 /** Starts an example with its own data directory; `run` gets its URL. */
-async function withExample(script: string, run: (url: string) => Promise<void>) {
+async function withExample(script: string, run: (url: string) => Promise<void>, env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-example-'));
   const port = await freePort();
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, PORT: String(port), DB: join(dir, 'example.db'), KEYS: join(dir, 'keys') },
+    env: { ...process.env, PORT: String(port), DB: join(dir, 'example.db'), KEYS: join(dir, 'keys'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -62,4 +63,37 @@ it("the README's hybrid example: a mobile login, a rotation, then logout kills t
     assert.equal((await reader.get('/articles')).status, 401);
     assert.equal((await new Client(url).post('/auth/refresh', { refresh_token: refreshed.body.refresh_token })).status, 401);
   });
+});
+
+const redisFor = useRedis();
+
+it("the README's resource service: a fresh token is accepted, and refused right after logout at the identity server", async (t) => {
+  const redis = redisFor(t);
+  if (!redis) return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-identity-'));
+  const identity = await spawnServer(['--store', 'redis', '--redis-url', redis.url, '--issuer', 'https://id.test', '--data-dir', dataDir]);
+  try {
+    const env = { IDENTITY_URL: identity.url, ISSUER: 'https://id.test', REDIS_URL: redis.url };
+    await withExample('examples/resource-service.js', async (orders) => {
+      const account = new Client(identity.url);
+      await account.post('/auth/register', { username: 'ana', password: 'correct horse battery' });
+      const login = await account.post('/auth/login', { username: 'ana', password: 'correct horse battery', transport: 'body' });
+      const token = `Bearer ${login.body.access_token}`;
+      const shopper = new Client(orders, { authorization: token });
+      const fresh = await shopper.get('/orders');
+      assert.equal(fresh.status, 200);
+      assert.equal(fresh.body.for, 'ana');
+      assert.equal((await new Client(orders).get('/orders')).status, 401, 'no token, no orders');
+
+      assert.equal((await new Client(identity.url, { authorization: token }).post('/auth/logout')).status, 204);
+      const started = Date.now();
+      let after = await shopper.get('/orders');
+      while (after.status === 200 && Date.now() - started < 2_000) after = await shopper.get('/orders');
+      assert.equal(after.status, 401);
+      assert.equal(after.body.code, 'token_revoked');
+    }, env);
+  } finally {
+    await identity.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -24,7 +24,7 @@ export function createIntrospection(auth: Auth) {
       if (error instanceof TokenError) return null;
       throw error;
     }
-    // A copy that may be missing revocations cannot vouch for anything.
+    // A stale copy cannot vouch for anything (503); a revoked token is merely inactive.
     if (tokens.isStale()) throw new StoreUnavailableError();
     return tokens.revocations.isRevoked(claims, undefined) ? null : claims;
   };

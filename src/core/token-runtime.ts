@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events';
-import { createRevocationList, type RevocationEntry } from '../revocation/revocation-list.js';
-import type { RevocationFollower, Store } from '../stores/store.js';
+import { createRevocationMirror } from '../revocation/revocation-mirror.js';
+import type { Store } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer } from '../tokens/sign.js';
 import { createVerifier } from '../tokens/verify.js';
@@ -33,10 +32,6 @@ export interface TokenStrategyOptions {
   cookie?: boolean;
 }
 
-export interface RevocationEvents {
-  revocation: [entry: RevocationEntry];
-}
-
 export type TokenRuntime = ReturnType<typeof createTokenRuntime>;
 
 /**
@@ -66,14 +61,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     clock,
     ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
   });
-  const revocations = createRevocationList(clock);
-  const events = new EventEmitter<RevocationEvents>();
-  let loading: Promise<void> | undefined;
-  let loaded = false;
-  let follower: RevocationFollower | undefined;
-  const maxStalenessMs = (options.maxStaleness ?? 5) * 1000;
-  // The feed answers at least every half second; a bound under a second would flap.
-  if (!(maxStalenessMs >= 1000)) throw new ConfigError('tokens.maxStaleness must be at least 1 second.');
+  const mirror = createRevocationMirror({ store, clock, ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }) });
 
   return {
     ttlSeconds,
@@ -84,10 +72,16 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     cookie: options.cookie ?? false,
     /** Whether the persisted list is in memory (after which requests need not wait for it). */
     get loaded() {
-      return loaded;
+      return mirror.loaded;
     },
-    revocations,
-    events,
+    revocations: mirror.list,
+    events: mirror.events,
+    /** Revocation check of verified claims: 503 when the copy is stale, 401 when revoked. */
+    checkRevocation: mirror.check,
+    ensureLoaded: mirror.ensureLoaded,
+    isStale: mirror.isStale,
+    close: mirror.close,
+    revoke: mirror.add,
 
     issue(identity: Identity, sid: string) {
       return issuer.issue({
@@ -105,47 +99,6 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
       const lifetime = Math.min(60, ttlSeconds);
       const claims = { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
       return { ...issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: lifetime }), expiresIn: lifetime };
-    },
-
-    /**
-     * Makes sure the persisted list is in memory. Until it is, requests fail closed (the store
-     * error propagates as a 503) rather than trust a list that may be missing revocations.
-     */
-    async ensureLoaded(): Promise<void> {
-      if (loaded) return;
-      loading ??= (async () => {
-        // Follow first, then replay: an entry added in between arrives by one route or both.
-        follower ??= store.revocations.follow?.((entry) => {
-          revocations.add(entry);
-          events.emit('revocation', entry);
-        });
-        await follower?.ready;
-        for (const entry of await store.revocations.list(clock.now())) revocations.add(entry);
-        loaded = true;
-      })().catch((error: unknown) => {
-        loading = undefined;
-        throw error;
-      });
-      await loading;
-    },
-
-    /** Whether the list may be missing revocations: the shared feed has been silent too long. */
-    isStale(): boolean {
-      // Real time, not the injected clock: this measures the feed connection's health.
-      return follower !== undefined && Date.now() - follower.lastContact > maxStalenessMs;
-    },
-
-    /** Stops following the shared feed (the store itself belongs to the caller). */
-    close(): void {
-      follower?.stop();
-      follower = undefined;
-    },
-
-    async revoke(entry: RevocationEntry): Promise<void> {
-      await store.revocations.add(entry);
-      revocations.add(entry);
-      // With a shared feed, the event fires when the entry comes back from it, on every instance.
-      if (!follower) events.emit('revocation', entry);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { NotImplementedError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../core/types.js';
 import type { SessionData } from '../stores/store.js';
+import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import type { TokenClaims, Verifier } from '../tokens/verify.js';
 import type { RequestFacts } from './request.js';
@@ -82,6 +83,11 @@ export interface BearerOptions {
   verify: Verifier;
   /** A remote key set behind `verify`: refreshed when stale, and refetched once for an unknown kid. */
   remoteKeys?: RemoteKeySet;
+  /**
+   * The identity server's revocation list, followed through the shared store: a token revoked
+   * there (logout, password change …) is refused here within milliseconds, not at its expiry.
+   */
+  revocations?: RevocationMirror;
 }
 
 /**
@@ -94,12 +100,16 @@ export async function createBearerContext(request: RequestFacts, options: Bearer
   if (token === undefined) return new BearerContext(null);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   options.remoteKeys?.refreshIfStale();
+  let claims: TokenClaims;
   try {
-    return new BearerContext(options.verify(token));
+    claims = options.verify(token);
   } catch (error) {
-    if (error instanceof TokenKeyUnknownError && options.remoteKeys && (await options.remoteKeys.refreshForUnknownKid())) {
-      return new BearerContext(options.verify(token));
-    }
-    throw error;
+    if (!(error instanceof TokenKeyUnknownError && options.remoteKeys && (await options.remoteKeys.refreshForUnknownKid()))) throw error;
+    claims = options.verify(token);
   }
+  if (options.revocations) {
+    if (!options.revocations.loaded) await options.revocations.ensureLoaded();
+    options.revocations.check(claims);
+  }
+  return new BearerContext(claims);
 }

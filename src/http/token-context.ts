@@ -1,5 +1,5 @@
 import type { Auth } from '../core/create-auth.js';
-import { CsrfError, StoreUnavailableError, TokenInvalidError, TokenRevokedError } from '../core/errors.js';
+import { CsrfError, TokenInvalidError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext } from '../core/types.js';
 import { readBearerToken } from './bearer.js';
@@ -32,9 +32,8 @@ function tokenContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, r
   if (token === undefined) return new Context(auth, tokens, request, response, null, false);
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   const claims = tokens.verify(token);
-  // A copy that may be missing revocations is not trusted: fail closed, never accept blindly.
-  if (tokens.isStale()) throw new StoreUnavailableError();
-  // After verification, never instead of it: a cached token is checked here like any other.
-  if (tokens.revocations.isRevoked(claims, undefined)) throw new TokenRevokedError();
+  // After verification, never instead of it: a cached token is checked here like any other. A
+  // copy that may be missing revocations is not trusted: 503, never accept blindly.
+  tokens.checkRevocation(claims);
   return new Context(auth, tokens, request, response, claims, fromCookie);
 }

@@ -1,0 +1,99 @@
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../core/errors.js';
+import type { RevocationFollower, RevocationStore } from '../stores/store.js';
+import { createRevocationList, type RevocableClaims, type RevocationEntry } from './revocation-list.js';
+
+export interface RevocationEvents {
+  revocation: [entry: RevocationEntry];
+}
+
+export interface RevocationMirrorOptions {
+  /** The durable list, and with Redis the feed every instance follows. */
+  store: { readonly revocations: RevocationStore };
+  /**
+   * Seconds the copy is trusted without hearing from the shared feed (default 5, at least 1). Past
+   * it, `check` throws 503 `store_unavailable`: a partitioned instance never accepts blindly.
+   */
+  maxStaleness?: number;
+  clock?: Clock;
+}
+
+export type RevocationMirror = ReturnType<typeof createRevocationMirror>;
+
+/**
+ * This process's copy of the revocation list: replayed from the store, then kept current by the
+ * store's feed. Every check is a few in-memory lookups. Used by the token strategies, and on its own
+ * by resource services that verify the identity server's tokens.
+ */
+export function createRevocationMirror(options: RevocationMirrorOptions) {
+  const { store } = options;
+  const clock = options.clock ?? systemClock;
+  const list = createRevocationList(clock);
+  const events = new EventEmitter<RevocationEvents>();
+  const maxStalenessMs = (options.maxStaleness ?? 5) * 1000;
+  // The feed answers at least every half second; a bound under a second would flap.
+  if (!(maxStalenessMs >= 1000)) throw new ConfigError('maxStaleness must be at least 1 second.');
+  let loading: Promise<void> | undefined;
+  let loaded = false;
+  let follower: RevocationFollower | undefined;
+
+  const isStale = () =>
+    // Real time, not the injected clock: this measures the feed connection's health.
+    follower !== undefined && Date.now() - follower.lastContact > maxStalenessMs;
+
+  return {
+    list,
+    events,
+    /** Whether the persisted list is in memory (after which requests need not wait for it). */
+    get loaded() {
+      return loaded;
+    },
+
+    /**
+     * Makes sure the persisted list is in memory and the feed followed. Until then, checks fail
+     * closed (the store error propagates as a 503) rather than trust a list that may be missing entries.
+     */
+    async ensureLoaded(): Promise<void> {
+      if (loaded) return;
+      loading ??= (async () => {
+        // Follow first, then replay: an entry added in between arrives by one route or both.
+        follower ??= store.revocations.follow?.((entry) => {
+          list.add(entry);
+          events.emit('revocation', entry);
+        });
+        await follower?.ready;
+        for (const entry of await store.revocations.list(clock.now())) list.add(entry);
+        loaded = true;
+      })().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
+      await loading;
+    },
+
+    /** Whether the copy may be missing revocations: the shared feed has been silent too long. */
+    isStale,
+
+    /** Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. */
+    check(claims: RevocableClaims, kid?: string): void {
+      if (isStale()) throw new StoreUnavailableError();
+      if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
+    },
+
+    /** Writes the entry durably, then applies it here; other instances hear it from the feed. */
+    async add(entry: RevocationEntry): Promise<void> {
+      await store.revocations.add(entry);
+      list.add(entry);
+      // With a shared feed, the event fires when the entry comes back from it, on every instance.
+      if (!follower) events.emit('revocation', entry);
+    },
+
+    /** Stops following the feed (the store itself belongs to the caller). */
+    close(): void {
+      follower?.stop();
+      follower = undefined;
+    },
+  };
+}
