@@ -259,4 +259,19 @@ describe('hybrid across two instances sharing a Redis', () => {
     while (status === 200 && Date.now() - started < 2_000) status = (await atB.get('/auth/me')).status;
     assert.equal(status, 401);
   });
+
+  it('the hybrid request path sends no command to Redis (only the feed polls, on its own schedule)', async (t) => {
+    const servers = await pair(t);
+    if (!servers) return;
+    const redis = redisFor(t)!;
+    const { api } = await signIn(servers[0], name('pia'), { register: true, transport: 'body' });
+    const calls = () => new Map(redis.cli('INFO', 'commandstats').split('\n').flatMap((line) => {
+      const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+      return match ? [[match[1]!, Number(match[2])] as const] : [];
+    }));
+    const before = calls();
+    for (let i = 0; i < 200; i++) assert.equal((await api.get('/auth/me')).status, 200);
+    const delta = [...calls()].map(([command, n]) => [command, n - (before.get(command) ?? 0)] as const).filter(([command, d]) => d > 0 && command !== 'info');
+    assert.deepEqual(delta.filter(([command]) => command !== 'xread'), [], '200 authenticated requests, zero store commands');
+  });
 });
