@@ -64,6 +64,7 @@ function contenders(redisUrl: string): Contender[] {
     // Revocation: every contender signs HS256 and the lists hold 1,000 revoked ids.
     { name: 'plain stateless: Tessera verifier, no list', script: 'tessera-verifier.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['revocation'] },
     { name: 'Tessera stateless + revocation feed (Redis)', script: 'tessera-stateless.js', env: { ALG: 'HS256', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
+    { name: 'Tessera hybrid + revocation feed (Redis)', script: 'tessera-stateless.js', env: { STRATEGY: 'hybrid', ALG: 'HS256', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
     { name: 'blacklist: jsonwebtoken (string) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
     { name: 'blacklist: jsonwebtoken (KeyObject) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
   ];

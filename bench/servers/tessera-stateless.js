@@ -1,6 +1,7 @@
-// Tessera's stateless strategy through the public API: bearer tokens, revocation list on, with the
-// algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). With
-// $REDIS_URL the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries.
+// Tessera's token strategies through the public API: bearer tokens, revocation list on, with the
+// algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). $STRATEGY is
+// stateless (default) or hybrid: their request paths are meant to cost the same. With $REDIS_URL
+// the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries.
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera';
@@ -13,7 +14,7 @@ const alg = process.env.ALG ?? 'EdDSA';
 const jwk = generateJwk(alg);
 const keys = createKeyRing([{ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'active' }]);
 const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL }) : createMemoryStore();
-const auth = createAuth({ strategy: 'stateless', store, tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+const auth = createAuth({ strategy: process.env.STRATEGY ?? 'stateless', store, tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
 await auth.tokens.ensureLoaded();
 for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {
   await auth.tokens.revoke({ kind: 'jti', value: randomUUID(), expiresAt: Date.now() + 3_600_000 });
@@ -22,7 +23,7 @@ for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {
 const app = express();
 app.use(tessera(auth));
 app.post('/login', async (req, res) => {
-  const { accessToken } = await req.auth.login(USER);
+  const { accessToken } = await req.auth.login(USER, { transport: 'body' });
   res.json({ token: accessToken.token });
 });
 app.get('/me', requireAuth(), (req, res) => res.json({ id: req.auth.user.id }));
