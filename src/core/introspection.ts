@@ -29,18 +29,12 @@ export function createIntrospection(auth: Auth) {
     return tokens.revocations.isRevoked(claims, undefined) ? null : claims;
   };
 
-  const liveSession = async (sid: unknown) => {
-    if (typeof sid !== 'string') return null;
-    const record = await auth.store.sessions.get(sid);
-    return record && auth.clock.now() < auth.sessions.expiresAt(record) ? record : null;
-  };
-
   return {
     async introspect(token: string): Promise<Introspection> {
       if (looksLikeJws(token)) {
         await auth.tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
-        if (!claims || !(await liveSession(claims.sid))) return INACTIVE;
+        if (!claims || !(await auth.sessions.live(claims.sid))) return INACTIVE;
         const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name } = claims;
         return { active: true, token_type: 'access_token', iss, sub, aud, exp, iat, jti, sid, roles, ...(typeof name === 'string' && { username: name }), ...(typeof scope === 'string' && { scope }) };
       }

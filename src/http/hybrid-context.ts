@@ -74,13 +74,6 @@ export class HybridContext extends StatelessContext {
     return updated.data;
   }
 
-  private async currentRecord() {
-    const sid = this.current().sid;
-    const record = typeof sid === 'string' ? await this.auth.store.sessions.get(sid) : null;
-    if (!record || this.auth.clock.now() >= this.auth.sessions.expiresAt(record)) throw new AuthenticationRequiredError('The session has ended.');
-    return record;
-  }
-
   private hybrid() {
     const hybrid = this.auth.hybrid;
     if (!hybrid) throw new TypeError('HybridContext needs auth.hybrid');

@@ -47,8 +47,7 @@ export class StatelessContext extends BearerContext implements AuthContext {
   override async rotate(identity?: Identity): Promise<LoginResult> {
     const claims = this.current();
     if (identity && identity.id !== claims.sub) throw new AuthenticationRequiredError('rotate() keeps the user; use login() to switch users.');
-    const record = typeof claims.sid === 'string' ? await this.auth.store.sessions.get(claims.sid) : null;
-    if (!record) throw new AuthenticationRequiredError('The login has ended.');
+    const record = await this.currentRecord();
     if (claims.jti) await this.tokens.revoke({ kind: 'jti', value: claims.jti, expiresAt: claims.exp * 1000 });
     return this.issue(identity ?? (this.user as Identity), record);
   }
@@ -66,6 +65,13 @@ export class StatelessContext extends BearerContext implements AuthContext {
 
   override async updateData(_update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>> {
     throw new NotImplementedError('The stateless strategy keeps no session data on the server; use stateful or hybrid.');
+  }
+
+  /** The session or login record behind the token (a store read: for explicit calls, never per request). */
+  protected async currentRecord(): Promise<SessionRecord> {
+    const record = await this.auth.sessions.live(this.current().sid);
+    if (!record) throw new AuthenticationRequiredError('The session has ended.');
+    return record;
   }
 
   protected current(): TokenClaims {

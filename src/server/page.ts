@@ -145,12 +145,10 @@ $('credentials').addEventListener('submit', async (event) => {
   } catch (error) {
     say(error.message);
   }
-  await render();
 });
 $('logout').onclick = async () => {
   await client.logout();
   say('You are logged out.');
-  await render();
 };
 $('logout-all').onclick = () => act(() => api('POST', '/auth/logout-all'), 'You are logged out on every device.');
 $('password-form').addEventListener('submit', (event) => {
@@ -158,9 +156,9 @@ $('password-form').addEventListener('submit', (event) => {
   act(() => api('POST', '/auth/password', { current_password: $('current-password').value, new_password: $('new-password').value }),
     'Password changed. Your other devices are signed out.').then(() => event.target.reset());
 });
-// Another tab logging in or out shows here too.
+// Every sign-in or sign-out redraws the page: this tab's, another tab's, or the session found at load.
 client.subscribe(() => void render());
-client.restore().then(render);
+client.restore();
 </script>
 </body>
 </html>

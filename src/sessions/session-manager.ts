@@ -154,6 +154,13 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
       return next;
     },
 
+    /** The session by its public id if still live, without recording activity; null otherwise. */
+    async live(idHash: unknown): Promise<SessionRecord | null> {
+      if (typeof idHash !== 'string') return null;
+      const record = await store.sessions.get(idHash);
+      return record && isLive(record, clock.now()) ? record : null;
+    },
+
     revoke: (idHash: string) => store.sessions.delete(idHash),
 
     revokeAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.deleteByUser(userId, exceptIdHash),

@@ -40,3 +40,27 @@ export async function waitUntilUp(store: { ping(): Promise<void> }): Promise<voi
     }
   }
 }
+
+function commandCalls(redis: RedisServer): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match) calls.set(match[1]!, Number(match[2]));
+  }
+  return calls;
+}
+
+/**
+ * The commands Redis ran while `run` ran, with their counts (INFO itself left out), from INFO
+ * commandstats: what a request path costs the store.
+ */
+export async function commandsDuring(redis: RedisServer, run: () => Promise<void>): Promise<Map<string, number>> {
+  const before = commandCalls(redis);
+  await run();
+  const delta = new Map<string, number>();
+  for (const [command, calls] of commandCalls(redis)) {
+    const added = calls - (before.get(command) ?? 0);
+    if (added > 0 && command !== 'info') delta.set(command, added);
+  }
+  return delta;
+}

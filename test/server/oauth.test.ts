@@ -79,6 +79,7 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
     const post = await oauth(server, '/oauth/introspect', { token, client_id: 'gateway', client_secret: SECRET }, null);
     assert.equal(post.body?.active, true, 'client_secret_post works too');
     assert.equal((await oauth(server, '/oauth/introspect', {})).status, 400, 'token is required');
+    assert.equal((await oauth(server, '/oauth/introspect', { token: 'x'.repeat(9_000) })).status, 400, 'oversized tokens are refused before any decoding');
   });
 
   it('introspection: live tokens and handles are active with their claims; dead ones are {"active":false} and nothing else', async () => {

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
-import { useRedis, type RedisServer } from '../helpers/redis.js';
+import { commandsDuring, useRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 
 const PASSWORD = 'correct horse battery';
-
-/** Total calls of every command Redis has executed, from INFO commandstats. */
-function commandCalls(redis: RedisServer): Map<string, number> {
-  const calls = new Map<string, number>();
-  for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-    if (match) calls.set(match[1]!, Number(match[2]));
-  }
-  return calls;
-}
 
 /** A server on this Redis with one logged-in user; `run` gets its client, and the server stops after. */
 async function withLoggedInUser(redis: RedisServer, username: string, run: (client: Client) => Promise<void>) {
@@ -46,17 +36,16 @@ describe('identity server on a real Redis', () => {
     const redis = redisFor(t);
     if (!redis) return;
     await withLoggedInUser(redis, 'counted', async (client) => {
-      const before = commandCalls(redis);
       const requests = 200;
-      for (let i = 0; i < requests; i++) assert.equal((await client.get('/auth/me')).status, 200);
-      const delta = [...commandCalls(redis)]
-        .map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const)
-        .filter(([name, d]) => d > 0 && name !== 'info');
+      const commands = await commandsDuring(redis, async () => {
+        for (let i = 0; i < requests; i++) assert.equal((await client.get('/auth/me')).status, 200);
+      });
       // The revocation feed (for service tokens) is one blocking XREAD per half second on its own
       // connection, whatever the traffic: not a per-request cost.
-      const feedReads = delta.find(([name]) => name === 'xread')?.[1] ?? 0;
+      const feedReads = commands.get('xread') ?? 0;
       assert.ok(feedReads < requests / 20, `${feedReads} feed reads`);
-      assert.deepEqual(delta.filter(([name]) => name !== 'xread'), [['hgetall', requests]], 'one HGETALL per request, no EXPIRE, no write');
+      commands.delete('xread');
+      assert.deepEqual([...commands], [['hgetall', requests]], 'one HGETALL per request, no EXPIRE, no write');
     });
   });
 
