@@ -14,11 +14,13 @@ async function serve(argv: string[]): Promise<void> {
   const options = parseServeOptions(argv, process.env);
   if (options === 'help') return console.log(SERVE_USAGE);
   const running = await startServer(options);
-  console.log(`tessera ${options.strategy} on ${options.store}: listening on ${running.url}`);
   const stop = () => {
     running.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        running.logger.error({ event: 'shutdown_failed', error: String(error) });
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', stop);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Strategy } from '../core/types.js';
 import { parseClient } from '../server/oauth-clients.js';
+import { LOG_LEVELS } from '../server/logger.js';
 import type { ServeOptions, StoreKind } from '../server/serve.js';
 
 /** Every flag of `tessera serve`; each may also come from `TESSERA_<FLAG>` (upper case, `-` as `_`). */
@@ -20,6 +21,7 @@ const FLAGS = {
   client: { type: 'string', multiple: true },
   'trust-proxy': { type: 'string' },
   'trusted-origin': { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -35,6 +37,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --bootstrap-admin U:P     create that admin user if absent
   --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
+  --log-level LEVEL         debug | info | warn | error | fatal | silent (info): JSON lines on stdout,
+                            one per request and per security event
 
   --keys-dir DIR             signing keys (<data-dir>/keys; one EdDSA key is made on first start)
 
@@ -112,5 +116,6 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,
     trustedOrigins: list('trusted-origin'),
     clients,
+    log: { level: oneOf(text('log-level', 'info'), LOG_LEVELS, 'log-level') },
   };
 }

@@ -154,14 +154,19 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       return call(path, { ...init, headers: { ...init.headers, ...(token && { authorization: `Bearer ${token}` }) } });
     };
     const response = await send();
-    if (response.status !== 401 || !state) return response;
+    if (response.status !== 401 || (!state && !cookieUser)) return response;
     const { code } = (await response.clone().json().catch(() => ({}))) as { code?: string };
-    if (code !== 'token_expired') {
-      if (code === 'token_revoked') adopt(null, true);
-      return response;
+    if (code === 'token_expired' && state) {
+      state = null;
+      return send();
     }
-    state = null;
-    return send();
+    // The credential is dead (this device was signed out elsewhere): every tab learns it now.
+    // Other 401s, such as a wrong current password, leave the user signed in.
+    if (code === 'token_revoked' || code === 'unauthenticated') {
+      cookieUser = null;
+      adopt(null, true);
+    }
+    return response;
   }
 
   return {

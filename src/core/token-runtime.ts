@@ -80,6 +80,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     checkRevocation: mirror.check,
     ensureLoaded: mirror.ensureLoaded,
     isStale: mirror.isStale,
+    feedSilenceSeconds: mirror.feedSilenceSeconds,
     close: mirror.close,
     revoke: mirror.add,
 

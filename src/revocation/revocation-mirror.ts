@@ -41,7 +41,7 @@ export function createRevocationMirror(options: RevocationMirrorOptions) {
 
   const isStale = () =>
     // Real time, not the injected clock: this measures the feed connection's health.
-    follower !== undefined && Date.now() - follower.lastContact > maxStalenessMs;
+    follower !== undefined && (!follower.connected || Date.now() - follower.lastContact > maxStalenessMs);
 
   return {
     list,
@@ -75,6 +75,11 @@ export function createRevocationMirror(options: RevocationMirrorOptions) {
 
     /** Whether the copy may be missing revocations: the shared feed has been silent too long. */
     isStale,
+
+    /** Seconds since the shared feed was last heard from; 0 for a store without a feed (the copy is the list). */
+    feedSilenceSeconds(): number {
+      return follower ? Math.max(0, Date.now() - follower.lastContact) / 1000 : 0;
+    },
 
     /** Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. */
     check(claims: RevocableClaims, kid?: string): void {

@@ -3,7 +3,7 @@ import express, { type Request } from 'express';
 import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
 import type { TesseraError } from '../core/errors.js';
-import { InvalidRequestError, NotFoundError } from '../core/errors.js';
+import { InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
 import { createIntrospection } from '../core/introspection.js';
 import type { DeviceSession, Identity } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
@@ -12,6 +12,7 @@ import type { KeyRing } from '../tokens/key-ring.js';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { checkAudience, checkScope, checkToken } from './oauth-params.js';
 import { SELF_SERVICE_PAGE } from './page.js';
+import type { Telemetry } from './telemetry.js';
 import type { createUserService } from './users.js';
 import { checkPassword, checkRoles, checkUsername } from './users.js';
 
@@ -24,6 +25,8 @@ export interface ServerAppOptions {
   trustProxy?: boolean | string | number;
   /** OAuth clients allowed to introspect and revoke. */
   clients?: readonly OAuthClient[];
+  /** Request and security-event logs, metrics. */
+  telemetry: Telemetry;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -63,38 +66,59 @@ function bodyParserError(error: unknown): TesseraError | undefined {
   return undefined;
 }
 
+/** Attacker-chosen text in a log line: bounded. */
+const forLog = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
 /** RFC 7662 introspection and RFC 7009 revocation, for configured clients; form-encoded bodies. */
-function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthClient[]): void {
+function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthClient[], telemetry: Telemetry): void {
   const authenticate = createClientAuthenticator(clients);
   const introspection = createIntrospection(auth);
   const form = express.urlencoded({ extended: false, limit: '16kb' });
   const clientRequest = (req: Request) => {
     const input = body(req);
-    authenticate(req.headers.authorization, input);
-    return checkToken(input.token);
+    const client = authenticate(req.headers.authorization, input);
+    return { client, token: checkToken(input.token) };
   };
 
   app.post('/oauth/introspect', form, async (req, res) => {
-    const token = clientRequest(req);
+    const { token } = clientRequest(req);
     res.set('cache-control', 'no-store').json(await introspection.introspect(token));
   });
 
   app.post('/oauth/revoke', form, async (req, res) => {
-    await introspection.revoke(clientRequest(req));
+    const { client, token } = clientRequest(req);
+    await introspection.revoke(token);
+    telemetry.security('token_revoked', { client_id: client });
     res.set('cache-control', 'no-store').status(200).end();
   });
 }
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, keys, trustProxy = false, clients = [] }: ServerAppOptions): express.Express {
+export function createServerApp({ auth, users, keys, trustProxy = false, clients = [], telemetry }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
+  app.use(telemetry.observeRequests);
+  // Before tessera(): a scrape carries no credential, and must not cost a store read if it did.
+  app.get('/metrics', telemetry.metricsRoute);
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
-  mountOAuth(app, auth, clients); // before tessera() too: clients authenticate with HTTP Basic
+  mountOAuth(app, auth, clients, telemetry); // before tessera() too: clients authenticate with HTTP Basic
   app.use(tessera(auth));
+
+  /** The password check of login and password change, with its outcome in the security log. */
+  async function checkCredentials(req: Request, username: string, password: string, via: 'login' | 'password_change') {
+    const ip = req.ip ?? '';
+    try {
+      return await users.authenticate(username, password, ip);
+    } catch (error) {
+      const fields = { username: forLog(username), ip, via };
+      if (error instanceof InvalidCredentialsError) telemetry.security('login_failed', fields);
+      if (error instanceof ThrottledError) telemetry.security('login_throttled', { ...fields, retry_after: error.retryAfterSeconds });
+      throw error;
+    }
+  }
 
   app.get('/', (_req, res) => {
     res.set('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
@@ -118,6 +142,7 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
   app.post('/auth/register', async (req, res) => {
     const input = body(req);
     const user = await users.register(checkUsername(input.username), checkPassword(input.password));
+    telemetry.security('registered', { user_id: user.id, username: user.username, ip: req.ip });
     res.status(201).json({ user: publicUser(user) });
   });
 
@@ -128,8 +153,9 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     }
     const transport = input.transport ?? 'cookie';
     if (transport !== 'cookie' && transport !== 'body') throw new InvalidRequestError('transport must be "cookie" or "body".');
-    const user = await users.authenticate(input.username, input.password, req.ip ?? '');
+    const user = await checkCredentials(req, input.username, input.password, 'login');
     const result = await req.auth.login(identityOf(user), { transport });
+    telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
     res.set('cache-control', 'no-store').json({
       user: publicUser(user),
       session: { id: result.session.id, expires_at: iso(result.session.expiresAt) },
@@ -146,12 +172,16 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
   });
 
   app.post('/auth/logout', async (req, res) => {
+    const user = req.auth.user;
     await req.auth.logout();
+    if (user) telemetry.security('logout', { user_id: user.id, ip: req.ip });
     res.status(204).end();
   });
 
   app.post('/auth/logout-all', requireAuth(), async (req, res) => {
-    await req.auth.logoutAll();
+    const user = req.auth.user as Identity;
+    const ended = await req.auth.logoutAll();
+    telemetry.security('logout_all', { user_id: user.id, sessions: ended, ip: req.ip });
     res.status(204).end();
   });
 
@@ -161,6 +191,7 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
 
   app.delete('/auth/sessions/:id', requireAuth(), async (req, res) => {
     if (!(await req.auth.revokeSession(String(req.params.id)))) throw new NotFoundError('No such session of yours.');
+    telemetry.security('device_revoked', { user_id: (req.auth.user as Identity).id, device_id: String(req.params.id), ip: req.ip });
     res.status(204).end();
   });
 
@@ -169,10 +200,11 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     if (typeof input.current_password !== 'string') throw new InvalidRequestError('current_password is required.');
     const newPassword = checkPassword(input.new_password, 'new_password');
     const identity = req.auth.user as Identity;
-    const account = await users.authenticate(identity.name ?? '', input.current_password, req.ip ?? '');
+    const account = await checkCredentials(req, identity.name ?? '', input.current_password, 'password_change');
     if (account.id !== identity.id) throw new NotFoundError('The account no longer exists.');
     await users.changePassword(account, newPassword);
-    await req.auth.logoutAll({ keepCurrent: true });
+    const ended = await req.auth.logoutAll({ keepCurrent: true });
+    telemetry.security('password_changed', { user_id: account.id, sessions: ended, ip: req.ip });
     res.status(204).end();
   });
 
@@ -182,7 +214,8 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     const roles = checkRoles(body(req).roles);
     const user = await users.setRoles(String(req.params.id), roles);
     if (!user) throw new NotFoundError('No such user.');
-    await auth.revokeUser(user.id);
+    const ended = await auth.revokeUser(user.id);
+    telemetry.security('roles_changed', { user_id: user.id, roles, by: (req.auth.user as Identity).id, sessions: ended });
     res.json({ user: publicUser(user) });
   });
 

@@ -10,25 +10,41 @@ export const SELF_SERVICE_PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Tessera — your account</title>
 <style>
-  :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f4f5f8; }
-  main { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
-  h1 { font-size: 1.5rem; margin-bottom: .25rem; }
+  :root { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d2330; background: #f2f4f8; line-height: 1.45; }
+  body { margin: 0; }
+  header { background: #141a2b; color: #fff; }
+  header div { max-width: 52rem; margin: 0 auto; padding: .9rem 1rem; display: flex; align-items: baseline; gap: .75rem; }
+  header strong { font-size: 1.15rem; letter-spacing: .02em; }
+  header span { color: #aab3c8; font-size: .9rem; }
+  main { max-width: 52rem; margin: 1.5rem auto; padding: 0 1rem; }
+  h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
+  h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
   section { background: #fff; border-radius: .75rem; padding: 1.25rem 1.5rem; margin: 1rem 0; box-shadow: 0 1px 3px #0002; }
+  #signed-out { max-width: 24rem; margin: 2rem auto; }
+  .muted { color: #5d667a; font-size: .92rem; margin: 0 0 .75rem; }
   label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
-  input { width: 100%; box-sizing: border-box; padding: .5rem; border: 1px solid #9aa3b5; border-radius: .4rem; font: inherit; }
-  button { margin-top: 1rem; padding: .5rem 1rem; border: 0; border-radius: .4rem; background: #2f5bea; color: #fff; font: inherit; cursor: pointer; }
+  input { width: 100%; box-sizing: border-box; padding: .55rem .6rem; border: 1px solid #b7bfd0; border-radius: .45rem; font: inherit; }
+  input:focus { outline: 2px solid #2f5bea55; border-color: #2f5bea; }
+  button { margin-top: 1rem; padding: .5rem 1rem; border: 0; border-radius: .45rem; background: #2f5bea; color: #fff; font: inherit; font-weight: 500; cursor: pointer; }
+  button:hover { filter: brightness(1.08); }
   button.secondary { background: #e4e8f2; color: #1d2330; }
   button.danger { background: #c62f3e; }
-  table { width: 100%; border-collapse: collapse; }
-  th, td { text-align: left; padding: .4rem; border-bottom: 1px solid #e4e8f2; vertical-align: top; }
-  .badge { background: #dff5e3; color: #17622a; border-radius: 1rem; padding: .1rem .6rem; font-size: .85rem; }
-  [role=status] { min-height: 1.5rem; color: #8a1c27; }
+  td button { margin: 0; padding: .3rem .75rem; font-size: .9rem; }
+  .facts { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
+  .facts dt { color: #5d667a; }
+  .facts dd { margin: 0; font-weight: 500; }
+  table { width: 100%; border-collapse: collapse; font-size: .95rem; }
+  th { color: #5d667a; font-weight: 600; font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
+  th, td { text-align: left; padding: .55rem .4rem; border-bottom: 1px solid #e8ebf2; vertical-align: middle; }
+  td:last-child { text-align: right; white-space: nowrap; }
+  .badge { background: #dff5e3; color: #17622a; border-radius: 1rem; padding: .15rem .65rem; font-size: .85rem; white-space: nowrap; }
+  [role=status] { min-height: 1.5rem; margin: 0; color: #8a1c27; }
   [hidden] { display: none; }
 </style>
 </head>
 <body>
+<header><div><strong>Tessera</strong><span>your account</span></div></header>
 <main>
-  <h1>Your account</h1>
   <p role="status" id="message" aria-live="polite"></p>
 
   <section id="signed-out">
@@ -45,18 +61,23 @@ export const SELF_SERVICE_PAGE = `<!doctype html>
 
   <div id="signed-in" hidden>
     <section>
-      <h2>Who you are</h2>
-      <p>Signed in as <strong id="who"></strong> (roles: <span id="roles"></span>).</p>
-      <p>Strategy: <span id="strategy"></span>. This session ends at <span id="expires"></span> unless renewed by use.</p>
+      <h1>Signed in as <span id="who"></span></h1>
+      <dl class="facts">
+        <dt>Roles</dt><dd id="roles"></dd>
+        <dt>Strategy</dt><dd id="strategy"></dd>
+        <dt>Session ends</dt><dd><span id="expires"></span> <span class="muted">(later if you keep using it)</span></dd>
+      </dl>
       <button id="logout" class="secondary">Log out</button>
       <button id="logout-all" class="danger">Log out everywhere</button>
     </section>
     <section>
       <h2>Your devices</h2>
+      <p class="muted">Every browser or app signed in to your account. Revoke one you do not recognise: it is signed out at once.</p>
       <table>
         <thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
         <tbody id="devices"></tbody>
       </table>
+      <button id="refresh" class="secondary">Refresh</button>
     </section>
     <section>
       <h2>Change password</h2>
@@ -76,7 +97,7 @@ import { createTesseraClient } from '/tessera-client.js';
 const client = createTesseraClient();
 const $ = (id) => document.getElementById(id);
 const say = (text) => { $('message').textContent = text; };
-const when = (iso) => new Date(iso).toLocaleString();
+const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 function describeAgent(agent) {
   if (!agent) return 'Unknown device';
@@ -126,7 +147,8 @@ async function render() {
 async function act(call, success) {
   const result = await call();
   say(result.ok ? success : (result.data && result.data.detail) || 'Something went wrong.');
-  if (result.status === 401) say('Your session has ended. Please log in again.');
+  // The client drops the user when the credential itself is dead (revoked from another device).
+  if (result.status === 401 && !client.user) say('Your session has ended. Please log in again.');
   await render();
   return result;
 }
@@ -150,6 +172,7 @@ $('logout').onclick = async () => {
   await client.logout();
   say('You are logged out.');
 };
+$('refresh').onclick = () => act(() => api('GET', '/auth/me'), '');
 $('logout-all').onclick = () => act(() => api('POST', '/auth/logout-all'), 'You are logged out on every device.');
 $('password-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -11,8 +11,11 @@ import { createRedisStore } from '../stores/redis.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import type { Store } from '../stores/store.js';
 import { createServerApp } from './app.js';
+import type { Logger } from 'pino';
+import type { LogOptions } from './logger.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
 import type { OAuthClient } from './oauth-clients.js';
+import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
 import { openKeyDirectory } from '../tokens/key-directory.js';
 
@@ -44,6 +47,8 @@ export interface ServeOptions {
   clients?: readonly OAuthClient[] | undefined;
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
   loginThrottle?: LoginThrottleOptions | undefined;
+  /** JSON logs: level (info) and destination (standard output). */
+  log?: LogOptions | undefined;
   clock?: Clock | undefined;
 }
 
@@ -51,6 +56,7 @@ export interface RunningServer {
   readonly url: string;
   readonly store: Store;
   readonly server: Server;
+  readonly logger: Logger;
   /** Stops accepting, lets in-flight requests finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -109,27 +115,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
       },
     });
-    // Theft is worth a line in the log: the session named here has been revoked.
-    auth.events.on('refreshReused', (event) => {
-      console.error(JSON.stringify({ level: 'warn', event: 'refresh_token_reused', session_id: event.sessionId, user_id: event.userId, at: new Date(event.at).toISOString() }));
-    });
+    const telemetry = createTelemetry(auth, options.log);
     const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [] }));
+    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [], telemetry }));
+    // Programs wait for this line, so it is written even when the level hides other info lines.
+    const { logger } = telemetry;
+    const ready = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+    ready.info({ event: 'listening', url, strategy: options.strategy, store: options.store }, `tessera ${options.strategy} on ${options.store}: listening on ${url}`);
 
     return {
       url,
       store,
       server,
+      logger,
       async close() {
+        logger.info({ event: 'shutdown' }, 'draining in-flight requests');
         const closed = new Promise((resolve) => server.close(resolve));
         server.closeIdleConnections();
         await closed;
         auth.close();
         keys.close();
         await store.close();
+        logger.info({ event: 'stopped' }, 'stopped');
       },
     };
   } catch (error) {

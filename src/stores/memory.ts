@@ -122,6 +122,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
         return deleted;
       },
+      async count() {
+        const now = Date.now();
+        let live = 0;
+        for (const entry of sessions.values()) if (entry.gcAt > now) live++;
+        return live;
+      },
     },
     users: {
       async create(user) {

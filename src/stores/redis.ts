@@ -52,7 +52,8 @@ function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationE
   let lastId = '0-0';
   let lastContact = Date.now();
   // A dropped connection may hide entries: untrusted at once, until a read from lastId answers.
-  reader.on('close', () => (lastContact = 0));
+  let connected = true;
+  reader.on('close', () => (connected = false));
   const ready = (async () => {
     for (;;) {
       try {
@@ -72,6 +73,7 @@ function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationE
         // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
         const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
         lastContact = Date.now();
+        connected = true;
         for (const [, messages] of batches ?? []) {
           for (const [id, fields] of messages) {
             lastId = id;
@@ -88,6 +90,9 @@ function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationE
     ready,
     get lastContact() {
       return lastContact;
+    },
+    get connected() {
+      return connected;
     },
     stop() {
       stopped = true;
@@ -184,6 +189,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const prefix = options.prefix ?? 'tessera:';
   const sessionPrefix = `${prefix}s:`;
   const indexPrefix = `${prefix}us:`;
+  const sessionPattern = `${sessionPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
   const sessionKey = (idHash: string) => sessionPrefix + idHash;
   const indexKey = (userId: string) => indexPrefix + userId;
   const userKey = (id: string) => `${prefix}user:${id}`;
@@ -258,6 +264,19 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       },
       async deleteByUser(userId, exceptIdHash) {
         return (await run(SCRIPTS.deleteUserSessions, [indexKey(userId)], [sessionPrefix, exceptIdHash ?? ''])) as number;
+      },
+      // Redis expires idle sessions itself, so every session key it still has is live.
+      async count() {
+        return call(async () => {
+          let live = 0;
+          let cursor = '0';
+          do {
+            const [next, keys] = await client.scan(cursor, 'MATCH', sessionPattern, 'COUNT', 1000);
+            cursor = next;
+            live += keys.length;
+          } while (cursor !== '0');
+          return live;
+        });
       },
     },
     users: {

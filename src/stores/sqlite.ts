@@ -154,6 +154,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       'SELECT * FROM tessera_sessions WHERE user_id = ? AND gc_at > ? ORDER BY created_at',
     ),
     deleteByUser: db.prepare('DELETE FROM tessera_sessions WHERE user_id = ? AND id_hash IS NOT ? AND gc_at > ?'),
+    countSessions: db.prepare<[number], { live: number }>('SELECT COUNT(*) AS live FROM tessera_sessions WHERE gc_at > ?'),
     insertUser: db.prepare(
       `INSERT INTO tessera_users VALUES (@id, @username, @usernameKey, @passwordHash, @roles, @createdAt)
        ON CONFLICT DO NOTHING`,
@@ -247,6 +248,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       listByUser: (userId) => run(() => q.listByUser.all(userId, Date.now()).map(toSession)),
       deleteByUser: (userId, exceptIdHash) =>
         run(() => q.deleteByUser.run(userId, exceptIdHash ?? null, Date.now()).changes),
+      count: () => run(() => q.countSessions.get(Date.now())?.live ?? 0),
     },
     users: {
       create: (user) =>

@@ -89,6 +89,11 @@ export interface SessionStore {
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Deletes every session of the user but `exceptIdHash`; returns how many were deleted. */
   deleteByUser(userId: string, exceptIdHash?: string): Promise<number>;
+  /**
+   * How many sessions the store holds that have not outlived their ttl: the active-sessions gauge.
+   * Not on any request path; Redis answers it with a SCAN over the session keys.
+   */
+  count(): Promise<number>;
 }
 
 export interface UserRecord {
@@ -141,6 +146,8 @@ export interface RevocationFollower {
   readonly ready: Promise<void>;
   /** Epoch ms of the last answer from the feed (an entry or an empty poll): its heartbeat. */
   readonly lastContact: number;
+  /** False from a dropped connection until a read from the last seen entry answers again. */
+  readonly connected: boolean;
   stop(): void;
 }
 

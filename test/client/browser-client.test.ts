@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { useBrowser } from '../helpers/browser.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
@@ -13,32 +13,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 declare global {
   interface Window {
     client: { getAccessToken(): Promise<string | null> };
-  }
-}
-
-/** The page's whole round: register, survive a reload, log out, stay logged out after a reload. */
-async function pageRoundTrip(browser: Browser, url: string, username: string, strategy: string) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    await page.goto(`${url}/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Register' }).click();
-    await page.getByText(`Signed in as ${username}`).waitFor();
-    assert.equal(await page.locator('#strategy').textContent(), strategy);
-    await page.getByText('This device').waitFor();
-
-    await page.reload();
-    await page.getByText(`Signed in as ${username}`).waitFor();
-
-    await page.getByRole('button', { name: 'Log out', exact: true }).click();
-    await page.getByRole('button', { name: 'Log in' }).waitFor();
-    await page.reload();
-    await page.getByRole('button', { name: 'Log in' }).waitFor();
-    assert.equal(await page.getByText('Signed in as').isVisible(), false, 'still signed out after a reload');
-  } finally {
-    await context.close();
   }
 }
 
@@ -107,21 +81,5 @@ describe('tessera/client in Chromium', () => {
     assert.notEqual(renewedOne, a, 'renewed before expiry');
     assert.equal(renewedTwo, renewedOne, 'both tabs hold the one renewed token');
     assert.equal(refreshes - beforeRenewal, 1, 'one refresh served both tabs');
-  });
-
-  it('the self-service page signs in, survives a reload through the refresh cookie, and logs out', async (t) => {
-    const browser = browserFor(t);
-    if (browser) await pageRoundTrip(browser, server.url, `page${process.pid}`, 'hybrid');
-  });
-
-  it('the same page on a stateful server: the session cookie, no token', async (t) => {
-    const browser = browserFor(t);
-    if (!browser) return;
-    const stateful = await startTestServer({ strategy: 'stateful' });
-    try {
-      await pageRoundTrip(browser, stateful.url, `cookie${process.pid}`, 'stateful');
-    } finally {
-      await stateful.stop();
-    }
   });
 });

@@ -14,6 +14,7 @@ export async function startTestServer(options: Partial<ServeOptions> = {}): Prom
     dataDir,
     redisUrl: 'redis://127.0.0.1:6379',
     insecureCookies: true,
+    log: { level: 'silent' },
     ...options,
   });
   return {

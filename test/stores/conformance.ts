@@ -57,6 +57,19 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal(await store.sessions.get(session.idHash), null);
     });
 
+    withStore('count sees created sessions and forgets deleted and expired ones', async (store) => {
+      const before = await store.sessions.count();
+      const kept = record();
+      const deleted = record();
+      await store.sessions.create(kept, HOUR);
+      await store.sessions.create(deleted, HOUR);
+      await store.sessions.create(record(), 50);
+      assert.equal(await store.sessions.count(), before + 3);
+      await store.sessions.delete(deleted.idHash);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      assert.equal(await store.sessions.count(), before + 1);
+    });
+
     withStore('create with replaces deletes the old session in the same step', async (store) => {
       const old = record();
       await store.sessions.create(old, HOUR);
