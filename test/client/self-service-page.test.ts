@@ -173,3 +173,30 @@ async function assertRows(page: Page, count: number) {
   for (const deadline = Date.now() + 5_000; (await deviceRows(page).count()) !== count && Date.now() < deadline; ) await page.waitForTimeout(50);
   assert.equal(await deviceRows(page).count(), count);
 }
+
+describe('the self-service page in Chromium (stateless)', () => {
+  const browserFor = useBrowser();
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ strategy: 'stateless', store: 'sqlite' });
+  });
+  after(() => server.stop());
+
+  it('register, see the device list, log out; the token lives in memory only, so a reload signs out', async (t) => {
+    const browser = browserFor(t);
+    if (!browser) return;
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await openPage(context, server.url);
+    await submitCredentials(page, 'dora', 'Register');
+    assert.equal(await page.locator('#strategy').textContent(), 'stateless');
+    await page.getByText('This device').waitFor();
+    assert.deepEqual(await context.cookies(), [], 'no cookie at all');
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await signedOut(page);
+
+    await submitCredentials(page, 'dora', 'Log in');
+    await page.reload();
+    await signedOut(page);
+  });
+});

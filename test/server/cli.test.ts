@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +50,42 @@ describe('tessera CLI', () => {
     }
   });
 
+  it('SIGTERM: no new connections, the request in flight finishes, then exit 0 with "stopped" logged', async () => {
+    const server = await spawnServer(['--store', 'memory', '--insecure-cookies']);
+    const body = JSON.stringify({ username: 'drained', password: 'correct horse battery' });
+    const exited = once(server.child, 'exit') as Promise<[number | null]>;
+    const answer = new Promise<{ status: number }>((resolve, reject) => {
+      const request = httpRequest(`${server.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } });
+      request.on('response', (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0 });
+      });
+      request.on('error', reject);
+      // Half the body now: the request is in flight when SIGTERM arrives; the rest after it.
+      request.write(body.slice(0, 10));
+      setTimeout(() => {
+        server.child.kill('SIGTERM');
+        setTimeout(() => request.end(body.slice(10)), 300);
+      }, 200);
+    });
+    assert.equal((await answer).status, 201, 'the in-flight request was served');
+    assert.deepEqual(await exited, [0, null]);
+    await assert.rejects(fetch(`${server.url}/healthz`), 'no longer listening');
+    const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((line) => line.event),
+      ['listening', 'shutdown', 'registered', 'request', 'stopped'],
+    );
+  });
+
+  it('--log-level warn keeps the ready line and drops request lines', async () => {
+    const server = await spawnServer(['--store', 'memory', '--log-level', 'warn']);
+    await fetch(`${server.url}/healthz`);
+    assert.equal(await server.stop(), 0);
+    assert.match(server.output(), /listening on/);
+    assert.doesNotMatch(server.output(), /"event":"request"/);
+  });
+
   it('bad flags exit 2 with a message', () => {
     const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'postgres'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
@@ -57,5 +95,8 @@ describe('tessera CLI', () => {
     const grace = spawnSync(process.execPath, [CLI, 'serve', '--refresh-grace', '1h'], { encoding: 'utf8' });
     assert.equal(grace.status, 2);
     assert.match(grace.stderr, /--refresh-grace must be a number of seconds/);
+    const level = spawnSync(process.execPath, [CLI, 'serve', '--log-level', 'loud'], { encoding: 'utf8' });
+    assert.equal(level.status, 2);
+    assert.match(level.stderr, /--log-level must be one of/);
   });
 });
