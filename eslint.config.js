@@ -17,6 +17,6 @@ export default tseslint.config(
   { files: ['bench/**', 'examples/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
   {
     files: ['**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly', URL: 'readonly', Request: 'readonly', Response: 'readonly' } },
   },
 );

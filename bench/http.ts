@@ -2,7 +2,7 @@
  * Tessera's strategies against their peers over HTTP, in one run: each contender is its own
  * server process on loopback serving the same authenticated route, loaded by wrk (or autocannon)
  * in interleaved rounds after a warm-up; the median round is reported.
- * Usage: npm run bench -- [--quick] [--family stateful|stateless|revocation]
+ * Usage: npm run bench -- [--quick] [--family stateful|stateless|revocation|adapters]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,7 +26,7 @@ const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 5));
 const DURATION = Number(args.duration ?? (args.quick ? 3 : 8));
 const CONNECTIONS = Number(args.connections ?? 32);
 
-type Family = 'stateful' | 'stateless' | 'revocation';
+type Family = 'stateful' | 'stateless' | 'revocation' | 'adapters';
 
 interface Contender {
   name: string;
@@ -35,6 +35,8 @@ interface Contender {
   usesRedis: boolean;
   /** The tables it appears in. */
   families: readonly Family[];
+  /** Adapters table: the same framework without authentication, the overhead's reference. */
+  baseline?: string;
 }
 
 interface Round {
@@ -50,7 +52,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 
 function contenders(redisUrl: string): Contender[] {
   return [
-    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false, families: ['stateful', 'stateless', 'revocation'] },
+    { name: 'no auth (ceiling)', script: 'no-auth.js', env: {}, usesRedis: false, families: ['stateful', 'stateless', 'revocation', 'adapters'] },
     { name: 'express-session + MemoryStore', script: 'express-session.js', env: {}, usesRedis: false, families: ['stateful'] },
     { name: 'express-session + connect-redis', script: 'express-session.js', env: { REDIS_URL: redisUrl }, usesRedis: true, families: ['stateful'] },
     { name: 'Tessera stateful, memory', script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false, families: ['stateful'] },
@@ -59,7 +61,7 @@ function contenders(redisUrl: string): Contender[] {
     { name: 'express + jsonwebtoken (string secret)', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string' }, usesRedis: false, families: ['stateless'] },
     { name: 'express + jsonwebtoken (KeyObject)', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject' }, usesRedis: false, families: ['stateless'] },
     { name: 'express + fast-jwt (cache)', script: 'jwt-peers.js', env: { PEER: 'fast-jwt' }, usesRedis: false, families: ['stateless'] },
-    { name: 'Tessera stateless, HS256', script: 'tessera-stateless.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['stateless'] },
+    { name: 'Tessera stateless, HS256', script: 'tessera-stateless.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['stateless', 'adapters'], baseline: 'no auth (ceiling)' },
     { name: 'Tessera stateless, EdDSA', script: 'tessera-stateless.js', env: { ALG: 'EdDSA' }, usesRedis: false, families: ['stateless'] },
     // Revocation: every contender signs HS256 and the lists hold 1,000 revoked ids.
     { name: 'plain stateless: Tessera verifier, no list', script: 'tessera-verifier.js', env: { ALG: 'HS256' }, usesRedis: false, families: ['revocation'] },
@@ -67,6 +69,11 @@ function contenders(redisUrl: string): Contender[] {
     { name: 'Tessera hybrid + revocation feed (Redis)', script: 'tessera-stateless.js', env: { STRATEGY: 'hybrid', ALG: 'HS256', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
     { name: 'blacklist: jsonwebtoken (string) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
     { name: 'blacklist: jsonwebtoken (KeyObject) + Redis', script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject', REDIS_URL: redisUrl, REVOKED: '1000' }, usesRedis: true, families: ['revocation'] },
+    // Adapters: stateless HS256 on each framework against the same framework with no authentication.
+    { name: 'Fastify, no auth', script: 'fastify.js', env: { AUTH: 'none' }, usesRedis: false, families: ['adapters'] },
+    { name: 'Fastify + tessera/fastify', script: 'fastify.js', env: { AUTH: 'tessera' }, usesRedis: false, families: ['adapters'], baseline: 'Fastify, no auth' },
+    { name: 'Hono (node-server), no auth', script: 'hono.js', env: { AUTH: 'none' }, usesRedis: false, families: ['adapters'] },
+    { name: 'Hono + tessera/hono', script: 'hono.js', env: { AUTH: 'tessera' }, usesRedis: false, families: ['adapters'], baseline: 'Hono (node-server), no auth' },
   ];
 }
 
@@ -159,6 +166,7 @@ async function main() {
   const rows = running.map(({ contender, rounds }) => ({
     name: contender.name,
     families: contender.families,
+    baseline: contender.baseline,
     usesRedis: contender.usesRedis,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -183,10 +191,32 @@ async function main() {
     stateful: ['express-session + connect-redis'],
     stateless: ['express + fast-jwt (cache)', 'express + jsonwebtoken (string secret)'],
     revocation: ['plain stateless: Tessera verifier, no list', 'blacklist: jsonwebtoken (KeyObject) + Redis', 'blacklist: jsonwebtoken (string) + Redis'],
+    adapters: [],
   };
+  const row = (name: string) => rows.find((r) => r.name === name)!;
+  const adaptersTable = () =>
+    [
+      '| contender | req/s | vs the framework without auth | p50 ms | p99 ms | server CPU µs/req | µs/req added by auth | failed |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows
+        .filter((r) => r.families.includes('adapters'))
+        .map((r) => {
+          const base = r.baseline ? row(r.baseline) : undefined;
+          return [
+            r.name,
+            Math.round(r.rps),
+            base ? `${Math.round((r.rps / base.rps) * 100)}%` : '–',
+            r.p50.toFixed(1),
+            r.p99.toFixed(1),
+            Math.round(r.cpuMicrosPerRequest),
+            base ? Math.round(r.cpuMicrosPerRequest - base.cpuMicrosPerRequest) : '–',
+            r.failures,
+          ].join(' | ').replace(/^/, '| ').concat(' |');
+        }),
+    ].join('\n');
   const shortName = (peer: string) => peer.replace(/^express(-session)? \+ /, '').replace(/^plain stateless: .*/, 'plain stateless');
   const tableOf = (family: Family) =>
-    [
+    family === 'adapters' ? adaptersTable() : [
       `| contender | req/s | vs ceiling | ${peers[family].map((p) => `vs ${shortName(p)}`).join(' | ')} | p50 ms | p99 ms | Redis cmds/req | server CPU µs/req | failed |`,
       `|---|---:|---:|${peers[family].map(() => '---:|').join('')}---:|---:|---:|---:|---:|`,
       ...rows
@@ -206,7 +236,7 @@ async function main() {
         ),
     ].join('\n');
   const header = `GET of one authenticated route. ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${machine.loadGenerator} on the same machine.`;
-  const families = (['stateful', 'stateless', 'revocation'] as const).filter((family) => !args.family || family === args.family);
+  const families = (['stateful', 'stateless', 'revocation', 'adapters'] as const).filter((family) => !args.family || family === args.family);
   const sections = families.map((family) => [family, `${header}\n\n${tableOf(family)}`] as const);
   mkdirSync('bench/results', { recursive: true });
   const suffix = args.quick ? '-quick' : '';

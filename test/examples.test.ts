@@ -97,3 +97,39 @@ it("the README's resource service: a fresh token is accepted, and refused right 
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+it("the README's Fastify example: a session cookie, roles, logout", async () => {
+  await withExample('examples/fastify.js', async (url) => {
+    const shopper = new Client(url);
+    assert.equal((await shopper.get('/me')).status, 401);
+    await shopper.post('/login', { username: 'ana' });
+    assert.equal((await shopper.get('/me')).body.id, 'ana');
+    assert.equal((await shopper.get('/admin')).status, 403);
+    assert.equal((await shopper.post('/logout')).status, 204);
+    assert.equal((await shopper.get('/me')).status, 401);
+  });
+});
+
+it("the README's Hono example: hybrid login, refresh by body, logout kills the token", async () => {
+  await withExample('examples/hono.js', async (url) => {
+    const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
+    const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
+    assert.equal(refreshed.status, 200);
+    const reader = new Client(url, { authorization: `Bearer ${refreshed.body.access_token}` });
+    assert.equal((await reader.get('/articles')).body.for, 'ana');
+    assert.equal((await reader.post('/logout')).status, 204);
+    assert.equal((await reader.get('/articles')).status, 401);
+  });
+});
+
+it("the README's fetch-handler example: a token that works, then dies at logout", async () => {
+  await withExample('examples/fetch-handler.js', async (url) => {
+    const login = await new Client(url).post('/login', { username: 'ana' });
+    const reader = new Client(url, { authorization: `Bearer ${login.body.access_token}` });
+    assert.equal((await reader.get('/articles')).body.for, 'ana');
+    assert.equal((await reader.post('/logout')).status, 204);
+    const refused = await reader.get('/articles');
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+  });
+});

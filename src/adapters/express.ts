@@ -3,9 +3,9 @@ import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../core/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
-import { createAuthContext } from '../http/context.js';
+import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, tokenResponseBody } from '../http/refresh.js';
+import { refreshFromRequest, refreshResponseBody } from '../http/refresh.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
@@ -55,7 +55,7 @@ export function tessera(auth: Auth): RequestHandler {
     try {
       context = createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
     } catch (error) {
-      sendProblem(res, error, auth.strategy !== 'stateful' && !auth.tokens?.cookie ? 'bearer' : 'cookie');
+      sendProblem(res, error, failureScheme(auth));
       return;
     }
     // No promise when none is needed: the stateless path stays synchronous.
@@ -68,7 +68,7 @@ export function tessera(auth: Auth): RequestHandler {
         req.auth = resolved;
         next();
       },
-      (error: unknown) => sendProblem(res, error, auth.strategy !== 'stateful' && !auth.tokens?.cookie ? 'bearer' : 'cookie'),
+      (error: unknown) => sendProblem(res, error, failureScheme(auth)),
     );
   };
 }
@@ -100,7 +100,7 @@ export function refreshTokens(auth: Auth): RequestHandler {
       const body: unknown = req.body;
       const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
       const result = await refreshFromRequest(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res), token);
-      res.set('cache-control', 'no-store').json({ session: { id: result.session.id, expires_at: new Date(result.session.expiresAt).toISOString() }, ...tokenResponseBody(result) });
+      res.set('cache-control', 'no-store').json(refreshResponseBody(result));
     } catch (error) {
       sendProblem(res, error);
     }

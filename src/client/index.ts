@@ -90,8 +90,13 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     else adopt(null, false);
   });
 
+  // A content type only with a body: some frameworks (Fastify) refuse an empty JSON body.
   const call = (path: string, init: RequestInit = {}) =>
-    fetch(base + path, { ...init, credentials: base ? 'include' : 'same-origin', headers: { 'content-type': 'application/json', ...init.headers } });
+    fetch(base + path, {
+      ...init,
+      credentials: base ? 'include' : 'same-origin',
+      headers: { ...(init.body !== undefined && { 'content-type': 'application/json' }), ...init.headers },
+    });
 
   function stateFrom(body: { access_token: string; expires_in: number }): TokenState {
     return { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000, user: userFromToken(body.access_token) };

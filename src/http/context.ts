@@ -18,6 +18,14 @@ export function createAuthContext(auth: Auth, request: RequestFacts, response: R
   return createStatefulContext(auth, request, response);
 }
 
+/**
+ * How a request that failed before it had a context is answered: with a bearer challenge where
+ * tokens travel in the Authorization header (stateless or hybrid, no token cookie).
+ */
+export function failureScheme(auth: Auth): 'cookie' | 'bearer' {
+  return auth.strategy !== 'stateful' && !auth.tokens?.cookie ? 'bearer' : 'cookie';
+}
+
 async function createStatefulContext(auth: Auth, request: RequestFacts, response: ResponseSink): Promise<AuthContext> {
   const presented = readCookie(request.header('cookie'), auth.cookie.name);
   const csrfSafe = isCsrfSafe(request, auth.trustedOrigins);

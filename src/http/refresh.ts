@@ -43,3 +43,8 @@ export function tokenResponseBody(result: LoginResult) {
     ...(refreshToken !== undefined && { refresh_token: refreshToken }),
   };
 }
+
+/** The answer of a refresh route: the session and the new token fields. */
+export function refreshResponseBody(result: LoginResult) {
+  return { session: { id: result.session.id, expires_at: new Date(result.session.expiresAt).toISOString() }, ...tokenResponseBody(result) };
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createAuth, type Auth } from '../../src/core/create-auth.js';
+import type { Strategy } from '../../src/core/types.js';
+import { createMemoryStore } from '../../src/stores/memory.js';
+import { createKeyRing, generateJwk, importKey } from '../../src/tokens/index.js';
+import { Client } from '../helpers/http-client.js';
+import { ADAPTERS, type AdapterApp } from './apps.js';
+
+/**
+ * One suite, every adapter, every strategy: the same requests must get the same statuses, headers,
+ * cookies and problem bodies whether the app is on Express, Fastify, Hono or a bare fetch handler.
+ */
+const EVIL = { origin: 'http://evil.example' };
+const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
+
+function authFor(strategy: Strategy): Auth {
+  return createAuth({
+    strategy,
+    store: createMemoryStore(),
+    cookie: { secure: false },
+    refresh: { graceSeconds: 0 },
+    tokens: { keys, issuer: 'https://id.example' },
+  });
+}
+
+const setCookies = (response: { headers: Headers }) => response.headers.getSetCookie();
+
+for (const [adapter, build] of Object.entries(ADAPTERS)) {
+  for (const strategy of ['stateful', 'stateless', 'hybrid'] as const) {
+    describe(`${adapter}, ${strategy}`, () => {
+      let auth: Auth;
+      let app: AdapterApp;
+      before(async () => {
+        auth = authFor(strategy);
+        app = await build(auth);
+      });
+      after(async () => {
+        await app.close();
+        auth.close();
+        await auth.store.close();
+      });
+
+      const tokens = strategy !== 'stateful';
+      /** A signed-in client: the cookie jar (stateful, hybrid refresh) and the bearer header (token strategies). */
+      async function signIn(id: string, roles: string[] = ['user'], transport?: 'body') {
+        const client = new Client(app.url);
+        const login = await client.post('/login', { id, roles, ...(transport && { transport }) });
+        assert.equal(login.status, 200, JSON.stringify(login.body));
+        if (tokens) client.defaults.authorization = `Bearer ${login.body.access_token as string}`;
+        return { client, login };
+      }
+
+      it('anonymous: 401 problem+json, with a bearer challenge where tokens are the credential', async () => {
+        const answer = await new Client(app.url).get('/me');
+        assert.equal(answer.status, 401);
+        assert.equal(answer.headers.get('content-type'), 'application/problem+json');
+        assert.equal(answer.body.code, 'unauthenticated');
+        assert.equal(answer.headers.get('www-authenticate'), tokens ? 'Bearer' : null);
+      });
+
+      it('signed in: the same auth shape; a missing role is 403', async () => {
+        const { client } = await signIn('ana');
+        const mine = await client.get('/me');
+        assert.equal(mine.status, 200);
+        assert.deepEqual(mine.body, { id: 'ana', roles: ['user'], strategy, scheme: tokens ? 'bearer' : 'cookie' });
+        const admin = await client.get('/admin');
+        assert.equal(admin.status, 403);
+        assert.equal(admin.body.code, 'forbidden');
+        assert.equal(admin.headers.get('www-authenticate'), tokens ? 'Bearer error="insufficient_scope"' : null);
+        assert.equal((await (await signIn('root', ['admin'])).client.get('/admin')).status, 200);
+      });
+
+      it('a TesseraError thrown by a route becomes its problem+json', async () => {
+        const answer = await new Client(app.url).get('/boom');
+        assert.equal(answer.status, 400);
+        assert.equal(answer.headers.get('content-type'), 'application/problem+json');
+        assert.deepEqual(answer.body, { type: 'urn:tessera:error:invalid_request', title: 'Invalid request', status: 400, code: 'invalid_request', detail: 'Boom.' });
+      });
+
+      it('logout kills the credential; logout-all kills every one of the user', async () => {
+        const { client } = await signIn('bea');
+        const other = (await signIn('bea')).client;
+        assert.equal((await client.post('/logout')).status, 204);
+        assert.equal((await client.get('/me')).status, 401);
+        assert.equal((await other.get('/me')).status, 200);
+        const third = (await signIn('bea')).client;
+        assert.equal((await third.post('/logout-all')).status, 204);
+        assert.equal((await other.get('/me')).status, 401);
+        assert.equal((await third.get('/me')).status, 401);
+      });
+
+      if (strategy === 'stateful') {
+        it('the session cookie: HttpOnly, SameSite=Lax, Path=/; cleared at logout and when unknown', async () => {
+          const { client, login } = await signIn('caio');
+          assert.match(setCookies(login)[0] ?? '', /^tessera=[\w-]{43}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
+          const logout = await client.post('/logout');
+          assert.match(setCookies(logout)[0] ?? '', /^tessera=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax$/);
+          const forged = await new Client(app.url, { cookie: 'tessera=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }).get('/me');
+          assert.equal(forged.status, 401);
+          assert.match(setCookies(forged)[0] ?? '', /^tessera=; /);
+        });
+
+        it('a cross-site POST with the cookie is refused 403 csrf before it acts; the same origin passes', async () => {
+          const { client } = await signIn('dani');
+          const refused = await client.post('/logout-all', undefined, EVIL);
+          assert.equal(refused.status, 403);
+          assert.equal(refused.body.code, 'csrf');
+          assert.equal((await client.get('/me')).status, 200, 'nothing happened');
+          assert.equal((await client.post('/logout', undefined, { origin: app.url })).status, 204);
+        });
+      } else {
+        it('a malformed or forged bearer token is 401 invalid_token', async () => {
+          for (const authorization of ['Bearer not.a.token', 'Basic abc', 'Bearer ' + 'e'.repeat(9000)]) {
+            const answer = await new Client(app.url, { authorization }).get('/me');
+            assert.equal(answer.status, 401, authorization.slice(0, 20));
+            assert.equal(answer.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+            assert.match(answer.body.code as string, /^token_/);
+          }
+        });
+      }
+
+      if (strategy === 'hybrid') {
+        it('refresh by cookie rotates the handle, even with an expired token in the header; reuse is theft', async () => {
+          const { client, login } = await signIn('eva');
+          const first = setCookies(login).find((c) => c.startsWith('tessera-refresh='));
+          assert.match(first ?? '', /^tessera-refresh=[\w-]+\.[\w-]+; Max-Age=\d+; Path=\/auth\/refresh; HttpOnly; SameSite=Lax$/);
+          client.defaults.authorization = 'Bearer expired.or.garbage';
+          const renewed = await client.post('/auth/refresh');
+          assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+          assert.equal(renewed.headers.get('cache-control'), 'no-store');
+          assert.deepEqual(Object.keys(renewed.body).sort(), ['access_token', 'expires_in', 'session', 'token_type']);
+          assert.notEqual(setCookies(renewed)[0], first);
+
+          const replay = await new Client(app.url, { cookie: first!.split(';')[0]! }).post('/auth/refresh');
+          assert.equal(replay.status, 401);
+          assert.equal(replay.body.code, 'refresh_token_reused');
+          assert.match(setCookies(replay)[0] ?? '', /^tessera-refresh=; Path=\/auth\/refresh; Expires=Thu, 01 Jan 1970/);
+          assert.equal((await new Client(app.url, { authorization: `Bearer ${renewed.body.access_token as string}` }).get('/me')).status, 401, 'theft ends the session');
+        });
+
+        it('refresh by body for mobile clients; a cross-site refresh by cookie is 403 csrf', async () => {
+          const { login } = await signIn('fia', ['user'], 'body');
+          assert.deepEqual(setCookies(login), []);
+          const renewed = await new Client(app.url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
+          assert.equal(renewed.status, 200);
+          assert.equal(typeof renewed.body.refresh_token, 'string');
+
+          const browser = (await signIn('gil')).client;
+          const refused = await browser.post('/auth/refresh', undefined, EVIL);
+          assert.equal(refused.status, 403);
+          assert.equal(refused.body.code, 'csrf');
+          assert.equal((await browser.post('/auth/refresh')).status, 200, 'the handle was not spent');
+        });
+      }
+    });
+  }
+}
