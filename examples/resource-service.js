@@ -15,7 +15,16 @@ const issuer = process.env.ISSUER ?? identity;
 const remoteKeys = createRemoteKeySet({ url: `${identity}/.well-known/jwks.json` });
 await remoteKeys.refresh();
 const revocations = createRevocationMirror({ store: createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }) });
-await revocations.ensureLoaded();
+// The Redis client connects in the background and fails fast meanwhile: retry for a few seconds.
+for (let attempt = 1; ; attempt++) {
+  try {
+    await revocations.ensureLoaded();
+    break;
+  } catch (error) {
+    if (attempt === 50) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 const app = express();
 // The identity server's access tokens name it as their audience; service tokens would name this service.

@@ -2,7 +2,7 @@ import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../core/types.js';
 import { failureScheme } from '../http/context.js';
-import { authenticate, problemResponse, refreshResponse, requireAuth as authorize } from './web.js';
+import { authenticate, problemResponse, refreshResponse, requireAuth as authorize, type WebAuth } from './web.js';
 
 /**
  * `tessera/hono`: Hono middleware on the fetch-standard adapter (`tessera/web`). Type your app with
@@ -15,14 +15,17 @@ export interface HonoOptions {
   ip?: (c: Context) => string;
 }
 
-const ipOf = (options: HonoOptions, c: Context) => ({ ip: () => options.ip?.(c) ?? '' });
+const NO_IP = {};
+const ipOf = (options: HonoOptions, c: Context) => (options.ip ? { ip: () => options.ip?.(c) ?? '' } : NO_IP);
 
 /** Sets `c.get('auth')` on every request and adds the cookies it sets to the response. */
 export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandler<TesseraEnv> {
   return async function tesseraAuth(c, next) {
-    let authenticated: Awaited<ReturnType<typeof authenticate>>;
+    let authenticated: WebAuth;
     try {
-      authenticated = await authenticate(auth, c.req.raw, ipOf(options, c));
+      const pending = authenticate(auth, c.req.raw, ipOf(options, c));
+      // No await when none is needed: the token strategies' path stays synchronous.
+      authenticated = pending instanceof Promise ? await pending : pending;
     } catch (error) {
       return problemResponse(error, failureScheme(auth));
     }

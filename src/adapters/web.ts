@@ -54,6 +54,17 @@ export interface WebAuth {
   apply(response: Response): Response;
 }
 
+class AuthenticatedRequest implements WebAuth {
+  constructor(
+    readonly context: AuthContext,
+    private readonly sink: CookieSink,
+  ) {}
+
+  apply(response: Response): Response {
+    return withCookies(response, this.sink.cookies);
+  }
+}
+
 function withCookies(response: Response, cookies: readonly string[]): Response {
   if (cookies.length === 0) return response;
   // Responses from fetch() or Response.redirect() have immutable headers: copy those.
@@ -67,11 +78,15 @@ function withCookies(response: Response, cookies: readonly string[]): Response {
   return target;
 }
 
-/** Builds the auth context of `request`; rejects with a `TesseraError` (see `problemResponse`). */
-export async function authenticate(auth: Auth, request: Request, options: WebOptions = {}): Promise<WebAuth> {
+/**
+ * Builds the auth context of `request`: synchronously when the strategy needs no I/O (stateless and
+ * hybrid, once warm), as a promise otherwise. Throws or rejects with a `TesseraError` (see
+ * `problemResponse`); `await` it either way.
+ */
+export function authenticate(auth: Auth, request: Request, options: WebOptions = {}): WebAuth | Promise<WebAuth> {
   const sink = new CookieSink();
-  const context = await createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
-  return { context, apply: (response) => withCookies(response, sink.cookies) };
+  const context = createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
+  return context instanceof Promise ? context.then((resolved) => new AuthenticatedRequest(resolved, sink)) : new AuthenticatedRequest(context, sink);
 }
 
 /** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */
