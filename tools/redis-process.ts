@@ -37,8 +37,9 @@ export interface RedisServer {
  * A real redis-server on a free loopback port. `durable` (the default) turns on append-only
  * persistence with an fsync per write, so a restart keeps everything; benchmarks turn it off.
  */
-export async function startRedis(options: { durable?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(options: { durable?: boolean; args?: readonly string[] } = {}): Promise<RedisServer> {
   const persistence = options.durable === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
+  const extra = options.args ?? [];
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
   let child: ChildProcess | undefined;
@@ -51,7 +52,7 @@ export async function startRedis(options: { durable?: boolean } = {}): Promise<R
   const start = async (): Promise<void> => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence, '--save', '', '--protected-mode', 'yes'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence, '--save', '', '--protected-mode', 'yes', ...extra],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
@@ -85,4 +86,40 @@ export async function startRedis(options: { durable?: boolean } = {}): Promise<R
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisCluster {
+  readonly nodes: readonly RedisServer[];
+  /** `host:port` of every master, the seeds a cluster client starts from. */
+  readonly seeds: readonly string[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * A local Redis Cluster: `masters` cluster-enabled servers on loopback, the 16384 slots spread
+ * over them by `redis-cli --cluster create`, no replicas. Resolves once every node reports
+ * `cluster_state:ok`.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  const dispose = async () => {
+    await Promise.all(nodes.map((node) => node.dispose()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
+    }
+    const seeds = nodes.map((node) => `127.0.0.1:${node.port}`);
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    const deadline = Date.now() + 20_000;
+    while (!nodes.every((node) => node.cli('CLUSTER', 'INFO').includes('cluster_state:ok'))) {
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { nodes, seeds, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }

@@ -12,6 +12,7 @@ const FLAGS = {
   store: { type: 'string' },
   'data-dir': { type: 'string' },
   'redis-url': { type: 'string' },
+  'redis-cluster': { type: 'string' },
   'keys-dir': { type: 'string' },
   issuer: { type: 'string' },
   'insecure-cookies': { type: 'boolean' },
@@ -33,6 +34,7 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --store NAME              memory | sqlite | redis (sqlite)
   --data-dir DIR            where the SQLite database lives (./.tessera)
   --redis-url URL           redis://127.0.0.1:6379
+  --redis-cluster NODES     a Redis Cluster instead: seed nodes, host:port[,host:port...]
   --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
   --bootstrap-admin U:P     create that admin user if absent
   --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
@@ -100,13 +102,19 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     }
   });
 
+  const redisCluster = text('redis-cluster', '').split(',').map((node) => node.trim()).filter(Boolean);
+  if (redisCluster.some((node) => !/^[^\s:]+:\d+$/.test(node))) throw new UsageError('--redis-cluster must be host:port[,host:port...].');
+  const store = oneOf(text('store', 'sqlite'), STORES, 'store');
+  if (redisCluster.length > 0 && store !== 'redis') throw new UsageError('--redis-cluster needs --store redis.');
+
   return {
     port,
     host: text('host', '127.0.0.1'),
     strategy: oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy'),
-    store: oneOf(text('store', 'sqlite'), STORES, 'store'),
+    store,
     dataDir: text('data-dir', './.tessera'),
     redisUrl: text('redis-url', 'redis://127.0.0.1:6379'),
+    ...(redisCluster.length > 0 && { redisCluster }),
     keysDir: text('keys-dir', '') || undefined,
     issuer: text('issuer', '') || undefined,
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),

@@ -28,6 +28,8 @@ export interface ServeOptions {
   store: StoreKind;
   dataDir: string;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`host:port`); when set, `redisUrl` is not used. */
+  redisCluster?: readonly string[];
   /** Signing keys; default `<dataDir>/keys`, with one EdDSA key generated on first start. */
   keysDir?: string | undefined;
   insecureCookies: boolean;
@@ -61,14 +63,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl'>): Store {
+export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster'>): Store {
   switch (kind) {
     case 'memory':
       return createMemoryStore();
     case 'sqlite':
       return createSqliteStore({ path: join(options.dataDir, 'tessera.db') });
     case 'redis':
-      return createRedisStore({ url: options.redisUrl });
+      return createRedisStore(options.redisCluster ? { cluster: options.redisCluster } : { url: options.redisUrl });
   }
 }
 

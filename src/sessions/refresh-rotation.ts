@@ -1,9 +1,9 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { RefreshTokenInvalidError } from '../core/errors.js';
 import type { RefreshState, SessionRecord, Store } from '../stores/store.js';
 import { sessionExpiresAt, type SessionPolicy } from './session-manager.js';
-import { hashSessionId, isWellFormedSessionId } from './session-id.js';
+import { isWellFormedSessionId } from './session-id.js';
 
 /**
  * How many rotations back a presented handle is still recognised as a former one of its session
@@ -21,7 +21,7 @@ export type RefreshOutcome =
   /** A former handle after the grace window: the caller must revoke the session. */
   | { readonly kind: 'reused'; readonly record: SessionRecord };
 
-const sha256 = (secret: string) => hashSessionId(secret);
+const sha256 = (secret: string) => hash('sha256', secret, 'base64url');
 /** Each handle's successor is derived from it with the session's key: retries get the same answer. */
 const successorOf = (key: string, secret: string) => createHmac('sha256', Buffer.from(key, 'base64url')).update(secret).digest('base64url');
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));

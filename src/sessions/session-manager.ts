@@ -82,7 +82,7 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
      */
     async create(owner: SessionOwner, client: ClientInfo, options: { replaces?: string | undefined; refresh?: RefreshState } = {}) {
       const now = clock.now();
-      const id = generateSessionId();
+      const id = generateSessionId(owner.id);
       const record: SessionRecord = {
         idHash: hashSessionId(id),
         userId: owner.id,
@@ -108,7 +108,7 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
      */
     async rotate(record: SessionRecord, roles: readonly string[] = record.roles, refresh?: RefreshState) {
       const now = clock.now();
-      const id = generateSessionId();
+      const id = generateSessionId(record.userId);
       const { refresh: _replaced, ...kept } = record; // the old handle dies with the old id
       const next: SessionRecord = { ...kept, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0, ...(refresh && { refresh }) };
       await store.sessions.create(next, expiresAt(next) - now, record.idHash);

@@ -6,13 +6,21 @@
  * seen, a absolute expiry, ua user agent, ip, d data (JSON), v version.
  * The per-user index is a set of id hashes without TTL; members whose session expired are pruned
  * whenever the user logs in or lists sessions, so it never grows past the live sessions for long.
+ *
+ * Redis Cluster: a session key and its user's index carry the same hash tag (the owner tag that
+ * opens every id hash, see `ownerTag`), so every key one script touches lives in one slot. Keys
+ * derived inside a script (a user's sessions from the index) are built with `session_key`, the
+ * same layout as `sessionKey` in redis.ts.
  */
 
+/** `<sessionPrefix>{<tag>}<idHash>`, the tag being the id hash's first three characters. */
+const SESSION_KEY = `local function session_key(prefix, id) return prefix .. '{' .. string.sub(id, 1, 3) .. '}' .. id end`;
+
 /** KEYS: session, index[, replaced]. ARGV: ttlMs, idHash, sessionPrefix, field, value, … */
-export const CREATE_SESSION = `
+export const CREATE_SESSION = `${SESSION_KEY}
 if KEYS[3] then redis.call('del', KEYS[3]) end
 for _, id in ipairs(redis.call('smembers', KEYS[2])) do
-  if redis.call('exists', ARGV[3] .. id) == 0 then redis.call('srem', KEYS[2], id) end
+  if redis.call('exists', session_key(ARGV[3], id)) == 0 then redis.call('srem', KEYS[2], id) end
 end
 redis.call('del', KEYS[1])
 redis.call('hset', KEYS[1], unpack(ARGV, 4))
@@ -43,19 +51,19 @@ if version ~= ARGV[1] then return 'conflict' end
 redis.call('hset', KEYS[1], 'd', ARGV[2], 'v', tonumber(version) + 1)
 return 'updated'`;
 
-/** KEYS: session. ARGV: indexPrefix, idHash. */
+/** KEYS: session. ARGV: indexPrefix, idHash. The index key's layout is `indexKey` in redis.ts. */
 export const DELETE_SESSION = `
 local user = redis.call('hget', KEYS[1], 'u')
 if not user then return 0 end
 redis.call('del', KEYS[1])
-redis.call('srem', ARGV[1] .. user, ARGV[2])
+redis.call('srem', ARGV[1] .. '{' .. string.sub(ARGV[2], 1, 3) .. '}' .. user, ARGV[2])
 return 1`;
 
 /** KEYS: index. ARGV: sessionPrefix. Returns id, fields, id, fields, … and prunes dead members. */
-export const LIST_USER_SESSIONS = `
+export const LIST_USER_SESSIONS = `${SESSION_KEY}
 local out = {}
 for _, id in ipairs(redis.call('smembers', KEYS[1])) do
-  local fields = redis.call('hgetall', ARGV[1] .. id)
+  local fields = redis.call('hgetall', session_key(ARGV[1], id))
   if #fields == 0 then
     redis.call('srem', KEYS[1], id)
   else
@@ -66,22 +74,26 @@ end
 return out`;
 
 /** KEYS: index. ARGV: sessionPrefix, exceptIdHash (or ''). */
-export const DELETE_USER_SESSIONS = `
+export const DELETE_USER_SESSIONS = `${SESSION_KEY}
 local deleted = 0
 for _, id in ipairs(redis.call('smembers', KEYS[1])) do
   if id ~= ARGV[2] then
-    deleted = deleted + redis.call('del', ARGV[1] .. id)
+    deleted = deleted + redis.call('del', session_key(ARGV[1], id))
     redis.call('srem', KEYS[1], id)
   end
 end
 return deleted`;
 
-/** KEYS: user, username. ARGV: id, field, value, … Insert-if-absent on the username. */
+/** KEYS: user. ARGV: field, value, … Writes a user that does not exist yet. */
 export const CREATE_USER = `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
-if redis.call('setnx', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('hset', KEYS[1], unpack(ARGV, 2))
+redis.call('hset', KEYS[1], unpack(ARGV))
 return 1`;
+
+/** KEYS: key. ARGV: value. Deletes the key only while it still holds that value. */
+export const DELETE_IF_EQUAL = `
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('del', KEYS[1])`;
 
 /** KEYS: user. ARGV: field, value, … Updates only an existing user. */
 export const UPDATE_USER = `

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../core/errors.js';
+import { ownerTag, tagOfIdHash } from '../sessions/session-id.js';
 import * as scripts from './redis-scripts.js';
 import {
   normalizeUsername,
@@ -15,11 +16,16 @@ import type { RevocationEntry } from '../revocation/revocation-list.js';
 import type { RevocationFollower } from './store.js';
 
 export interface RedisStoreOptions {
-  /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` is given. */
+  /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` or `cluster` is given. */
   url?: string;
-  /** Bring your own ioredis client; Tessera then leaves its lifecycle (and options) to you. */
-  client?: Redis;
-  /** Prefix of every key (default `tessera:`), so one Redis can serve several applications. */
+  /**
+   * Seed nodes of a Redis Cluster (`host:port`, a few are enough: the rest is discovered). Each
+   * user's keys share one slot, so every atomic operation stays one script.
+   */
+  cluster?: readonly string[];
+  /** Bring your own ioredis client or cluster; Tessera then leaves its lifecycle (and options) to you. */
+  client?: Redis | Cluster;
+  /** Prefix of every key (default `tessera:`), so one Redis can serve several applications. No braces. */
   prefix?: string;
   /** Per-command timeout in milliseconds (default 1000). A slower answer is a 503, never a hang. */
   commandTimeoutMs?: number;
@@ -38,15 +44,19 @@ const FEED_RETENTION_MS = 24 * 3600_000;
  * is lost (each read returns everything after that id: no COUNT, so one answer is a full catch-up).
  * Delivery is at least once; the revocation list is idempotent.
  */
-function followFeed(client: Redis, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
-  const reader = client.duplicate({
+function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
+  const readerOptions: RedisOptions = {
     enableOfflineQueue: true,
     commandTimeout: undefined,
     // The read in flight when the connection drops is sent again after the reconnect.
     maxRetriesPerRequest: null,
     // Named so that CLIENT LIST shows which process each feed connection belongs to.
     connectionName: `tessera:revocation-feed:${process.pid}`,
-  });
+  };
+  const reader =
+    client instanceof Cluster
+      ? client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...client.options.redisOptions, ...readerOptions } })
+      : client.duplicate(readerOptions);
   reader.on('error', () => {});
   let stopped = false;
   let lastId = '0-0';
@@ -113,6 +123,7 @@ const SCRIPTS = {
   listUserSessions: script(scripts.LIST_USER_SESSIONS),
   deleteUserSessions: script(scripts.DELETE_USER_SESSIONS),
   createUser: script(scripts.CREATE_USER),
+  deleteIfEqual: script(scripts.DELETE_IF_EQUAL),
   updateUser: script(scripts.UPDATE_USER),
   addToCounter: script(scripts.ADD_TO_COUNTER),
 };
@@ -127,7 +138,7 @@ const SCRIPTS = {
  * fails at once instead of waiting for a reconnect), a per-command timeout, and endless
  * reconnection in the background. Together they turn an outage into quick 503s, not hangs.
  */
-export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions {
+export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions & { retryStrategy: (attempt: number) => number } {
   return {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
@@ -137,6 +148,32 @@ export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions {
     connectTimeout: Math.max(commandTimeoutMs, 1000),
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   };
+}
+
+/** The same fail-fast behaviour for a Redis Cluster: each node's connection is a fail-fast client. */
+export function failFastClusterOptions(commandTimeoutMs = 1000): ClusterOptions {
+  const { retryStrategy, enableAutoPipelining, ...redisOptions } = failFastRedisOptions(commandTimeoutMs);
+  return {
+    redisOptions,
+    enableOfflineQueue: false,
+    enableAutoPipelining,
+    clusterRetryStrategy: retryStrategy,
+    // Redirections (a slot moved, a failover) are followed a few times, then the command fails.
+    maxRedirections: 4,
+  };
+}
+
+function connect(options: RedisStoreOptions): Redis | Cluster {
+  if (options.cluster) {
+    const nodes = options.cluster.map((node) => {
+      const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node);
+      if (!match) throw new TypeError(`Redis Cluster node must be host:port, got "${node}"`);
+      return { host: match[1] as string, port: Number(match[2]) };
+    });
+    if (nodes.length === 0) throw new TypeError('Redis Cluster needs at least one seed node');
+    return new Cluster(nodes, failFastClusterOptions(options.commandTimeoutMs));
+  }
+  return new Redis(options.url ?? 'redis://127.0.0.1:6379', failFastRedisOptions(options.commandTimeoutMs));
 }
 
 const sessionFields = (record: SessionRecord): string[] => [
@@ -179,26 +216,28 @@ const pairsToObject = (pairs: string[]): Record<string, string> => {
  * multi-key operations are Lua scripts, and every command has a timeout.
  */
 export function createRedisStore(options: RedisStoreOptions = {}): Store {
+  const prefix = options.prefix ?? 'tessera:';
+  // A brace would make the prefix the hash tag and put every key in one cluster slot.
+  if (/[{}]/.test(prefix)) throw new TypeError('The Redis key prefix may not contain { or }');
   const ownsClient = options.client === undefined;
-  const client =
-    options.client ??
-    new Redis(options.url ?? 'redis://127.0.0.1:6379', failFastRedisOptions(options.commandTimeoutMs));
+  const client = options.client ?? connect(options);
   // Errors surface through rejected commands; without a listener ioredis would log each one.
   if (ownsClient) client.on('error', () => {});
 
-  const prefix = options.prefix ?? 'tessera:';
   const sessionPrefix = `${prefix}s:`;
   const indexPrefix = `${prefix}us:`;
   const sessionPattern = `${sessionPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  const sessionKey = (idHash: string) => sessionPrefix + idHash;
-  const indexKey = (userId: string) => indexPrefix + userId;
+  // {tag}: one hash slot per owner for a user's sessions and their index (see redis-scripts.ts).
+  const sessionKey = (idHash: string) => `${sessionPrefix}{${tagOfIdHash(idHash)}}${idHash}`;
+  const indexKey = (userId: string) => `${indexPrefix}{${ownerTag(userId)}}${userId}`;
   const userKey = (id: string) => `${prefix}user:${id}`;
   const usernameKey = (username: string) => `${prefix}username:${normalizeUsername(username)}`;
   const counterKey = (key: string) => `${prefix}c:${key}`;
   // A sorted set scored by expiry: pruning is one ZREMRANGEBYSCORE. The live feed across
   // instances (Redis Streams) is separate; this is the durable copy replayed at startup.
-  const revocationsKey = `${prefix}revocations`;
-  const feedKey = `${prefix}revocation-feed`;
+  // One hash tag, so the transaction that writes both stays in one cluster slot.
+  const revocationsKey = `${prefix}{revocations}`;
+  const feedKey = `${prefix}{revocations}:feed`;
 
   /** Every command goes through here: any failure is the store being unavailable. */
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
@@ -269,12 +308,15 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       async count() {
         return call(async () => {
           let live = 0;
-          let cursor = '0';
-          do {
-            const [next, keys] = await client.scan(cursor, 'MATCH', sessionPattern, 'COUNT', 1000);
-            cursor = next;
-            live += keys.length;
-          } while (cursor !== '0');
+          // A cluster's keys are spread over its masters: each one is scanned.
+          for (const node of client instanceof Cluster ? client.nodes('master') : [client]) {
+            let cursor = '0';
+            do {
+              const [next, keys] = await node.scan(cursor, 'MATCH', sessionPattern, 'COUNT', 1000);
+              cursor = next;
+              live += keys.length;
+            } while (cursor !== '0');
+          }
           return live;
         });
       },
@@ -288,7 +330,21 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
           'roles', JSON.stringify(user.roles),
           'createdAt', String(user.createdAt),
         ];
-        return (await run(SCRIPTS.createUser, [userKey(user.id), usernameKey(user.username)], [user.id, ...fields])) === 1;
+        // Two keys in two cluster slots, so no one script: the record first under its fresh random
+        // id (reachable by no name yet), then the name claimed with SET NX, which decides between
+        // racing registrations. The loser's record is removed; a crash between the steps leaves
+        // only a record no name leads to.
+        if ((await run(SCRIPTS.createUser, [userKey(user.id)], fields)) !== 1) return false;
+        const claimed = await call(() => client.set(usernameKey(user.username), user.id, 'NX')).catch(async (error: unknown) => {
+          // The claim may have landed with its answer lost: undo it (only if still ours), then the record.
+          await run(SCRIPTS.deleteIfEqual, [usernameKey(user.username)], [user.id])
+            .then(() => call(() => client.del(userKey(user.id))))
+            .catch(() => {});
+          throw error;
+        });
+        if (claimed === 'OK') return true;
+        await call(() => client.del(userKey(user.id)));
+        return false;
       },
       async getById(id) {
         return toUser(await call(() => client.hgetall(userKey(id))));

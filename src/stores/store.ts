@@ -16,7 +16,8 @@ import type { RevocationEntry } from '../revocation/revocation-list.js';
  * - `sessions.touch` and `sessions.updateData` never resurrect a deleted session;
  * - `sessions.updateData` is a compare-and-set on `version`, `sessions.rotateRefresh` on the
  *   refresh hash (two instances rotating one handle at once: exactly one wins);
- * - `users.create` is an atomic insert-if-absent on the normalised username;
+ * - `users.create` is an insert-if-absent on the normalised username: of two registrations of one
+ *   name, exactly one succeeds;
  * - `counters.add` is an atomic increment whose window starts with the first hit;
  * - `revocations.add` is durable once it resolves.
  *
@@ -36,7 +37,10 @@ export interface Store {
 export type SessionData = Record<string, unknown>;
 
 export interface SessionRecord {
-  /** SHA-256 of the session id, base64url. The id itself is never stored. */
+  /**
+   * `hashSessionId(id)`: the owner tag of `userId` (`ownerTag`), then the id's SHA-256, base64url.
+   * The id itself is never stored. A sharded store (Redis Cluster) relies on the tag.
+   */
   readonly idHash: string;
   readonly userId: string;
   readonly userName?: string | undefined;

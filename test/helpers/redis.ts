@@ -1,7 +1,7 @@
 import { after, before, type TestContext } from 'node:test';
-import { hasRedisServer, startRedis, type RedisServer } from '../../tools/redis-process.js';
+import { hasRedisServer, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
 
-export { freePort, startRedis, type RedisServer } from '../../tools/redis-process.js';
+export { freePort, startRedis, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
 
 const installed = hasRedisServer();
 
@@ -27,6 +27,16 @@ export function useRedis(): (t: TestContext) => RedisServer | undefined {
   });
   after(() => redis?.dispose());
   return (t) => (requireRedis(t) ? redis : undefined);
+}
+
+/** A local three-master Redis Cluster for the enclosing file, like `useRedis`. */
+export function useRedisCluster(): (t: TestContext) => RedisCluster | undefined {
+  let cluster: RedisCluster | undefined;
+  before(async () => {
+    if (installed) cluster = await startRedisCluster(3);
+  });
+  after(() => cluster?.dispose());
+  return (t) => (requireRedis(t) ? cluster : undefined);
 }
 
 /** Resolves once a freshly created store answers (clients connect in the background). */

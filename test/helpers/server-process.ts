@@ -14,9 +14,12 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** `tessera serve` in its own process on a free loopback port; resolves once it logs "listening on". */
-export async function spawnServer(args: readonly string[], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * `tessera serve` in its own process on loopback (on `port`, or a free one); resolves once it logs
+ * "listening on".
+ */
+export async function spawnServer(args: readonly string[], env: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
+  port ??= await freePort();
   const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

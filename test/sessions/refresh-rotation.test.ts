@@ -14,12 +14,13 @@ const GRACE = 10_000;
 
 async function newSession(store: Store, clock: FrozenClock) {
   const rotation = createRefreshRotation(store, policy, clock, { graceMs: GRACE });
-  const idHash = hashSessionId(generateSessionId());
+  const userId = `u-${Math.random()}`;
+  const idHash = hashSessionId(generateSessionId(userId));
   const { secret, state } = rotation.issue();
   const handle = refreshHandle(idHash, secret);
   const now = clock.now();
   await store.sessions.create(
-    { idHash, userId: `u-${idHash}`, roles: ['user'], createdAt: now, lastSeenAt: now, absoluteExpiresAt: now + policy.absoluteTimeoutMs, userAgent: '', ip: '', data: {}, version: 0, refresh: state },
+    { idHash, userId, roles: ['user'], createdAt: now, lastSeenAt: now, absoluteExpiresAt: now + policy.absoluteTimeoutMs, userAgent: '', ip: '', data: {}, version: 0, refresh: state },
     policy.idleTimeoutMs,
   );
   return { rotation, idHash, handle };
@@ -67,7 +68,7 @@ describe('refresh rotation', () => {
     const clock = frozenClock();
     const store = createMemoryStore();
     const { rotation, idHash, handle } = await newSession(store, clock);
-    await assert.rejects(rotation.refresh(`${idHash}.${generateSessionId()}`), { code: 'refresh_token_invalid' });
+    await assert.rejects(rotation.refresh(`${idHash}.${generateSessionId('u1')}`), { code: 'refresh_token_invalid' });
     assert.equal((await rotation.refresh(handle)).kind, 'rotated', 'the real handle still works');
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { ownerTag } from '../../src/sessions/session-id.js';
 import { createSessionManager } from '../../src/sessions/session-manager.js';
 import type { SessionRecord, Store } from '../../src/stores/store.js';
 import { frozenClock } from '../helpers/clock.js';
@@ -8,8 +9,8 @@ const HOUR = 3_600_000;
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${++counter}`;
 
-const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
-  idHash: unique('hash'),
+/** A record as the session manager makes them: the id hash opens with its owner's tag. */
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => withTag({
   userId: unique('user'),
   userName: 'alice',
   roles: ['user'],
@@ -22,6 +23,10 @@ const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
   version: 0,
   ...overrides,
 });
+
+function withTag(fields: Omit<SessionRecord, 'idHash'> & { idHash?: string }): SessionRecord {
+  return { ...fields, idHash: fields.idHash ?? ownerTag(fields.userId) + unique('hash') };
+}
 
 /**
  * The Store contract, run against every implementation. `open` returns a fresh store; a store

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createSessionManager } from '../../src/sessions/session-manager.js';
+import { createRedisStore } from '../../src/stores/redis.js';
+import { useRedisCluster, waitUntilUp } from '../helpers/redis.js';
+import { describeStoreConformance } from './conformance.js';
+
+const clusterFor = useRedisCluster();
+
+describeStoreConformance('redis cluster', async (t) => {
+  const cluster = clusterFor(t);
+  if (!cluster) return undefined;
+  const store = createRedisStore({ cluster: cluster.seeds, prefix: 'conformance:' });
+  await waitUntilUp(store);
+  return store;
+});
+
+const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
+const owner = (id: string) => ({ id, roles: ['user'] });
+const client = { userAgent: 'test', ip: '127.0.0.1' };
+
+/** The slot of every key under `prefix` on every master, as the cluster itself computes it. */
+function slotsByKey(nodes: readonly { cli(...args: string[]): string }[], prefix: string): Map<string, { slot: number; node: number }> {
+  const slots = new Map<string, { slot: number; node: number }>();
+  nodes.forEach((node, index) => {
+    for (const key of node.cli('--scan', '--pattern', `${prefix}*`).split('\n').filter(Boolean)) {
+      slots.set(key, { slot: Number(node.cli('CLUSTER', 'KEYSLOT', key)), node: index });
+    }
+  });
+  return slots;
+}
+
+it('each user\'s sessions and index share one slot, and users spread over every master', async (t) => {
+  const cluster = clusterFor(t);
+  if (!cluster) return;
+  const store = createRedisStore({ cluster: cluster.seeds, prefix: 'slots:' });
+  await waitUntilUp(store);
+  const sessions = createSessionManager(store, policy, { now: Date.now });
+  const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+  for (const user of users) for (let i = 0; i < 3; i++) await sessions.create(owner(user), client);
+
+  const keys = slotsByKey(cluster.nodes, 'slots:');
+  assert.equal(keys.size, users.length * 4, 'three sessions and one index per user');
+  const nodesUsed = new Set([...keys.values()].map((k) => k.node));
+  assert.equal(nodesUsed.size, 3, 'the keys are spread over all three masters');
+  for (const user of users) {
+    const [index] = [...keys].filter(([key]) => key.startsWith('slots:us:') && key.endsWith(`}${user}`));
+    assert.ok(index, `index of ${user}`);
+    const mine = (await store.sessions.listByUser(user)).map((s) => `slots:s:{${s.idHash.slice(0, 3)}}${s.idHash}`);
+    assert.equal(mine.length, 3);
+    for (const key of mine) assert.equal(keys.get(key)?.slot, index[1].slot, `${key} shares the slot of ${index[0]}`);
+  }
+  assert.equal(await store.sessions.count(), users.length * 3, 'the count covers every master');
+  await store.close();
+});
+
+it('logout-all, a rotation and a device logout stay atomic on the cluster', async (t) => {
+  const cluster = clusterFor(t);
+  if (!cluster) return;
+  const store = createRedisStore({ cluster: cluster.seeds, prefix: 'atomic:' });
+  await waitUntilUp(store);
+  const sessions = createSessionManager(store, policy, { now: Date.now });
+  const created = await Promise.all(Array.from({ length: 5 }, () => sessions.create(owner('alice'), client)));
+  const rotated = await sessions.rotate(created[0]!.record, ['user', 'admin']);
+  assert.equal(await sessions.resolve(created[0]!.id), null, 'the old id died with the rotation');
+  assert.deepEqual((await sessions.resolve(rotated.id))?.roles, ['user', 'admin']);
+  assert.equal(await store.sessions.delete(created[1]!.record.idHash), true);
+  assert.equal((await store.sessions.listByUser('alice')).length, 4);
+  assert.equal(await store.sessions.deleteByUser('alice', rotated.record.idHash), 3);
+  assert.deepEqual((await store.sessions.listByUser('alice')).map((s) => s.idHash), [rotated.record.idHash]);
+  await store.close();
+});
+
+it('the revocation feed follows entries written through another cluster client', async (t) => {
+  const cluster = clusterFor(t);
+  if (!cluster) return;
+  const [writer, reader] = [createRedisStore({ cluster: cluster.seeds, prefix: 'feed:' }), createRedisStore({ cluster: cluster.seeds, prefix: 'feed:' })];
+  await Promise.all([writer, reader].map(waitUntilUp));
+  const seen: string[] = [];
+  const follower = reader.revocations.follow!((entry) => seen.push(entry.value));
+  await follower.ready;
+  const expiresAt = Date.now() + 60_000;
+  for (let i = 0; i < 5; i++) await writer.revocations.add({ kind: 'jti', value: `j${i}`, expiresAt });
+  for (let i = 0; i < 100 && seen.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(seen, ['j0', 'j1', 'j2', 'j3', 'j4']);
+  assert.equal((await reader.revocations.list(Date.now())).length, 5, 'the durable copy sits beside the feed');
+  follower.stop();
+  await Promise.all([writer.close(), reader.close()]);
+});
+
+it('a prefix with a brace is refused: it would put every key in one slot', () => {
+  assert.throws(() => createRedisStore({ cluster: ['127.0.0.1:1'], prefix: 'app{1}:' }), /may not contain/);
+  assert.throws(() => createRedisStore({ cluster: ['nonsense'] }), /host:port/);
+});
