@@ -161,6 +161,8 @@ export interface LoadReport {
   readonly statuses: Record<number, number>;
   /** Count of answers per instance. */
   readonly upstreams: Record<string, number>;
+  /** Requests nginx passed to a second instance after the first failed (`X-Upstream: a, b`). */
+  readonly retried: number;
   /** Every answer that was not a 200, in order, with the instance that gave it. */
   readonly failures: Answer[];
   readonly maxMs: number;
@@ -191,12 +193,15 @@ export function summarise(answers: readonly Answer[]): LoadReport {
   const upstreams: Record<string, number> = {};
   for (const answer of answers) {
     statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
-    if (answer.upstream) upstreams[answer.upstream] = (upstreams[answer.upstream] ?? 0) + 1;
+    // A retried request names every instance tried; the last one answered.
+    const last = answer.upstream.split(', ').at(-1);
+    if (last) upstreams[last] = (upstreams[last] ?? 0) + 1;
   }
   return {
     requests: answers.length,
     statuses,
     upstreams,
+    retried: answers.filter((answer) => answer.upstream.includes(',')).length,
     failures: answers.filter((answer) => answer.status !== 200),
     maxMs: Math.max(0, ...answers.map((answer) => answer.ms)),
   };

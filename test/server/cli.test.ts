@@ -98,5 +98,11 @@ describe('tessera CLI', () => {
     const level = spawnSync(process.execPath, [CLI, 'serve', '--log-level', 'loud'], { encoding: 'utf8' });
     assert.equal(level.status, 2);
     assert.match(level.stderr, /--log-level must be one of/);
+    const cluster = spawnSync(process.execPath, [CLI, 'serve', '--redis-cluster', '127.0.0.1:7000'], { encoding: 'utf8' });
+    assert.equal(cluster.status, 2);
+    assert.match(cluster.stderr, /--redis-cluster needs --store redis/);
+    const seeds = spawnSync(process.execPath, [CLI, 'serve', '--store', 'redis', '--redis-cluster', 'redis://a'], { encoding: 'utf8' });
+    assert.equal(seeds.status, 2);
+    assert.match(seeds.stderr, /--redis-cluster must be host:port/);
   });
 });

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Strategy } from '../../src/core/types.js';
+import { hasNginx, requireNginx } from '../helpers/nginx.js';
+import { requireRedis } from '../helpers/redis.js';
+import { hasRedisServer } from '../../tools/redis-process.js';
+import { loadUntil, signUpMany, sleep, startScaleOut, type LoadReport, type ScaleOut } from '../helpers/scale-out.js';
+
+const describeReport = (report: LoadReport) =>
+  `${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, ${report.retried} retried by nginx at another instance, slowest ${report.maxMs} ms` +
+  (report.failures.length ? `, failures ${JSON.stringify(report.failures.slice(0, 5))}` : '');
+
+/**
+ * The seed's worry: a server dies, or is replaced by a deploy, behind a balancer without sticky
+ * sessions. Nobody may be logged out: the credential is valid at every other instance.
+ */
+for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies readonly Strategy[]) {
+  describe(`${strategy}: instances die and restart under load`, () => {
+    let scale: ScaleOut | undefined;
+    before(async () => {
+      if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy);
+    });
+    after(() => scale?.dispose());
+    const ready = (t: Parameters<typeof requireRedis>[0]) => requireRedis(t) && requireNginx(t) && scale !== undefined;
+
+    it('an instance killed with SIGKILL under load logs nobody out', async (t) => {
+      if (!ready(t)) return;
+      const users = await signUpMany(scale!, `${strategy}-kill`, 8);
+      const victim = scale!.instances[1]!;
+      const report = await loadUntil(
+        users,
+        (async () => {
+          await sleep(1_000);
+          await victim.kill();
+          await sleep(1_500);
+          await victim.start();
+          await sleep(1_000);
+        })(),
+      );
+      t.diagnostic(describeReport(report));
+      assert.equal(report.failures.filter((f) => f.status === 401 || f.status === 403).length, 0, 'no user was logged out');
+      assert.ok(report.failures.every((f) => f.status === 502), 'a request cut mid-flight is a 502 the client retries, nothing else');
+      // The balancer retries a refused connection at the next instance: almost nothing is lost.
+      assert.ok(report.failures.length <= users.length, `at most the requests in flight at the kill failed (${report.failures.length})`);
+      for (const user of users) assert.equal((await user.request()).status, 200, `${user.username} is still signed in`);
+      assert.ok(Object.keys(report.upstreams).some((u) => u.endsWith(`:${victim.port}`)), 'the restarted instance serves again');
+    });
+
+    it('a rolling restart of all three (SIGTERM, drain, start) drops nobody', async (t) => {
+      if (!ready(t)) return;
+      const users = await signUpMany(scale!, `${strategy}-roll`, 8);
+      const exits: (number | null)[] = [];
+      const report = await loadUntil(
+        users,
+        (async () => {
+          for (const instance of scale!.instances) {
+            await sleep(300);
+            exits.push(await instance.stop());
+            await instance.start();
+          }
+          await sleep(300);
+        })(),
+      );
+      t.diagnostic(describeReport(report));
+      assert.deepEqual(exits, [0, 0, 0], 'each instance drained and exited cleanly');
+      assert.deepEqual(report.failures, [], 'not one request failed during the rolling restart');
+      for (const user of users) assert.equal((await user.request()).status, 200);
+    });
+  });
+}
