@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAuth } from '../core/create-auth.js';
@@ -95,6 +95,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
     const server = createServer();
+    // A request that arrives before the app is ready (the revocation list still loading) waits
+    // for it instead of finding no handler and hanging: a balancer sends traffic at once.
+    const early: (() => void)[] = [];
+    let handle: RequestListener = (request, response) => void early.push(() => handle(request, response));
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response));
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -122,7 +127,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    server.on('request', createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [], telemetry }));
+    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [], telemetry });
+    for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
     const ready = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });

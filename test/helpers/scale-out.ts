@@ -91,6 +91,8 @@ export interface Answer {
   readonly upstream: string;
   readonly code?: string;
   readonly ms: number;
+  /** When the answer arrived (epoch ms). */
+  readonly at: number;
 }
 
 /**
@@ -146,6 +148,7 @@ export class VirtualUser {
       upstream: answer.headers.get('x-upstream') ?? '',
       ...(typeof answer.body === 'object' && typeof answer.body?.code === 'string' && { code: answer.body.code as string }),
       ms: Date.now() - started,
+      at: Date.now(),
     };
   }
 
@@ -169,24 +172,25 @@ export interface LoadReport {
 }
 
 /**
- * Every user sends requests back to back through the balancer until `until` resolves; the
- * report says what came back. Answers are collected, never asserted here: each scenario says
- * what it accepts.
+ * Every user sends requests back to back through the balancer until `until` resolves; every
+ * answer is kept. Nothing is asserted here: each scenario says what it accepts.
  */
-export async function loadUntil(users: readonly VirtualUser[], until: Promise<unknown>): Promise<LoadReport> {
+export async function collectUntil(users: readonly VirtualUser[], until: Promise<unknown>): Promise<Answer[]> {
   let done = false;
   void until.finally(() => (done = true));
   const answers: Answer[] = [];
   await Promise.all(
     users.map(async (user) => {
       while (!done) {
-        answers.push(await user.request().catch((error: unknown) => ({ status: 0, upstream: '', code: String(error), ms: 0 })));
+        answers.push(await user.request().catch((error: unknown) => ({ status: 0, upstream: '', code: String(error), ms: 0, at: Date.now() })));
       }
     }),
   );
   await until;
-  return summarise(answers);
+  return answers;
 }
+
+export const loadUntil = async (users: readonly VirtualUser[], until: Promise<unknown>): Promise<LoadReport> => summarise(await collectUntil(users, until));
 
 export function summarise(answers: readonly Answer[]): LoadReport {
   const statuses: Record<number, number> = {};

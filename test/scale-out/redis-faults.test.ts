@@ -5,31 +5,10 @@ import { Client } from '../helpers/http-client.js';
 import { hasNginx, requireNginx } from '../helpers/nginx.js';
 import { requireRedis } from '../helpers/redis.js';
 import { hasRedisServer } from '../../tools/redis-process.js';
-import { signUpMany, sleep, startScaleOut, summarise, type Answer, type ScaleOut, type VirtualUser } from '../helpers/scale-out.js';
+import { collectUntil, signUpMany, sleep, startScaleOut, summarise, type ScaleOut, type VirtualUser } from '../helpers/scale-out.js';
 
 /** How long an instance trusts its copy of the revocation list without hearing from the feed (the default). */
 const STALENESS_BOUND_MS = 5_000;
-
-interface Timed extends Answer {
-  readonly at: number;
-}
-
-/** Every user requests back to back while `scenario` runs; each answer is stamped with its end time. */
-async function timedLoad(users: readonly VirtualUser[], scenario: Promise<unknown>): Promise<Timed[]> {
-  let done = false;
-  void scenario.finally(() => (done = true));
-  const answers: Timed[] = [];
-  await Promise.all(
-    users.map(async (user) => {
-      while (!done) {
-        const answer = await user.request().catch((error: unknown) => ({ status: 0, upstream: '', code: String(error), ms: 0 }));
-        answers.push({ ...answer, at: Date.now() });
-      }
-    }),
-  );
-  await scenario;
-  return answers;
-}
 
 async function untilEveryoneIsBack(users: readonly VirtualUser[]): Promise<number> {
   const since = Date.now();
@@ -68,7 +47,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       assert.equal(await revoked.logOut(), 204);
 
       let stoppedAt = 0;
-      const answers = await timedLoad(
+      const answers = await collectUntil(
         users,
         (async () => {
           await sleep(800);
@@ -105,7 +84,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         const users = await signUpMany(scale!, `${strategy}-freeze`, 4);
         let frozenAt = 0;
         let resumedAt = 0;
-        const answers = await timedLoad(
+        const answers = await collectUntil(
           users,
           (async () => {
             await sleep(500);

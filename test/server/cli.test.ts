@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
 import { CLI, spawnServer } from '../helpers/server-process.js';
+import { freePort } from '../../tools/redis-process.js';
 
 describe('tessera CLI', () => {
   it('tessera serve reads flags and TESSERA_ env, logs "listening on", and stops on SIGTERM', async () => {
@@ -84,6 +85,34 @@ describe('tessera CLI', () => {
     assert.equal(await server.stop(), 0);
     assert.match(server.output(), /listening on/);
     assert.doesNotMatch(server.output(), /"event":"request"/);
+  });
+
+  it('a request that reaches the port while the server is still starting is answered, not left hanging', async () => {
+    // A balancer sends traffic the moment the port accepts; the server listens before it has
+    // loaded its revocations and made its admin (Argon2), and must hold those requests meanwhile.
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-early-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--insecure-cookies', '--log-level', 'silent', '--bootstrap-admin', 'root:a long admin password'], {
+      env: { ...process.env, TESSERA_DATA_DIR: dataDir },
+      stdio: 'ignore',
+    });
+    try {
+      let answer: Response | undefined;
+      for (const deadline = Date.now() + 20_000; !answer; ) {
+        try {
+          answer = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+        } catch (error) {
+          assert.notEqual((error as Error).name, 'TimeoutError', 'the first request to reach the port hung');
+          assert.ok(Date.now() < deadline, 'the server never listened');
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      assert.equal(answer.status, 200);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('bad flags exit 2 with a message', () => {
