@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, type TestContext } from 'node:test';
 import type { Strategy } from '../../src/core/types.js';
-import { freePort, startRedis, type RedisServer } from '../../tools/redis-process.js';
+import { freePort, hasRedisServer, startRedis, type RedisServer } from '../../tools/redis-process.js';
 import { Client } from './http-client.js';
-import { startNginx, type Balancer } from './nginx.js';
+import { hasNginx, requireNginx, startNginx, type Balancer } from './nginx.js';
+import { requireRedis } from './redis.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
 export const PASSWORD = 'correct horse battery';
@@ -83,6 +85,19 @@ export async function startScaleOut(strategy: Strategy, options: { count?: numbe
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One harness for the enclosing suite, stopped after it. The returned function gives a test the
+ * harness, or undefined when the test was skipped (under CI a missing Redis or nginx fails it).
+ */
+export function useScaleOut(strategy: Strategy, options: { args?: readonly string[] } = {}): (t: TestContext) => ScaleOut | undefined {
+  let scale: ScaleOut | undefined;
+  before(async () => {
+    if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy, options);
+  });
+  after(() => scale?.dispose());
+  return (t) => (requireRedis(t) && requireNginx(t) ? scale : undefined);
 }
 
 export interface Answer {

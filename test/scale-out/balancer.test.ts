@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Strategy } from '../../src/core/types.js';
 import { Client } from '../helpers/http-client.js';
-import { hasNginx, requireNginx } from '../helpers/nginx.js';
-import { requireRedis } from '../helpers/redis.js';
-import { hasRedisServer } from '../../tools/redis-process.js';
-import { loadUntil, signUpMany, sleep, startScaleOut, type ScaleOut } from '../helpers/scale-out.js';
+import { loadUntil, signUpMany, sleep, useScaleOut } from '../helpers/scale-out.js';
 
 /**
  * Three instances behind nginx (round robin, no stickiness), in each strategy: users log in and
@@ -14,19 +11,13 @@ import { loadUntil, signUpMany, sleep, startScaleOut, type ScaleOut } from '../h
  */
 for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies readonly Strategy[]) {
   describe(`${strategy}: three instances behind nginx`, () => {
-    let scale: ScaleOut | undefined;
-    before(async () => {
-      // Hybrid access tokens live 1 s here, so users also renew them through the balancer.
-      if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy, { args: strategy === 'hybrid' ? ['--access-ttl', '1'] : [] });
-    });
-    after(() => scale?.dispose());
-
-    const ready = (t: Parameters<typeof requireRedis>[0]) => requireRedis(t) && requireNginx(t) && scale !== undefined;
+    // Hybrid access tokens live 1 s here, so users also renew them through the balancer.
+    const scaleFor = useScaleOut(strategy, { args: strategy === 'hybrid' ? ['--access-ttl', '1'] : [] });
 
     it('users log in through the balancer and keep working on every instance', async (t) => {
-      // (hybrid: renewing their 1-second tokens at whichever instance the balancer picks)
-      if (!ready(t)) return;
-      const users = await signUpMany(scale!, `${strategy}-user`, 8);
+      const scale = scaleFor(t);
+      if (!scale) return;
+      const users = await signUpMany(scale, `${strategy}-user`, 8);
       // Hybrid runs past the token lifetime and the 5 s verification leeway, so every user renews.
       const report = await loadUntil(users, sleep(strategy === 'hybrid' ? 7_500 : 2_000));
       t.diagnostic(`${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, per instance ${JSON.stringify(report.upstreams)}, slowest ${report.maxMs} ms`);
@@ -39,16 +30,17 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
     });
 
     it('a logout through the balancer is enforced by every instance (delay measured)', async (t) => {
-      if (!ready(t)) return;
-      const [user] = await signUpMany(scale!, `${strategy}-logout`, 1);
+      const scale = scaleFor(t);
+      if (!scale) return;
+      const [user] = await signUpMany(scale, `${strategy}-logout`, 1);
       const headers = user!.headers();
-      for (const instance of scale!.instances) {
+      for (const instance of scale.instances) {
         assert.equal((await new Client(instance.url, headers).get('/auth/me')).status, 200, `accepted at ${instance.port} before`);
       }
       assert.equal(await user!.logOut(), 204);
       const loggedOutAt = Date.now();
       const delays = await Promise.all(
-        scale!.instances.map(async (instance) => {
+        scale.instances.map(async (instance) => {
           const probe = new Client(instance.url, headers);
           for (;;) {
             const answer = await probe.get('/auth/me');

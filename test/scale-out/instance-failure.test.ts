@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Strategy } from '../../src/core/types.js';
-import { hasNginx, requireNginx } from '../helpers/nginx.js';
-import { requireRedis } from '../helpers/redis.js';
-import { hasRedisServer } from '../../tools/redis-process.js';
-import { loadUntil, signUpMany, sleep, startScaleOut, type LoadReport, type ScaleOut } from '../helpers/scale-out.js';
+import { loadUntil, signUpMany, sleep, useScaleOut, type LoadReport } from '../helpers/scale-out.js';
 
 const describeReport = (report: LoadReport) =>
   `${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, ${report.retried} retried by nginx at another instance, slowest ${report.maxMs} ms` +
@@ -16,17 +13,13 @@ const describeReport = (report: LoadReport) =>
  */
 for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies readonly Strategy[]) {
   describe(`${strategy}: instances die and restart under load`, () => {
-    let scale: ScaleOut | undefined;
-    before(async () => {
-      if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy);
-    });
-    after(() => scale?.dispose());
-    const ready = (t: Parameters<typeof requireRedis>[0]) => requireRedis(t) && requireNginx(t) && scale !== undefined;
+    const scaleFor = useScaleOut(strategy);
 
     it('an instance killed with SIGKILL under load logs nobody out', async (t) => {
-      if (!ready(t)) return;
-      const users = await signUpMany(scale!, `${strategy}-kill`, 8);
-      const victim = scale!.instances[1]!;
+      const scale = scaleFor(t);
+      if (!scale) return;
+      const users = await signUpMany(scale, `${strategy}-kill`, 8);
+      const victim = scale.instances[1]!;
       const report = await loadUntil(
         users,
         (async () => {
@@ -48,13 +41,14 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
     });
 
     it('a rolling restart of all three (SIGTERM, drain, start) drops nobody', async (t) => {
-      if (!ready(t)) return;
-      const users = await signUpMany(scale!, `${strategy}-roll`, 8);
+      const scale = scaleFor(t);
+      if (!scale) return;
+      const users = await signUpMany(scale, `${strategy}-roll`, 8);
       const exits: (number | null)[] = [];
       const report = await loadUntil(
         users,
         (async () => {
-          for (const instance of scale!.instances) {
+          for (const instance of scale.instances) {
             await sleep(300);
             exits.push(await instance.stop());
             await instance.start();

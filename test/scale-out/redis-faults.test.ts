@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Strategy } from '../../src/core/types.js';
 import { Client } from '../helpers/http-client.js';
-import { hasNginx, requireNginx } from '../helpers/nginx.js';
-import { requireRedis } from '../helpers/redis.js';
-import { hasRedisServer } from '../../tools/redis-process.js';
-import { collectUntil, signUpMany, sleep, startScaleOut, summarise, type ScaleOut, type VirtualUser } from '../helpers/scale-out.js';
+import { collectUntil, signUpMany, sleep, summarise, useScaleOut, type VirtualUser } from '../helpers/scale-out.js';
 
 /** How long an instance trusts its copy of the revocation list without hearing from the feed (the default). */
 const STALENESS_BOUND_MS = 5_000;
@@ -32,16 +29,12 @@ async function untilEveryoneIsBack(users: readonly VirtualUser[]): Promise<numbe
  */
 for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies readonly Strategy[]) {
   describe(`${strategy}: Redis fails under load`, () => {
-    let scale: ScaleOut | undefined;
-    before(async () => {
-      if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy);
-    });
-    after(() => scale?.dispose());
-    const ready = (t: Parameters<typeof requireRedis>[0]) => requireRedis(t) && requireNginx(t) && scale !== undefined;
+    const scaleFor = useScaleOut(strategy);
 
     it('Redis stopped: quick 503s, no logout, nothing lost after it returns', async (t) => {
-      if (!ready(t)) return;
-      const users = await signUpMany(scale!, `${strategy}-outage`, 7);
+      const scale = scaleFor(t);
+      if (!scale) return;
+      const users = await signUpMany(scale, `${strategy}-outage`, 7);
       const revoked = users.pop()!;
       const revokedHeaders = revoked.headers();
       assert.equal(await revoked.logOut(), 204);
@@ -52,7 +45,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         (async () => {
           await sleep(800);
           stoppedAt = Date.now();
-          await scale!.redis.stop();
+          await scale.redis.stop();
           await sleep(STALENESS_BOUND_MS + 1_500);
         })(),
       );
@@ -66,10 +59,10 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       if (strategy === 'stateful') assert.ok(lastServed < 1_000, 'a session needs the store: 503 from the moment Redis is gone');
       else assert.ok(lastServed <= STALENESS_BOUND_MS + 500, `tokens are trusted at most ${STALENESS_BOUND_MS} ms without the feed`);
 
-      await scale!.redis.start();
+      await scale.redis.start();
       const backAfter = await untilEveryoneIsBack(users);
       t.diagnostic(`all ${users.length} users served again ${backAfter} ms after Redis restarted; their sessions survived the restart`);
-      for (const instance of scale!.instances) {
+      for (const instance of scale.instances) {
         const probe = new Client(instance.url, revokedHeaders);
         // An instance whose own connection is still coming back says 503; then it must say 401.
         let answer = await probe.get('/auth/me');
@@ -80,8 +73,9 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
 
     if (strategy !== 'stateful') {
       it('Redis frozen (SIGSTOP): tokens keep working within the staleness bound, then 503', async (t) => {
-        if (!ready(t)) return;
-        const users = await signUpMany(scale!, `${strategy}-freeze`, 4);
+        const scale = scaleFor(t);
+        if (!scale) return;
+        const users = await signUpMany(scale, `${strategy}-freeze`, 4);
         let frozenAt = 0;
         let resumedAt = 0;
         const answers = await collectUntil(
@@ -89,10 +83,10 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
           (async () => {
             await sleep(500);
             frozenAt = Date.now();
-            scale!.redis.pause();
+            scale.redis.pause();
             await sleep(STALENESS_BOUND_MS + 2_000);
             resumedAt = Date.now();
-            scale!.redis.resume();
+            scale.redis.resume();
           })(),
         );
         const during = answers.filter((a) => a.at > frozenAt && a.at < resumedAt);
@@ -107,17 +101,18 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       });
 
       it('one instance\'s feed connection killed (CLIENT KILL): it catches up on what it missed', async (t) => {
-        if (!ready(t)) return;
-        const [user] = await signUpMany(scale!, `${strategy}-feed`, 1);
+        const scale = scaleFor(t);
+        if (!scale) return;
+        const [user] = await signUpMany(scale, `${strategy}-feed`, 1);
         const headers = user!.headers();
-        const [writer, follower] = [scale!.instances[0]!, scale!.instances[1]!];
+        const [writer, follower] = [scale.instances[0]!, scale.instances[1]!];
         const feedName = `tessera:revocation-feed:${follower.process!.child.pid}`;
         const feedId = () => /id=(\d+) [^\n]*name=(\S+)/g;
-        const findFeed = () => [...scale!.redis.cli('CLIENT', 'LIST').matchAll(feedId())].find((m) => m[2] === feedName)?.[1];
+        const findFeed = () => [...scale.redis.cli('CLIENT', 'LIST').matchAll(feedId())].find((m) => m[2] === feedName)?.[1];
         const before = findFeed();
         assert.ok(before, `the follower's feed connection is listed as ${feedName}`);
 
-        assert.equal(scale!.redis.cli('CLIENT', 'KILL', 'ID', before), '1');
+        assert.equal(scale.redis.cli('CLIENT', 'KILL', 'ID', before), '1');
         // Revoked at once through another instance, while the follower is still reconnecting.
         assert.equal((await new Client(writer.url, headers).post('/auth/logout')).status, 204);
         const since = Date.now();
