@@ -6,11 +6,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { freePort, startRedis } from '../tools/redis-process.js';
+import { machine, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { count: { type: 'string' }, quick: { type: 'boolean' } } });
 const COUNT = Number(args.count ?? (args.quick ? 200 : 1000));
@@ -82,9 +82,9 @@ async function main() {
 
   const sorted = latencies.sort((a, b) => a - b);
   const ms = (value: number) => value.toFixed(2);
-  const machine = `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const m = machine();
   const text = [
-    `Revocation propagation between ${INSTANCES} instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations, each made at one instance in turn and timed until each of the two others has it in memory (${sorted.length} deliveries). ${machine}.`,
+    `Revocation propagation between ${INSTANCES} instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations, each made at one instance in turn and timed until each of the two others has it in memory (${sorted.length} deliveries). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}.`,
     '',
     '| deliveries | p50 ms | p90 ms | p99 ms | max ms |',
     '|---:|---:|---:|---:|---:|',
@@ -93,11 +93,7 @@ async function main() {
   console.log(`\n${text}\n`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/revocation-propagation${args.quick ? '-quick' : ''}.md`, `${text}\n`);
-  if (!args.quick) {
-    const readme = readFileSync('README.md', 'utf8');
-    const pattern = /(<!-- bench:revocation-propagation -->\n)[\s\S]*?(<!-- \/bench:revocation-propagation -->)/;
-    writeFileSync('README.md', readme.replace(pattern, `$1${text}\n$2`));
-  }
+  if (!args.quick) replaceReadmeSection('revocation-propagation', text);
 }
 
 /** Revokes `jti` at instance `origin` and waits until every instance has heard it. */

@@ -4,12 +4,12 @@
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import * as jose from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type TokenKey } from '../src/tokens/index.js';
+import { machine, median, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
 const ROUNDS = args.quick ? 3 : 7;
@@ -108,8 +108,6 @@ async function cases(): Promise<Record<string, Case[]>> {
   return groups;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 const groups = await cases();
 const lines: string[] = [];
 for (const [group, contenders] of Object.entries(groups)) {
@@ -127,10 +125,11 @@ for (const [group, contenders] of Object.entries(groups)) {
   lines.push(`\n**${group}**\n`, '| library | ops/s | Tessera (uncached) is |', '|---|---:|---:|');
   for (const [name, ops] of medians) lines.push(`| ${name} | ${Math.round(ops).toLocaleString('en')} | ${(tessera / ops).toFixed(2)}x |`);
 }
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-const report = `Token operations per second, one core, median of ${ROUNDS} interleaved rounds. ${machine}.\n${lines.join('\n')}\n`;
+const m = machine();
+const report = `Token operations per second, one core, median of ${ROUNDS} interleaved rounds. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}.\n${lines.join('\n')}`;
 console.log(report);
 if (!args.quick) {
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/tokens.md', report);
+  writeFileSync('bench/results/tokens.md', `${report}\n`);
+  replaceReadmeSection('tokens', report);
 }

@@ -10,7 +10,7 @@ let store;
 if (process.env.REDIS_URL) {
   const client = createClient({ url: process.env.REDIS_URL });
   await client.connect();
-  store = new RedisStore({ client });
+  store = new RedisStore({ client, prefix: process.env.PREFIX ?? 'sess:' });
 }
 
 const app = express();
@@ -33,4 +33,5 @@ app.get('/me', (req, res) => {
   if (!req.session.userId) return void res.sendStatus(401);
   res.json({ id: req.session.userId });
 });
+app.post('/logout', (req, res) => req.session.destroy(() => res.sendStatus(204)));
 listen(app);

@@ -9,7 +9,7 @@ import { listen, USER } from './common.js';
 const stores = {
   memory: () => createMemoryStore(),
   sqlite: () => createSqliteStore({ path: process.env.SQLITE_PATH ?? ':memory:' }),
-  redis: () => createRedisStore({ url: process.env.REDIS_URL, prefix: 'bench:' }),
+  redis: () => createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX ?? 'bench:' }),
 };
 const store = stores[process.env.STORE ?? 'memory']();
 for (let attempt = 0; ; attempt++) {
@@ -29,4 +29,8 @@ app.post('/login', async (req, res) => {
   res.json({ ok: true });
 });
 app.get('/me', requireAuth(), (req, res) => res.json({ id: req.auth.user?.id }));
+app.post('/logout', requireAuth(), async (req, res) => {
+  await req.auth.logout();
+  res.sendStatus(204);
+});
 listen(app);

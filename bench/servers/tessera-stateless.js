@@ -1,7 +1,8 @@
 // Tessera's token strategies through the public API: bearer tokens, revocation list on, with the
 // algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). $STRATEGY is
 // stateless (default) or hybrid: their request paths are meant to cost the same. With $REDIS_URL
-// the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries.
+// the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries. $JWK is
+// the signing key that instances share (a fresh one when unset).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera';
@@ -11,9 +12,9 @@ import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
 import { listen, USER } from './common.js';
 
 const alg = process.env.ALG ?? 'EdDSA';
-const jwk = generateJwk(alg);
+const jwk = process.env.JWK ? JSON.parse(process.env.JWK) : generateJwk(alg);
 const keys = createKeyRing([{ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'active' }]);
-const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL }) : createMemoryStore();
+const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX }) : createMemoryStore();
 const auth = createAuth({ strategy: process.env.STRATEGY ?? 'stateless', store, tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
 await auth.tokens.ensureLoaded();
 for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {
@@ -27,4 +28,8 @@ app.post('/login', async (req, res) => {
   res.json({ token: accessToken.token });
 });
 app.get('/me', requireAuth(), (req, res) => res.json({ id: req.auth.user.id }));
+app.post('/logout', requireAuth(), async (req, res) => {
+  await req.auth.logout();
+  res.sendStatus(204);
+});
 listen(app);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { TesseraError } from '../core/errors.js';
 import { startServer } from '../server/serve.js';
+import { runBench } from './bench.js';
 import { runKeys } from './keys.js';
 import { parseServeOptions, SERVE_USAGE, UsageError } from './serve-options.js';
 
@@ -8,7 +9,8 @@ const USAGE = `Usage: tessera <command>
 
 Commands:
   serve    run the identity server (tessera serve --help)
-  keys     generate, list, rotate and revoke signing keys (tessera keys help)`;
+  keys     generate, list, rotate and revoke signing keys (tessera keys help)
+  bench    the benchmark lab, from a source checkout (tessera bench --help)`;
 
 async function serve(argv: string[]): Promise<void> {
   const options = parseServeOptions(argv, process.env);
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'keys':
       return runKeys(rest);
+    case 'bench':
+      return runBench(rest);
     case undefined:
     case 'help':
     case '--help':

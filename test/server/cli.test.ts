@@ -133,5 +133,14 @@ describe('tessera CLI', () => {
     const seeds = spawnSync(process.execPath, [CLI, 'serve', '--store', 'redis', '--redis-cluster', 'redis://a'], { encoding: 'utf8' });
     assert.equal(seeds.status, 2);
     assert.match(seeds.stderr, /--redis-cluster must be host:port/);
+    const bench = spawnSync(process.execPath, [CLI, 'bench', '--rounds', 'many'], { encoding: 'utf8' });
+    assert.equal(bench.status, 2);
+    assert.match(bench.stderr, /--rounds must be a positive number/);
+  });
+
+  it('tessera bench runs the benchmark lab of the source checkout', () => {
+    const help = spawnSync(process.execPath, [CLI, 'bench', '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /--quick {2,}one round of 2 s per contender/);
   });
 });

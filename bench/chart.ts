@@ -1,0 +1,54 @@
+/** The lab's results as an SVG bar chart: requests per second, Redis on loopback and with the delayed trip. */
+import type { LabResult } from './lab-report.js';
+
+const WIDTH = 960;
+const LABEL = 360;
+const BAR = 16;
+const GAP = 10;
+const TOP = 86;
+const COLORS = { tessera: '#0f766e', peer: '#64748b', ceiling: '#1e293b' };
+
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function renderChart(result: LabResult): string {
+  const loopback = result.rows.filter((r) => !r.delayed);
+  const delayedOf = (id: string) => result.rows.find((r) => r.id === `${id}+delay`);
+  const max = Math.max(...result.rows.map((r) => r.rps)) * 1.08;
+  const scale = (rps: number) => ((WIDTH - LABEL - 90) * rps) / max;
+  const ceiling = loopback.find((r) => r.kind === 'ceiling');
+  const parts: string[] = [];
+  let y = TOP;
+  for (const row of loopback) {
+    const color = row.kind === 'ceiling' ? COLORS.ceiling : row.tessera ? COLORS.tessera : COLORS.peer;
+    const delayed = delayedOf(row.id);
+    const height = delayed ? BAR * 2 + 2 : BAR;
+    parts.push(`<text x="${LABEL - 10}" y="${y + height / 2 + 4}" text-anchor="end" font-weight="${row.tessera ? 600 : 400}">${escape(row.name)}</text>`);
+    parts.push(bar(y, scale(row.rps), color, 1, row.rps));
+    if (delayed) parts.push(bar(y + BAR + 2, scale(delayed.rps), color, 0.45, delayed.rps));
+    y += height + GAP;
+  }
+  const axis = ceiling ? `<line x1="${LABEL + scale(ceiling.rps)}" y1="${TOP - 8}" x2="${LABEL + scale(ceiling.rps)}" y2="${y - GAP + 4}" stroke="${COLORS.ceiling}" stroke-dasharray="4 4"/>` : '';
+  const m = result.machine;
+  const legend = [
+    swatch(LABEL, 56, COLORS.tessera, 1, 'Tessera'),
+    swatch(LABEL + 100, 56, COLORS.peer, 1, 'peers'),
+    swatch(LABEL + 185, 56, COLORS.peer, 0.45, `lighter: Redis +${result.settings.delayMs} ms each way`),
+  ].join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 20}" viewBox="0 0 ${WIDTH} ${y + 20}" font-family="system-ui, sans-serif" font-size="13" fill="#0f172a">
+<rect width="100%" height="100%" fill="#ffffff"/>
+<text x="16" y="26" font-size="17" font-weight="600">Requests per second on one authenticated route (higher is better)</text>
+<text x="16" y="46" fill="#475569">${escape(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${result.settings.rounds} rounds of ${result.settings.secondsPerRound} s; dashed line: no authentication`)}</text>
+${legend}
+${axis}
+${parts.join('\n')}
+</svg>
+`;
+}
+
+function bar(y: number, width: number, color: string, opacity: number, rps: number): string {
+  return `<rect x="${LABEL}" y="${y}" width="${Math.max(1, width).toFixed(1)}" height="${BAR}" rx="2" fill="${color}" fill-opacity="${opacity}"/><text x="${(LABEL + width + 6).toFixed(1)}" y="${y + BAR - 3}" fill="#334155">${Math.round(rps).toLocaleString('en-US')}</text>`;
+}
+
+function swatch(x: number, y: number, color: string, opacity: number, text: string): string {
+  return `<rect x="${x}" y="${y}" width="12" height="12" rx="2" fill="${color}" fill-opacity="${opacity}"/><text x="${x + 18}" y="${y + 11}">${escape(text)}</text>`;
+}

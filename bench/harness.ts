@@ -1,0 +1,87 @@
+/** What every HTTP benchmark shares: contender processes, their CPU time, Redis command counts, medians, the machine. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { freePort, type RedisServer } from '../tools/redis-process.js';
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `bench/servers/<script>` on a free loopback port and waits for it to print "ready". */
+export async function startServer(script: string, env: Record<string, string>, name = script): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join('bench/servers', script)], {
+    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill();
+    await exited;
+  };
+  return { child, url: `http://127.0.0.1:${port}`, port, stop };
+}
+
+/** Logs in once and returns the headers that authenticate: a cookie, or a bearer token, plus the login response. */
+export async function login(url: string): Promise<{ headers: Record<string, string>; setCookie: string | undefined }> {
+  const response = await fetch(`${url}/login`, { method: 'POST' });
+  if (response.status !== 200) throw new Error(`${url}: login answered ${response.status}`);
+  const body = (await response.json()) as { token?: string };
+  const setCookie = response.headers.getSetCookie()[0];
+  const headers: Record<string, string> = body.token ? { authorization: `Bearer ${body.token}` } : setCookie ? { cookie: setCookie.split(';')[0]! } : {};
+  const me = await fetch(`${url}/me`, { headers });
+  if (me.status !== 200) throw new Error(`${url}: the authenticated route answered ${me.status}`);
+  return { headers, setCookie };
+}
+
+/** User plus system CPU time of a process, in microseconds (from /proc). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in 1/100 s ticks
+}
+
+/** Commands Redis has served so far, from INFO commandstats, not counting INFO itself. */
+export function redisCalls(redis: RedisServer): number {
+  let total = 0;
+  for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match && match[1] !== 'info') total += Number(match[2]);
+  }
+  return total;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  date: string;
+}
+
+export function machine(): Machine {
+  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString().slice(0, 10) };
+}
+
+/** Keeps a README section (between `<!-- bench:NAME -->` markers) equal to the committed results. */
+export function replaceReadmeSection(marker: string, content: string): void {
+  const readme = readFileSync('README.md', 'utf8');
+  const pattern = new RegExp(`(<!-- bench:${marker} -->\\n)[\\s\\S]*?(<!-- /bench:${marker} -->)`);
+  if (!pattern.test(readme)) throw new Error(`README.md has no bench:${marker} section`);
+  writeFileSync('README.md', readme.replace(pattern, `$1${content}\n$2`));
+}

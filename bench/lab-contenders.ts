@@ -1,0 +1,60 @@
+/**
+ * The lab's contenders: one authenticated `GET /me` (and `POST /login`, `POST /logout`) per
+ * server script in bench/servers, every token signed HS256 (the peers' algorithm) with an hour to
+ * live, every revocation list starting with 1,000 revoked ids.
+ */
+import { generateJwk } from '../src/tokens/index.js';
+
+export type Kind = 'ceiling' | 'stateful' | 'stateless' | 'hybrid';
+
+export interface Contender {
+  /** Stable key in the JSON results. */
+  id: string;
+  name: string;
+  kind: Kind;
+  tessera: boolean;
+  /** Where the state lives, for the seed's table. */
+  state: string;
+  script: string;
+  /** Environment of the server process; REDIS_URL is added for contenders that use Redis. */
+  env: Record<string, string>;
+  usesRedis: boolean;
+  /** This copy reaches Redis through the delaying proxy. */
+  delayed: boolean;
+}
+
+const REVOKED = '1000';
+
+export function contenders(tmp: string): Contender[] {
+  const key = (alg: 'HS256') => JSON.stringify(generateJwk(alg));
+  const base: Omit<Contender, 'delayed'>[] = [
+    { id: 'no-auth', state: 'nowhere', name: 'no auth (ceiling)', kind: 'ceiling', tessera: false, script: 'no-auth.js', env: {}, usesRedis: false },
+    { id: 'express-session-memory', state: "server: the session in the process's memory", name: 'express-session + MemoryStore', kind: 'stateful', tessera: false, script: 'express-session.js', env: {}, usesRedis: false },
+    { id: 'express-session-redis', state: 'server: the session in Redis', name: 'express-session + connect-redis', kind: 'stateful', tessera: false, script: 'express-session.js', env: {}, usesRedis: true },
+    { id: 'tessera-stateful-memory', state: "server: the session in the process's memory", name: 'Tessera stateful, memory', kind: 'stateful', tessera: true, script: 'tessera-stateful.js', env: { STORE: 'memory' }, usesRedis: false },
+    { id: 'tessera-stateful-sqlite', state: 'server: the session in a SQLite file', name: 'Tessera stateful, SQLite', kind: 'stateful', tessera: true, script: 'tessera-stateful.js', env: { STORE: 'sqlite', SQLITE_PATH: `${tmp}/sessions.db` }, usesRedis: false },
+    { id: 'tessera-stateful-redis', state: 'server: the session in Redis', name: 'Tessera stateful, Redis', kind: 'stateful', tessera: true, script: 'tessera-stateful.js', env: { STORE: 'redis' }, usesRedis: true },
+    { id: 'jsonwebtoken-string', state: 'client: the signed token', name: 'express + jsonwebtoken (string secret)', kind: 'stateless', tessera: false, script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string' }, usesRedis: false },
+    { id: 'jsonwebtoken-keyobject', state: 'client: the signed token', name: 'express + jsonwebtoken (KeyObject)', kind: 'stateless', tessera: false, script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject' }, usesRedis: false },
+    { id: 'fast-jwt', state: 'client: the signed token', name: 'express + fast-jwt (cache)', kind: 'stateless', tessera: false, script: 'jwt-peers.js', env: { PEER: 'fast-jwt' }, usesRedis: false },
+    { id: 'tessera-stateless', state: "client: the signed token; revocations in the process's memory", name: 'Tessera stateless, local list', kind: 'stateless', tessera: true, script: 'tessera-stateless.js', env: { ALG: 'HS256', JWK: key('HS256'), REVOKED }, usesRedis: false },
+    { id: 'blacklist-string', state: 'client: the signed token; revocations in Redis', name: "seeds' design: jsonwebtoken (string) + Redis blacklist", kind: 'stateless', tessera: false, script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-string', REVOKED }, usesRedis: true },
+    { id: 'blacklist-keyobject', state: 'client: the signed token; revocations in Redis', name: 'jsonwebtoken (KeyObject) + Redis blacklist', kind: 'stateless', tessera: false, script: 'jwt-peers.js', env: { PEER: 'jsonwebtoken-keyobject', REVOKED }, usesRedis: true },
+    { id: 'tessera-stateless-redis', state: "client: the signed token; revocations in Redis, copied into each instance's memory", name: 'Tessera stateless + revocation feed', kind: 'stateless', tessera: true, script: 'tessera-stateless.js', env: { ALG: 'HS256', JWK: key('HS256'), REVOKED }, usesRedis: true },
+    { id: 'tessera-hybrid', state: "client: the signed token; the session (for renewal) in Redis, revocations copied into each instance's memory", name: 'Tessera hybrid', kind: 'hybrid', tessera: true, script: 'tessera-stateless.js', env: { STRATEGY: 'hybrid', ALG: 'HS256', JWK: key('HS256'), REVOKED }, usesRedis: true },
+  ];
+  const loopback = base.map((c) => ({ ...c, delayed: false }));
+  const delayed = base.filter((c) => c.usesRedis).map((c) => ({ ...c, id: `${c.id}+delay`, delayed: true, env: { ...c.env, PREFIX: `${c.id}+delay:` } }));
+  return [...loopback.map((c) => ({ ...c, env: { ...c.env, PREFIX: `${c.id}:` } })), ...delayed];
+}
+
+/** The peers each Tessera row is compared with, in the ratio table. */
+export const PEERS = [
+  'express-session-memory',
+  'express-session-redis',
+  'jsonwebtoken-string',
+  'jsonwebtoken-keyobject',
+  'fast-jwt',
+  'blacklist-string',
+  'blacklist-keyobject',
+] as const;
