@@ -1,5 +1,5 @@
 /** The lab's results as an SVG bar chart: requests per second, Redis on loopback and with the delayed trip. */
-import type { LabResult } from './lab-report.js';
+import type { LabResult, LabRow } from './lab-report.js';
 
 const WIDTH = 960;
 const LABEL = 360;
@@ -23,8 +23,8 @@ export function renderChart(result: LabResult): string {
     const delayed = delayedOf(row.id);
     const height = delayed ? BAR * 2 + 2 : BAR;
     parts.push(`<text x="${LABEL - 10}" y="${y + height / 2 + 4}" text-anchor="end" font-weight="${row.tessera ? 600 : 400}">${escape(row.name)}</text>`);
-    parts.push(bar(y, scale(row.rps), color, 1, row.rps));
-    if (delayed) parts.push(bar(y + BAR + 2, scale(delayed.rps), color, 0.45, delayed.rps));
+    parts.push(bar(y, row, color, 1, scale));
+    if (delayed) parts.push(bar(y + BAR + 2, delayed, color, 0.45, scale));
     y += height + GAP;
   }
   const axis = ceiling ? `<line x1="${LABEL + scale(ceiling.rps)}" y1="${TOP - 8}" x2="${LABEL + scale(ceiling.rps)}" y2="${y - GAP + 4}" stroke="${COLORS.ceiling}" stroke-dasharray="4 4"/>` : '';
@@ -37,7 +37,7 @@ export function renderChart(result: LabResult): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 20}" viewBox="0 0 ${WIDTH} ${y + 20}" font-family="system-ui, sans-serif" font-size="13" fill="#0f172a">
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="16" y="26" font-size="17" font-weight="600">Requests per second on one authenticated route (higher is better)</text>
-<text x="16" y="46" fill="#475569">${escape(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${result.settings.rounds} rounds of ${result.settings.secondsPerRound} s; dashed line: no authentication`)}</text>
+<text x="16" y="46" fill="#475569">${escape(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${result.settings.rounds} rounds of ${result.settings.secondsPerRound} s; whiskers: slowest and fastest round; dashed line: no authentication`)}</text>
 ${legend}
 ${axis}
 ${parts.join('\n')}
@@ -45,8 +45,16 @@ ${parts.join('\n')}
 `;
 }
 
-function bar(y: number, width: number, color: string, opacity: number, rps: number): string {
-  return `<rect x="${LABEL}" y="${y}" width="${Math.max(1, width).toFixed(1)}" height="${BAR}" rx="2" fill="${color}" fill-opacity="${opacity}"/><text x="${(LABEL + width + 6).toFixed(1)}" y="${y + BAR - 3}" fill="#334155">${Math.round(rps).toLocaleString('en-US')}</text>`;
+/** The median as a bar, the slowest and fastest rounds as a whisker across its end. */
+function bar(y: number, row: LabRow, color: string, opacity: number, scale: (rps: number) => number): string {
+  const width = Math.max(1, scale(row.rps));
+  const [low, high] = [LABEL + scale(Math.min(...row.rpsRounds)), LABEL + scale(Math.max(...row.rpsRounds))];
+  const mid = y + BAR / 2;
+  return [
+    `<rect x="${LABEL}" y="${y}" width="${width.toFixed(1)}" height="${BAR}" rx="2" fill="${color}" fill-opacity="${opacity}"/>`,
+    `<path d="M${low.toFixed(1)} ${mid}H${high.toFixed(1)}M${low.toFixed(1)} ${mid - 4}v8M${high.toFixed(1)} ${mid - 4}v8" stroke="#0f172a" stroke-width="1"/>`,
+    `<text x="${(Math.max(LABEL + width, high) + 6).toFixed(1)}" y="${y + BAR - 3}" fill="#334155">${Math.round(row.rps).toLocaleString('en-US')}</text>`,
+  ].join('');
 }
 
 function swatch(x: number, y: number, color: string, opacity: number, text: string): string {

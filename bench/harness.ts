@@ -33,6 +33,15 @@ export async function startServer(script: string, env: Record<string, string>, n
   return { child, url: `http://127.0.0.1:${port}`, port, stop };
 }
 
+/** Starts several servers at once; if one fails, stops the others before throwing. */
+export async function startServers(specs: readonly { script: string; env: Record<string, string>; name: string }[]): Promise<ServerProcess[]> {
+  const started = await Promise.allSettled(specs.map((spec) => startServer(spec.script, spec.env, spec.name)));
+  const failure = started.find((outcome) => outcome.status === 'rejected');
+  if (!failure) return started.map((outcome) => (outcome as PromiseFulfilledResult<ServerProcess>).value);
+  await Promise.all(started.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.stop() : undefined)));
+  throw failure.reason;
+}
+
 /** Logs in once and returns the headers that authenticate: a cookie, or a bearer token, plus the login response. */
 export async function login(url: string): Promise<{ headers: Record<string, string>; setCookie: string | undefined }> {
   const response = await fetch(`${url}/login`, { method: 'POST' });

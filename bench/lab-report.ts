@@ -13,6 +13,8 @@ export interface LabRow {
   usesRedis: boolean;
   delayed: boolean;
   rps: number;
+  /** Requests per second of each round, in the order they ran: the spread shows the noise. */
+  rpsRounds: number[];
   p50: number;
   p99: number;
   cpuMicrosPerRequest: number;
@@ -85,12 +87,13 @@ export function renderReport(result: LabResult): string {
   );
 
   const all = table(
-    ['contender', 'req/s', 'vs ceiling', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'Redis cmds/req', 'credential bytes', 'logout refused here', 'at another instance', 'failed'],
+    ['contender', 'req/s', 'rounds ranged', 'vs ceiling', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'Redis cmds/req', 'credential bytes', 'logout refused here', 'at another instance', 'failed'],
     rows
       .filter((r) => !r.delayed)
       .map((r) => [
         r.tessera ? `**${r.name}**` : r.name,
         int(r.rps),
+        `${int(Math.min(...r.rpsRounds))}–${int(Math.max(...r.rpsRounds))}`,
         `${Math.round((r.rps / ceiling.rps) * 100)}%`,
         ms(r.p50),
         ms(r.p99),

@@ -18,7 +18,7 @@ import { renderChart } from './chart.js';
 import { contenders, type Contender } from './lab-contenders.js';
 import { renderReport, type LabResult, type LabRow } from './lab-report.js';
 import { hasWrk, load } from './load.js';
-import { cpuMicros, login, machine, median, redisCalls, replaceReadmeSection, startServer, type ServerProcess } from './harness.js';
+import { cpuMicros, login, machine, median, redisCalls, replaceReadmeSection, startServer, startServers, type ServerProcess } from './harness.js';
 import { createProgress } from './progress.js';
 import { probeRevocation, type RevocationTiming } from './revocation-probe.js';
 
@@ -88,18 +88,21 @@ async function main() {
   if (!args['no-build']) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const tmp = mkdtempSync(join(tmpdir(), 'tessera-lab-'));
   const redis = await startRedis({ durable: false });
-  const proxy = await startServer('delay-proxy.js', { TARGET_PORT: String(redis.port), DELAY_MS: String(DELAY_MS) });
-  const proxyUrl = `redis://127.0.0.1:${proxy.port}`;
+  let proxy: ServerProcess | undefined;
   const all = contenders(tmp);
-  const redisUrlOf = (c: Contender): Record<string, string> => (c.usesRedis ? { REDIS_URL: c.delayed ? proxyUrl : redis.url } : {});
   const running: Running[] = [];
   const progress = createProgress(all.length * (ROUNDS + 2) + 2);
   try {
+    proxy = await startServer('delay-proxy.js', { TARGET_PORT: String(redis.port), DELAY_MS: String(DELAY_MS) });
+    const proxyUrl = `redis://127.0.0.1:${proxy.port}`;
+    /** Each contender as a server: the same script and environment, Redis direct or through the proxy. */
+    const specOf = (c: Contender) => ({ script: c.script, name: c.name, env: { ...c.env, ...(c.usesRedis && { REDIS_URL: c.delayed ? proxyUrl : redis.url }) } });
     const roundTrip = { loopback: await pingMillis(redis.url), delayed: await pingMillis(proxyUrl) };
     progress.note(`Redis round trip: ${roundTrip.loopback.toFixed(2)} ms on loopback, ${roundTrip.delayed.toFixed(2)} ms through the delaying proxy`);
     progress.step(`starting ${all.length} contenders`);
-    const servers = await Promise.all(all.map((c) => startServer(c.script, { ...c.env, ...redisUrlOf(c) }, c.name)));
-    for (const [i, contender] of all.entries()) running.push({ contender, server: servers[i]!, ...(await login(servers[i]!.url)), rounds: [] });
+    const servers = await startServers(all.map(specOf));
+    running.push(...all.map((contender, i) => ({ contender, server: servers[i]!, headers: {}, setCookie: undefined, rounds: [] })));
+    for (const entry of running) Object.assign(entry, await login(entry.server.url));
     // Warm-up is for the JIT, not a measurement: two contenders at a time, one per core.
     for (let i = 0; i < running.length; i += 2) {
       const pair = running.slice(i, i + 2);
@@ -126,7 +129,7 @@ async function main() {
     // A second instance of each contender (same keys, same store) for the revocation probes.
     progress.step('starting a second instance of each contender');
     const revocable = running.filter((entry) => entry.contender.kind !== 'ceiling');
-    const siblings = await Promise.all(revocable.map(({ contender: c }) => startServer(c.script, { ...c.env, ...redisUrlOf(c) }, c.name)));
+    const siblings = await startServers(revocable.map((entry) => specOf(entry.contender)));
     try {
       for (const [i, entry] of revocable.entries()) {
         progress.step(`revocation: ${label(entry.contender)}`);
@@ -146,7 +149,7 @@ async function main() {
     progress.finish();
   } finally {
     await Promise.all(running.map((entry) => entry.server.stop()));
-    await proxy.stop();
+    await proxy?.stop();
     await redis.dispose();
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -165,6 +168,7 @@ function toRow({ contender, headers, setCookie, rounds, revocation }: Running): 
     usesRedis: contender.usesRedis,
     delayed: contender.delayed,
     rps: median(rounds.map((r) => r.rps)),
+    rpsRounds: rounds.map((r) => Math.round(r.rps)),
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpu)),
