@@ -1,11 +1,11 @@
 /** The lab's results as an SVG bar chart: requests per second, Redis on loopback and with the delayed trip. */
 import type { LabResult, LabRow } from './lab-report.js';
 
-const WIDTH = 960;
-const LABEL = 360;
+const WIDTH = 1040;
+const LABEL = 420;
 const BAR = 16;
 const GAP = 10;
-const TOP = 86;
+const TOP = 108;
 const COLORS = { tessera: '#0f766e', peer: '#64748b', ceiling: '#1e293b' };
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -30,14 +30,15 @@ export function renderChart(result: LabResult): string {
   const axis = ceiling ? `<line x1="${LABEL + scale(ceiling.rps)}" y1="${TOP - 8}" x2="${LABEL + scale(ceiling.rps)}" y2="${y - GAP + 4}" stroke="${COLORS.ceiling}" stroke-dasharray="4 4"/>` : '';
   const m = result.machine;
   const legend = [
-    swatch(LABEL, 56, COLORS.tessera, 1, 'Tessera'),
-    swatch(LABEL + 100, 56, COLORS.peer, 1, 'peers'),
-    swatch(LABEL + 185, 56, COLORS.peer, 0.45, `lighter: Redis +${result.settings.delayMs} ms each way`),
+    `<text x="16" y="64" fill="#475569">Whiskers: slowest and fastest round. Dashed line: no authentication.</text>`,
+    swatch(16, 76, COLORS.tessera, 1, 'Tessera'),
+    swatch(116, 76, COLORS.peer, 1, 'peers'),
+    swatch(201, 76, COLORS.peer, 0.45, `lighter: Redis +${result.settings.delayMs} ms each way`),
   ].join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 20}" viewBox="0 0 ${WIDTH} ${y + 20}" font-family="system-ui, sans-serif" font-size="13" fill="#0f172a">
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="16" y="26" font-size="17" font-weight="600">Requests per second on one authenticated route (higher is better)</text>
-<text x="16" y="46" fill="#475569">${escape(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${result.settings.rounds} rounds of ${result.settings.secondsPerRound} s; whiskers: slowest and fastest round; dashed line: no authentication`)}</text>
+<text x="16" y="46" fill="#475569">${escape(`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${result.settings.rounds} rounds of ${result.settings.secondsPerRound} s`)}</text>
 ${legend}
 ${axis}
 ${parts.join('\n')}

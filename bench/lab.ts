@@ -24,7 +24,7 @@ import { probeRevocation, type RevocationTiming } from './revocation-probe.js';
 
 const USAGE = `Usage: npm run bench -- [options]   (or: tessera bench [options])
 
-  --quick            one round of 2 s per contender: about a minute
+  --quick            one round of 2 s per contender: a minute or two
   --rounds N         interleaved rounds; the median is reported (default 5)
   --duration S       seconds of load per contender and round (default 5)
   --connections N    concurrent connections of the load generator (default 32)
