@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hasWrk, load } from './load.js';
-import { cpuMicros, login, machine, median, replaceReadmeSection, startServer, type ServerProcess } from './harness.js';
+import { login, machine, measureRound, median, replaceReadmeSection, startServer, type RoundResult, type ServerProcess } from './harness.js';
 import { createProgress } from './progress.js';
 
 const { values: args } = parseArgs({
@@ -30,7 +30,7 @@ const CONTENDERS: { name: string; script: string; env: Record<string, string>; b
 async function main() {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const progress = createProgress(CONTENDERS.length * (ROUNDS + 1));
-  const running: { server: ServerProcess; headers: Record<string, string>; rounds: { rps: number; p50: number; p99: number; cpu: number; failed: number }[] }[] = [];
+  const running: { server: ServerProcess; headers: Record<string, string>; rounds: RoundResult[] }[] = [];
   try {
     for (const contender of CONTENDERS) {
       const server = await startServer(contender.script, contender.env, contender.name);
@@ -45,9 +45,7 @@ async function main() {
         const i = (j + round) % running.length; // rotate, so no contender always runs first
         const entry = running[i]!;
         progress.step(`round ${round + 1}/${ROUNDS}: ${CONTENDERS[i]!.name}`);
-        const cpu = cpuMicros(entry.server.child.pid!);
-        const result = await load(`${entry.server.url}/me`, entry.headers, DURATION, CONNECTIONS);
-        entry.rounds.push({ ...result, cpu: (cpuMicros(entry.server.child.pid!) - cpu) / result.requests });
+        entry.rounds.push(await measureRound(entry.server, entry.headers, DURATION, CONNECTIONS));
       }
     }
     progress.finish();

@@ -1,10 +1,11 @@
-/** What every HTTP benchmark shares: contender processes, their CPU time, Redis command counts, medians, the machine. */
+/** What every HTTP benchmark shares: contender processes, a measured round (CPU time, Redis commands), medians, the machine. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type RedisServer } from '../tools/redis-process.js';
+import { load } from './load.js';
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -54,14 +55,40 @@ export async function login(url: string): Promise<{ headers: Record<string, stri
   return { headers, setCookie };
 }
 
+export interface RoundResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  /** Server CPU time per request, in µs. */
+  cpu: number;
+  /** Commands Redis served per request, when a Redis is watched. */
+  redis: number;
+}
+
+/** One round of load on a server's `GET /me`, with the server's CPU and, given one, Redis's commands per request. */
+export async function measureRound(server: ServerProcess, headers: Record<string, string>, seconds: number, connections: number, redis?: RedisServer): Promise<RoundResult> {
+  const calls = redis ? redisCalls(redis) : 0;
+  const cpu = cpuMicros(server.child.pid!);
+  const result = await load(`${server.url}/me`, headers, seconds, connections);
+  return {
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    failed: result.failed,
+    cpu: (cpuMicros(server.child.pid!) - cpu) / result.requests,
+    redis: redis ? (redisCalls(redis) - calls) / result.requests : 0,
+  };
+}
+
 /** User plus system CPU time of a process, in microseconds (from /proc). */
-export function cpuMicros(pid: number): number {
+function cpuMicros(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in 1/100 s ticks
 }
 
 /** Commands Redis has served so far, from INFO commandstats, not counting INFO itself. */
-export function redisCalls(redis: RedisServer): number {
+function redisCalls(redis: RedisServer): number {
   let total = 0;
   for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
     const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());

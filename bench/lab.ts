@@ -18,7 +18,7 @@ import { renderChart } from './chart.js';
 import { contenders, type Contender } from './lab-contenders.js';
 import { renderReport, type LabResult, type LabRow } from './lab-report.js';
 import { hasWrk, load } from './load.js';
-import { cpuMicros, login, machine, median, redisCalls, replaceReadmeSection, startServer, startServers, type ServerProcess } from './harness.js';
+import { login, machine, measureRound, median, replaceReadmeSection, startServer, startServers, type RoundResult, type ServerProcess } from './harness.js';
 import { createProgress } from './progress.js';
 import { probeRevocation, type RevocationTiming } from './revocation-probe.js';
 
@@ -71,7 +71,7 @@ const DURATION = number(args.duration, args.quick ? 2 : 5, 'duration');
 const WARMUP = args.quick ? 1 : 2;
 const CONNECTIONS = number(args.connections, 32, 'connections');
 const DELAY_MS = number(args.delay, 1, 'delay');
-/** How long a revocation probe polls before it reports "not before the token expires". */
+/** How long a revocation probe polls before it reports the credential as still accepted. */
 const GIVE_UP_MS = args.quick ? 500 : 3000;
 
 interface Running {
@@ -79,7 +79,7 @@ interface Running {
   server: ServerProcess;
   headers: Record<string, string>;
   setCookie: string | undefined;
-  rounds: { rps: number; p50: number; p99: number; cpu: number; redis: number; failed: number }[];
+  rounds: RoundResult[];
   revocation?: RevocationTiming;
 }
 
@@ -113,17 +113,7 @@ async function main() {
       // Rotate the order so no contender always runs first or last.
       for (const entry of running.map((_, i) => running[(i + round * 3) % running.length]!)) {
         progress.step(`round ${round + 1}/${ROUNDS}: ${label(entry.contender)}`);
-        const calls = redisCalls(redis);
-        const cpu = cpuMicros(entry.server.child.pid!);
-        const result = await load(`${entry.server.url}/me`, entry.headers, DURATION, CONNECTIONS);
-        entry.rounds.push({
-          rps: result.rps,
-          p50: result.p50,
-          p99: result.p99,
-          cpu: (cpuMicros(entry.server.child.pid!) - cpu) / result.requests,
-          redis: (redisCalls(redis) - calls) / result.requests,
-          failed: result.failed,
-        });
+        entry.rounds.push(await measureRound(entry.server, entry.headers, DURATION, CONNECTIONS, redis));
       }
     }
     // A second instance of each contender (same keys, same store) for the revocation probes.
