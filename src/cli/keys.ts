@@ -25,8 +25,10 @@ const algorithm = (value: string | undefined): Algorithm => {
 
 export function runKeys(argv: readonly string[]): void {
   const [command, ...rest] = argv;
+  // A kid is base64url and may begin with "-": take it before the option parser reads it as a flag.
+  const leadingKid = command === 'revoke' && rest[0] !== undefined && !rest[0].startsWith('--') ? rest[0] : undefined;
   const { values, positionals } = parseArgs({
-    args: [...rest],
+    args: leadingKid === undefined ? [...rest] : rest.slice(1),
     options: {
       alg: { type: 'string' },
       out: { type: 'string' },
@@ -69,7 +71,7 @@ export function runKeys(argv: readonly string[]): void {
       return;
     }
     case 'revoke': {
-      const [kid] = positionals;
+      const kid = leadingKid ?? positionals[0];
       if (!kid) throw new UsageError('tessera keys revoke KID --dir DIR');
       setKeyStatus(dir('dir'), kid, 'revoked');
       return console.log(`revoked: ${kid}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -92,5 +92,17 @@ describe('tessera keys', () => {
     assert.equal(cli('revoke', kid!, '--dir', dir).status, 0);
     const listed = cli('list', '--dir', dir).stdout.trim().split('\n').map((line) => line.split('\t'));
     assert.deepEqual(listed.map((row) => row[2]).sort(), ['active', 'next', 'revoked']);
+  });
+
+  it('revokes a key whose kid begins with "-" (base64url allows it; one kid in 64 does)', () => {
+    const dir = freshDir();
+    const [kid] = cli('generate', '--alg', 'HS256', '--out', dir).stdout.trim().split(' ');
+    const dashed = `-${kid!.slice(1)}`;
+    const file = readFileSync(join(dir, `${kid}.json`), 'utf8').replaceAll(kid!, dashed);
+    rmSync(join(dir, `${kid}.json`));
+    writeFileSync(join(dir, `${dashed}.json`), file);
+    const revoked = cli('revoke', dashed, '--dir', dir);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(cli('list', '--dir', dir).stdout, new RegExp(`^${dashed}\tHS256\trevoked`));
   });
 });
