@@ -78,10 +78,18 @@ export interface Auth {
   readonly events: EventEmitter<AuthEvents>;
   /**
    * Ends every session (stateful) or login and its tokens (stateless) of a user, on every instance,
-   * except the session or login `except`: for admin actions such as a role change or a disabled
-   * account. Returns how many were ended.
+   * except the session or login `except`, and advances the user's credential generation so that no
+   * login in flight, checked against the old credentials, can still create a session. Call it
+   * after every change that must end credentials: password, roles, a disabled account, logout
+   * everywhere. Returns how many were ended.
    */
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
+  /**
+   * The user's credential generation, to read *before* the user's password hash and roles, and to
+   * pass to `login` (`LoginOptions.generation`): the login then fails with `CredentialsChangedError`
+   * if `revokeUser` ran in between. One store read.
+   */
+  credentialGeneration(userId: string): Promise<number>;
   /** Ends one session or login by the id device lists show; `false` if it was already gone. */
   endSession(id: string): Promise<boolean>;
   /** Stops background work (the revocation feed); the store is the caller's to close. */
@@ -156,13 +164,15 @@ export function createAuth(options: AuthOptions): Auth {
   // Hybrid access tokens are short-lived (5 minutes): the refresh handle renews them.
   const tokenOptions = options.tokens && { ...options.tokens, accessTtl: options.tokens.accessTtl ?? (strategy === 'hybrid' ? 300 : 900) };
   const tokens = tokenOptions ? createTokenRuntime(tokenOptions, store, clock) : undefined;
+  // Records outlive their sessions while tokens issued from them may be accepted (see revokeUser).
+  const retainMs = tokens?.retainMs ?? 0;
   // Stateless: a session is a login record, for the device list only; it lives as long as its token.
   const policy = strategy === 'stateless' && tokens
-    ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes }
-    : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes };
+    ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes, retainMs }
+    : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
 
   const sessions = createSessionManager(store, policy, clock);
-  const { revokeUser, endSession } = createRevoker(sessions, tokens, clock);
+  const { revokeUser, endSession } = createRevoker(sessions, tokens);
   const events = new EventEmitter<AuthEvents>();
   const hybrid = strategy === 'hybrid' && tokens
     ? createHybridRuntime({ store, sessions, tokens, clock, graceMs: graceSeconds * 1000, endSession, events })
@@ -179,6 +189,7 @@ export function createAuth(options: AuthOptions): Auth {
     sessions,
     revokeUser,
     endSession,
+    credentialGeneration: sessions.generation,
     cookie,
     refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'username_taken'
   | 'not_found'
   | 'session_conflict'
+  | 'credentials_changed'
   | 'session_data_too_large'
   | 'store_unavailable'
   | 'invalid_config'
@@ -99,6 +100,16 @@ export class NotFoundError extends TesseraError {
 export class SessionConflictError extends TesseraError {
   constructor() {
     super('session_conflict', 'Session data changed concurrently too many times; nothing was written.');
+  }
+}
+
+/**
+ * A login checked against credentials (password, roles) that changed before its session could be
+ * created: nothing was created. Read the user again and retry; the change may have locked this login out.
+ */
+export class CredentialsChangedError extends TesseraError {
+  constructor() {
+    super('credentials_changed', "The user's credentials changed during the login; nothing was created.");
   }
 }
 

@@ -57,10 +57,13 @@ export function createHybridRuntime(deps: {
   return {
     rotation,
 
-    /** Login: a new session (replacing `replaces` atomically) with its first refresh handle. */
-    async start(identity: Identity, client: ClientInfo, replaces?: string): Promise<HybridCredentials> {
+    /**
+     * Login: a new session with its first refresh handle, only under the user's credential
+     * `generation` (see `SessionManager.create`).
+     */
+    async start(identity: Identity, client: ClientInfo, options: { generation?: number | undefined } = {}): Promise<HybridCredentials> {
       const { secret, state } = rotation.issue();
-      const { record } = await sessions.create(identity, client, { replaces, refresh: state });
+      const { record } = await sessions.create(identity, client, { refresh: state, generation: options.generation });
       return credentials(record, refreshHandle(record.idHash, secret), identity);
     },
 

@@ -60,7 +60,7 @@ export function createIntrospection(auth: Auth) {
       if (looksLikeJws(token)) {
         await auth.tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
-        if (claims?.jti) await auth.tokens?.revoke({ kind: 'jti', value: claims.jti, expiresAt: claims.exp * 1000 });
+        if (claims?.jti) await auth.tokens?.revokeToken({ jti: claims.jti, exp: claims.exp });
         return;
       }
       const record = await auth.hybrid?.rotation.current(token);

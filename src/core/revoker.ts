@@ -1,5 +1,4 @@
 import type { SessionManager } from '../sessions/session-manager.js';
-import type { Clock } from './clock.js';
 import type { TokenRuntime } from './token-runtime.js';
 
 export type Revoker = ReturnType<typeof createRevoker>;
@@ -9,34 +8,36 @@ export type Revoker = ReturnType<typeof createRevoker>;
  * With tokens, a login's tokens go on the revocation list (durably, on every instance) before its
  * record is dropped from the device list, so nothing is ever listed as gone yet still accepted.
  */
-export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | undefined, clock: Clock) {
-  // Every token of a login issued so far expires within one token lifetime from now.
-  const tokenHorizon = () => clock.now() + (tokens?.ttlSeconds ?? 0) * 1000;
-
+export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | undefined) {
   const endSession = async (idHash: string): Promise<boolean> => {
-    await tokens?.revoke({ kind: 'sid', value: idHash, expiresAt: tokenHorizon() });
+    await tokens?.revokeSession(idHash);
     return sessions.revoke(idHash);
   };
 
   return {
     endSession,
 
-    /** Ends every session or login of the user (but `except`); returns how many were ended. */
+    /**
+     * Ends every session or login of the user (but `except`) and advances the user's credential
+     * generation, so a login checked against the old credentials can no longer create a session.
+     * Returns how many sessions were ended.
+     *
+     * Why this is exact, in any interleaving: advancing the generation and deleting the sessions is
+     * one atomic step in the store, and it returns every session it deleted, ended ones whose
+     * tokens may still be accepted included (records are kept that long). A session created before
+     * it is among them; one created after it was checked against the new generation. Every token
+     * carries its session's id, so revoking those ids revokes every token, by no clock.
+     */
     async revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
-      if (!tokens) return sessions.revokeAllOfUser(userId, options.except);
-      let ended = 0;
-      for (const login of await sessions.listOfUser(userId)) {
-        if (login.idHash === options.except) continue;
-        await endSession(login.idHash);
-        ended++;
-      }
-      if (options.except === undefined) {
-        // A safety net for tokens whose login record is gone: everything issued before this second
-        // (tokens of this very second are covered by their login's entry above).
-        const now = clock.now();
-        await tokens.revoke({ kind: 'sub', value: userId, revokedBefore: Math.floor(now / 1000) * 1000, expiresAt: tokenHorizon() });
-      }
-      return ended;
+      if (!tokens) return (await sessions.endAllOfUser(userId, options.except)).length;
+      // Revoked before the atomic step too, so a crash between the two steps leaves at most the
+      // logins in flight alive, and only until a retry of the change.
+      const listed = new Set((await sessions.recordsOfUser(userId)).map((record) => record.idHash));
+      listed.delete(options.except ?? '');
+      await Promise.all([...listed].map((idHash) => tokens.revokeSession(idHash)));
+      const ended = await sessions.endAllOfUser(userId, options.except);
+      await Promise.all(ended.filter((idHash) => !listed.has(idHash)).map((idHash) => tokens.revokeSession(idHash)));
+      return ended.length;
     },
   };
 }

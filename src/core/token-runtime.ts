@@ -2,7 +2,7 @@ import { createRevocationMirror } from '../revocation/revocation-mirror.js';
 import type { Store } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer } from '../tokens/sign.js';
-import { createVerifier } from '../tokens/verify.js';
+import { createVerifier, MAX_LEEWAY_SECONDS } from '../tokens/verify.js';
 import type { Clock } from './clock.js';
 import { ConfigError } from './errors.js';
 import type { Identity } from './types.js';
@@ -82,7 +82,24 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     isStale: mirror.isStale,
     feedSilenceSeconds: mirror.feedSilenceSeconds,
     close: mirror.close,
+    /** Adds a raw entry (durably, then here; other instances hear it from the feed). */
     revoke: mirror.add,
+
+    /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
+    revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void> {
+      return mirror.add({ kind: 'jti', value: claims.jti, expiresAt: (claims.exp + MAX_LEEWAY_SECONDS) * 1000 });
+    },
+
+    /**
+     * Revokes every token of a session or login issued up to now: the entry lives until the last of
+     * them could still be accepted (a token lifetime from now, plus the largest leeway).
+     */
+    revokeSession(sid: string): Promise<void> {
+      return mirror.add({ kind: 'sid', value: sid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
+    },
+
+    /** How long a session's record must outlive the session: tokens issued from it may be accepted that long after. */
+    retainMs: (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000,
 
     issue(identity: Identity, sid: string) {
       return issuer.issue({

@@ -17,9 +17,18 @@ export interface SessionInfo {
   readonly data: Readonly<SessionData>;
 }
 
-/** How the hybrid strategy hands over the refresh handle. */
 export interface LoginOptions {
   /**
+   * The user's credential generation, from `auth.credentialGeneration(userId)` read *before* the
+   * password hash and roles were read. The session is created only if no credential change (password,
+   * roles, logout everywhere: anything that calls `auth.revokeUser`) came in between; otherwise
+   * `login` throws `CredentialsChangedError` and creates nothing: read the user again and retry.
+   * Without it the generation is read when `login` is called, which misses a change made between
+   * your read of the user and that call.
+   */
+  readonly generation?: number;
+  /**
+   * Hybrid strategy, how the refresh handle is handed over.
    * `cookie` (default): an HttpOnly cookie sent only to the refresh path, for browsers. `body`:
    * returned as `refreshToken`, for mobile and command-line clients that keep it themselves.
    */

@@ -1,6 +1,6 @@
 import type { Auth } from '../core/create-auth.js';
 import { AuthenticationRequiredError, CsrfError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
@@ -63,12 +63,11 @@ class StatefulContext implements AuthContext {
     return this.record && this.info(this.record);
   }
 
-  async login(identity: Identity): Promise<LoginResult> {
+  async login(identity: Identity, options: LoginOptions = {}): Promise<LoginResult> {
     // Login sets a cookie, so it is guarded even without one: login CSRF plants the attacker's session.
     if (!this.csrfSafe) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
-    const replaces = this.record ? { replaces: this.record.idHash } : {};
-    return this.adopt(await this.auth.sessions.create(identity, client, replaces));
+    return this.adopt(await this.auth.sessions.create(identity, client, { replaces: this.record?.idHash, generation: options.generation }));
   }
 
   async logout(): Promise<void> {

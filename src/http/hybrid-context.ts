@@ -40,7 +40,7 @@ export class HybridContext extends StatelessContext {
     const previous = this.claims?.sid;
     if (typeof previous === 'string') await this.auth.endSession(previous);
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
-    return deliverHybrid(this.auth, this.response, await this.hybrid().start(identity, client), transport);
+    return deliverHybrid(this.auth, this.response, await this.hybrid().start(identity, client, { generation: options.generation }), transport);
   }
 
   override async logout(): Promise<void> {

@@ -23,6 +23,7 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   not_found: [404, 'Not found'],
   username_taken: [409, 'Username taken'],
   session_conflict: [409, 'Session conflict'],
+  credentials_changed: [409, 'Credentials changed'],
   session_data_too_large: [413, 'Session data too large'],
   throttled: [429, 'Too many attempts'],
   store_unavailable: [503, 'Store unavailable'],

@@ -1,7 +1,7 @@
 import type { Auth } from '../core/create-auth.js';
 import { AuthenticationRequiredError, CsrfError, NotImplementedError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
 import type { TokenClaims } from '../tokens/verify.js';
 import { BearerContext } from './bearer.js';
@@ -25,11 +25,11 @@ export class StatelessContext extends BearerContext implements AuthContext {
     this.scheme = fromCookie ? 'cookie' : 'bearer';
   }
 
-  override async login(identity: Identity): Promise<LoginResult> {
+  override async login(identity: Identity, options: LoginOptions = {}): Promise<LoginResult> {
     // With the token in a cookie, login is guarded like a session login (login CSRF).
     if (this.tokens.cookie && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
-    const { record } = await this.auth.sessions.create(identity, client);
+    const { record } = await this.auth.sessions.create(identity, client, { generation: options.generation });
     return this.issue(identity, record);
   }
 
@@ -47,9 +47,10 @@ export class StatelessContext extends BearerContext implements AuthContext {
   override async rotate(identity?: Identity): Promise<LoginResult> {
     const claims = this.current();
     if (identity && identity.id !== claims.sub) throw new AuthenticationRequiredError('rotate() keeps the user; use login() to switch users.');
-    const record = await this.currentRecord();
-    if (claims.jti) await this.tokens.revoke({ kind: 'jti', value: claims.jti, expiresAt: claims.exp * 1000 });
-    return this.issue(identity ?? (this.user as Identity), record);
+    if (claims.jti) await this.tokens.revokeToken({ jti: claims.jti, exp: claims.exp });
+    // The record is read last, so the new token is issued in the same tick as the store's answer
+    // that the login is still live: an end of the login after that answer revokes it too.
+    return this.issue(identity ?? (this.user as Identity), await this.currentRecord());
   }
 
   override async listSessions(): Promise<DeviceSession[]> {

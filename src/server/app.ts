@@ -3,9 +3,9 @@ import express, { type Request } from 'express';
 import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
 import type { TesseraError } from '../core/errors.js';
-import { InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
+import { CredentialsChangedError, InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
 import { createIntrospection } from '../core/introspection.js';
-import type { DeviceSession, Identity } from '../core/types.js';
+import type { DeviceSession, Identity, LoginResult } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
 import { tokenResponseBody } from '../http/refresh.js';
 import type { KeyRing } from '../tokens/key-ring.js';
@@ -65,6 +65,9 @@ function bodyParserError(error: unknown): TesseraError | undefined {
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') return new InvalidRequestError('Unsupported body encoding.');
   return undefined;
 }
+
+/** A login that lost the race with a credential change is checked again, against the new credentials. */
+const MAX_LOGIN_ATTEMPTS = 3;
 
 /** Attacker-chosen text in a log line: bounded. */
 const forLog = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
@@ -153,8 +156,17 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     }
     const transport = input.transport ?? 'cookie';
     if (transport !== 'cookie' && transport !== 'body') throw new InvalidRequestError('transport must be "cookie" or "body".');
-    const user = await checkCredentials(req, input.username, input.password, 'login');
-    const result = await req.auth.login(identityOf(user), { transport });
+    const { username, password } = input;
+    const login = async (attempt: number): Promise<{ user: UserRecord; result: LoginResult }> => {
+      const { user, generation } = await checkCredentials(req, username, password, 'login');
+      try {
+        return { user, result: await req.auth.login(identityOf(user), { transport, generation }) };
+      } catch (error) {
+        if (!(error instanceof CredentialsChangedError) || attempt === MAX_LOGIN_ATTEMPTS) throw error;
+        return login(attempt + 1);
+      }
+    };
+    const { user, result } = await login(1);
     telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
     res.set('cache-control', 'no-store').json({
       user: publicUser(user),
@@ -200,7 +212,7 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     if (typeof input.current_password !== 'string') throw new InvalidRequestError('current_password is required.');
     const newPassword = checkPassword(input.new_password, 'new_password');
     const identity = req.auth.user as Identity;
-    const account = await checkCredentials(req, identity.name ?? '', input.current_password, 'password_change');
+    const { user: account } = await checkCredentials(req, identity.name ?? '', input.current_password, 'password_change');
     if (account.id !== identity.id) throw new NotFoundError('The account no longer exists.');
     await users.changePassword(account, newPassword);
     const ended = await req.auth.logoutAll({ keepCurrent: true });

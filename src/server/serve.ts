@@ -123,7 +123,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     });
     const telemetry = createTelemetry(auth, options.log);
-    const users = createUserService(store.users, createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE), clock);
+    const throttle = createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE);
+    const users = createUserService(store.users, throttle, clock, auth.credentialGeneration);
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);

@@ -34,8 +34,16 @@ export function checkPassword(value: unknown, field = 'password'): string {
   return value;
 }
 
-/** Accounts: registration, credential checks (throttled, equal-time), password changes. */
-export function createUserService(users: UserStore, throttle: ReturnType<typeof createLoginThrottle>, clock: Clock) {
+/**
+ * Accounts: registration, credential checks (throttled, equal-time), password changes.
+ * `generationOf` reads a user's credential generation (`Auth.credentialGeneration`).
+ */
+export function createUserService(
+  users: UserStore,
+  throttle: ReturnType<typeof createLoginThrottle>,
+  clock: Clock,
+  generationOf: (userId: string) => Promise<number>,
+) {
   const decoy = createDecoyHash();
 
   const register = async (username: string, password: string, roles: readonly string[] = ['user']): Promise<UserRecord> => {
@@ -53,14 +61,21 @@ export function createUserService(users: UserStore, throttle: ReturnType<typeof 
   return {
     register,
 
-    /** The user for a correct password; the same error, after the same work, for every failure. */
-    async authenticate(username: string, password: string, ip: string): Promise<UserRecord> {
+    /**
+     * The user for a correct password, with the credential generation a login must be created
+     * under; the same error, after the same work, for every failure.
+     */
+    async authenticate(username: string, password: string, ip: string): Promise<{ user: UserRecord; generation: number }> {
       await throttle.attempt(username, ip);
-      const user = await users.getByUsername(username);
+      // Only the id is taken from the first read: the generation is read before the password hash
+      // and roles the login is checked against, so a change in between makes the login fail.
+      const found = await users.getByUsername(username);
+      const generation = found ? await generationOf(found.id) : 0;
+      const user = found && (await users.getById(found.id));
       const valid = await verifyPassword(user?.passwordHash ?? (await decoy), password);
       if (!user || !valid) throw new InvalidCredentialsError();
       await throttle.succeeded(username, ip);
-      return user;
+      return { user, generation };
     },
 
     async changePassword(user: UserRecord, newPassword: string): Promise<void> {

@@ -2,7 +2,7 @@ import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { RefreshTokenInvalidError } from '../core/errors.js';
 import type { RefreshState, SessionRecord, Store } from '../stores/store.js';
-import { sessionExpiresAt, type SessionPolicy } from './session-manager.js';
+import { sessionExpiresAt, storeTtlMs, type SessionPolicy } from './session-manager.js';
 import { isWellFormedSessionId } from './session-id.js';
 
 /**
@@ -78,8 +78,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
         if (sameHash(presentedHash, refresh.hash)) {
           const next = successorOf(refresh.key, secret);
           const renewed = { ...record, lastSeenAt: now, refresh: { ...refresh, hash: sha256(next), issuedAt: now } };
-          const ttlMs = sessionExpiresAt(renewed, policy) - now;
-          const result = await store.sessions.rotateRefresh(idHash, refresh.hash, renewed.refresh, ttlMs);
+          const result = await store.sessions.rotateRefresh(idHash, refresh.hash, renewed.refresh, storeTtlMs(renewed, policy, now));
           if (result === 'rotated') return { kind: 'rotated', record: renewed, handle: refreshHandle(idHash, next) };
           if (result === 'missing') throw new RefreshTokenInvalidError();
           continue; // another refresh won: read again, this handle is now the predecessor

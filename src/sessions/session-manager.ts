@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSession } from '../core/types.js';
-import { SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
+import { AuthenticationRequiredError, CredentialsChangedError, SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
 import type { RefreshState, SessionData, SessionRecord, Store } from '../stores/store.js';
 import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
 
@@ -13,6 +13,11 @@ export interface SessionPolicy {
   readonly touchIntervalMs: number;
   /** Largest serialised session data, in bytes. */
   readonly maxDataBytes: number;
+  /**
+   * How long a record is kept after its session ends (ms): as long as tokens issued from it may
+   * still be accepted, so that ending all of a user's credentials finds it and revokes its tokens.
+   */
+  readonly retainMs: number;
 }
 
 export interface SessionOwner {
@@ -36,6 +41,11 @@ export type SessionManager = ReturnType<typeof createSessionManager>;
 /** When a session ends if nothing else happens: idle limit or absolute limit, whichever is first. */
 export function sessionExpiresAt(record: SessionRecord, policy: SessionPolicy): number {
   return Math.min(record.lastSeenAt + policy.idleTimeoutMs, record.absoluteExpiresAt);
+}
+
+/** The store lifetime of a record written at `now`: until its session ends, plus the retention for its tokens. */
+export function storeTtlMs(record: SessionRecord, policy: SessionPolicy, now: number): number {
+  return sessionExpiresAt(record, policy) - now + policy.retainMs;
 }
 
 /** Stateful sessions over any Store: issue, resolve, touch, revoke, list and update data. */
@@ -75,12 +85,21 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
   return {
     policy,
 
+    /** The user's credential generation, to be read before the user's credentials are (see `create`). */
+    generation: (userId: string) => store.sessions.generation(userId),
+
     /**
-     * Starts a session with a fresh id. With `replaces`, the old session is deleted in the same
-     * atomic step: a new id on every login and privilege change defeats fixation. Hybrid sessions
-     * carry the `refresh` state of their first handle.
+     * Starts a session with a fresh id, only if the user's credential `generation` is still the one
+     * read before the owner's credentials were checked (else `CredentialsChangedError`; without it,
+     * the generation is read now). With `replaces`, the old session is deleted in the same atomic
+     * step: a new id on every login defeats fixation. Hybrid sessions carry their first `refresh` state.
      */
-    async create(owner: SessionOwner, client: ClientInfo, options: { replaces?: string | undefined; refresh?: RefreshState } = {}) {
+    async create(
+      owner: SessionOwner,
+      client: ClientInfo,
+      options: { replaces?: string | undefined; refresh?: RefreshState | undefined; generation?: number | undefined } = {},
+    ) {
+      const generation = options.generation ?? (await store.sessions.generation(owner.id));
       const now = clock.now();
       const id = generateSessionId(owner.id);
       const record: SessionRecord = {
@@ -97,7 +116,9 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
         version: 0,
         ...(options.refresh && { refresh: options.refresh }),
       };
-      await store.sessions.create(record, expiresAt(record) - now, options.replaces);
+      if (!(await store.sessions.create(record, storeTtlMs(record, policy, now), { generation, replaces: options.replaces }))) {
+        throw new CredentialsChangedError();
+      }
       return { id, record };
     },
 
@@ -105,33 +126,33 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
      * The same session under a fresh id (after a privilege change), the old id dead in the same
      * atomic step. Data, creation time and the absolute limit carry over: rotating never extends a
      * session. A hybrid session gets a new first refresh handle (`refresh`); the old one dies with the old id.
+     * A session revoked meanwhile is not brought back: `AuthenticationRequiredError`.
      */
     async rotate(record: SessionRecord, roles: readonly string[] = record.roles, refresh?: RefreshState) {
       const now = clock.now();
       const id = generateSessionId(record.userId);
       const { refresh: _replaced, ...kept } = record; // the old handle dies with the old id
       const next: SessionRecord = { ...kept, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0, ...(refresh && { refresh }) };
-      await store.sessions.create(next, expiresAt(next) - now, record.idHash);
+      if (!(await store.sessions.create(next, storeTtlMs(next, policy, now), { rotates: record.idHash }))) {
+        throw new AuthenticationRequiredError('The session has ended.');
+      }
       return { id, record: next };
     },
 
     /**
      * The live session for a presented id, or null. Ids we could not have issued never reach the
-     * store. Activity is written only when the last write is older than `touchIntervalMs`.
+     * store. Activity is written only when the last write is older than `touchIntervalMs`. An
+     * ended session's record is left for the store to forget: its tokens may outlive it.
      */
     async resolve(presentedId: string): Promise<SessionRecord | null> {
       if (!isWellFormedSessionId(presentedId)) return null;
       const idHash = hashSessionId(presentedId);
       const record = await store.sessions.get(idHash);
-      if (!record) return null;
       const now = clock.now();
-      if (!isLive(record, now)) {
-        await store.sessions.delete(idHash);
-        return null;
-      }
+      if (!record || !isLive(record, now)) return null;
       if (now - record.lastSeenAt < policy.touchIntervalMs) return record;
       const touched = { ...record, lastSeenAt: now };
-      if (!(await store.sessions.touch(idHash, now, expiresAt(touched) - now))) return null;
+      if (!(await store.sessions.touch(idHash, now, storeTtlMs(touched, policy, now)))) return null;
       return touched;
     },
 
@@ -163,9 +184,13 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
 
     revoke: (idHash: string) => store.sessions.delete(idHash),
 
-    revokeAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.deleteByUser(userId, exceptIdHash),
+    /** Advances the user's credential generation and deletes every session but `exceptIdHash`; returns the id hashes deleted. */
+    endAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.advanceGeneration(userId, exceptIdHash),
 
     listOfUser,
+
+    /** Every session record the store holds for the user, ended ones included (their tokens may still be live). */
+    recordsOfUser: (userId: string) => store.sessions.listByUser(userId),
 
     /** The user's live sessions as the device list shows them, `currentIdHash` marked. */
     async devicesOfUser(userId: string, currentIdHash: unknown): Promise<DeviceSession[]> {

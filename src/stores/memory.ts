@@ -27,6 +27,7 @@ interface Expiring<T> {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const sessions = new Map<string, Expiring<SessionRecord>>();
   const userIndex = new Map<string, Set<string>>();
+  const generations = new Map<string, number>();
   const usersById = new Map<string, UserRecord>();
   const userIdByName = new Map<string, string>();
   const counters = new Map<string, Expiring<number>>();
@@ -71,12 +72,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
   return {
     sessions: {
-      async create(record, ttlMs, replaces) {
-        if (replaces !== undefined) removeSession(replaces);
+      async create(record, ttlMs, condition) {
+        if (condition && 'rotates' in condition) {
+          if (!removeSession(condition.rotates)) return false;
+        } else if (condition) {
+          if ((generations.get(record.userId) ?? 0) !== condition.generation) return false;
+          if (condition.replaces !== undefined) removeSession(condition.replaces);
+        }
         sessions.set(record.idHash, { value: { ...record, data: copyData(record.data) }, gcAt: Date.now() + ttlMs });
         let ids = userIndex.get(record.userId);
         if (!ids) userIndex.set(record.userId, (ids = new Set()));
         ids.add(record.idHash);
+        return true;
+      },
+      async generation(userId) {
+        return generations.get(userId) ?? 0;
       },
       async get(idHash) {
         return liveSession(idHash)?.value ?? null;
@@ -115,10 +125,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
         return records;
       },
-      async deleteByUser(userId, exceptIdHash) {
-        let deleted = 0;
+      async advanceGeneration(userId, exceptIdHash) {
+        generations.set(userId, (generations.get(userId) ?? 0) + 1);
+        const deleted: string[] = [];
         for (const idHash of [...(userIndex.get(userId) ?? [])]) {
-          if (idHash !== exceptIdHash && removeSession(idHash)) deleted++;
+          if (idHash !== exceptIdHash && removeSession(idHash)) deleted.push(idHash);
         }
         return deleted;
       },

@@ -7,6 +7,8 @@
  * The per-user index is a set of id hashes without TTL; members whose session expired are pruned
  * whenever the user logs in or lists sessions, so it never grows past the live sessions for long.
  *
+ * Each user's credential generation is a counter key (absent: 0) beside the index, in its slot.
+ *
  * Redis Cluster: a session key and its user's index carry the same hash tag (the owner tag that
  * opens every id hash, see `ownerTag`), so every key one script touches lives in one slot. Keys
  * derived inside a script (a user's sessions from the index) are built with `session_key`, the
@@ -16,14 +18,23 @@
 /** `<sessionPrefix>{<tag>}<idHash>`, the tag being the id hash's first three characters. */
 const SESSION_KEY = `local function session_key(prefix, id) return prefix .. '{' .. string.sub(id, 1, 3) .. '}' .. id end`;
 
-/** KEYS: session, index[, replaced]. ARGV: ttlMs, idHash, sessionPrefix, field, value, … */
+/**
+ * KEYS: session, index, generation[, replaced]. ARGV: ttlMs, idHash, sessionPrefix, expectedGeneration
+ * ('' for a rotation, '*' for none), field, value, … A login writes only while the user's generation
+ * is the one it read; a rotation only while the session it replaces still exists.
+ */
 export const CREATE_SESSION = `${SESSION_KEY}
-if KEYS[3] then redis.call('del', KEYS[3]) end
+if ARGV[4] == '' then
+  if redis.call('del', KEYS[4]) == 0 then return 0 end
+else
+  if ARGV[4] ~= '*' and (redis.call('get', KEYS[3]) or '0') ~= ARGV[4] then return 0 end
+  if KEYS[4] then redis.call('del', KEYS[4]) end
+end
 for _, id in ipairs(redis.call('smembers', KEYS[2])) do
   if redis.call('exists', session_key(ARGV[3], id)) == 0 then redis.call('srem', KEYS[2], id) end
 end
 redis.call('del', KEYS[1])
-redis.call('hset', KEYS[1], unpack(ARGV, 4))
+redis.call('hset', KEYS[1], unpack(ARGV, 5))
 redis.call('pexpire', KEYS[1], ARGV[1])
 redis.call('sadd', KEYS[2], ARGV[2])
 return 1`;
@@ -73,12 +84,16 @@ for _, id in ipairs(redis.call('smembers', KEYS[1])) do
 end
 return out`;
 
-/** KEYS: index. ARGV: sessionPrefix, exceptIdHash (or ''). */
-export const DELETE_USER_SESSIONS = `${SESSION_KEY}
-local deleted = 0
+/**
+ * KEYS: index, generation. ARGV: sessionPrefix, exceptIdHash (or ''). Advances the generation and
+ * deletes the user's other sessions in one step; returns the id hashes deleted.
+ */
+export const ADVANCE_GENERATION = `${SESSION_KEY}
+redis.call('incr', KEYS[2])
+local deleted = {}
 for _, id in ipairs(redis.call('smembers', KEYS[1])) do
   if id ~= ARGV[2] then
-    deleted = deleted + redis.call('del', session_key(ARGV[1], id))
+    if redis.call('del', session_key(ARGV[1], id)) == 1 then deleted[#deleted + 1] = id end
     redis.call('srem', KEYS[1], id)
   end
 end

@@ -121,7 +121,7 @@ const SCRIPTS = {
   rotateRefresh: script(scripts.ROTATE_REFRESH),
   deleteSession: script(scripts.DELETE_SESSION),
   listUserSessions: script(scripts.LIST_USER_SESSIONS),
-  deleteUserSessions: script(scripts.DELETE_USER_SESSIONS),
+  advanceGeneration: script(scripts.ADVANCE_GENERATION),
   createUser: script(scripts.CREATE_USER),
   deleteIfEqual: script(scripts.DELETE_IF_EQUAL),
   updateUser: script(scripts.UPDATE_USER),
@@ -230,6 +230,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   // {tag}: one hash slot per owner for a user's sessions and their index (see redis-scripts.ts).
   const sessionKey = (idHash: string) => `${sessionPrefix}{${tagOfIdHash(idHash)}}${idHash}`;
   const indexKey = (userId: string) => `${indexPrefix}{${ownerTag(userId)}}${userId}`;
+  const generationKey = (userId: string) => `${prefix}ug:{${ownerTag(userId)}}${userId}`;
   const userKey = (id: string) => `${prefix}user:${id}`;
   const usernameKey = (username: string) => `${prefix}username:${normalizeUsername(username)}`;
   const counterKey = (key: string) => `${prefix}c:${key}`;
@@ -258,6 +259,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       }
     });
 
+  const deleteSession = async (idHash: string) => (await run(SCRIPTS.deleteSession, [sessionKey(idHash)], [indexPrefix, idHash])) === 1;
+
   const toUser = (h: Record<string, string>): UserRecord | null =>
     h.id === undefined
       ? null
@@ -271,10 +274,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
   return {
     sessions: {
-      async create(record, ttlMs, replaces) {
-        const keys = [sessionKey(record.idHash), indexKey(record.userId)];
-        if (replaces !== undefined) keys.push(sessionKey(replaces));
-        await run(SCRIPTS.createSession, keys, [ttlMs, record.idHash, sessionPrefix, ...sessionFields(record)]);
+      async create(record, ttlMs, condition) {
+        const keys = [sessionKey(record.idHash), indexKey(record.userId), generationKey(record.userId)];
+        let expectedGeneration = '*'; // no condition: written whatever the generation
+        if (condition && 'rotates' in condition) {
+          expectedGeneration = '';
+          keys.push(sessionKey(condition.rotates));
+        } else if (condition) {
+          expectedGeneration = String(condition.generation);
+          const { replaces } = condition;
+          if (replaces !== undefined && tagOfIdHash(replaces) === ownerTag(record.userId)) keys.push(sessionKey(replaces));
+          // Another user's session lives in another cluster slot: deleted on its own, first.
+          else if (replaces !== undefined) await deleteSession(replaces);
+        }
+        return (await run(SCRIPTS.createSession, keys, [ttlMs, record.idHash, sessionPrefix, expectedGeneration, ...sessionFields(record)])) === 1;
+      },
+      async generation(userId) {
+        return Number((await call(() => client.get(generationKey(userId)))) ?? 0);
       },
       async get(idHash) {
         const fields = await call(() => client.hgetall(sessionKey(idHash)));
@@ -290,9 +306,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         const result = await run(SCRIPTS.updateSessionData, [sessionKey(idHash)], [expectedVersion, JSON.stringify(data)]);
         return result as UpdateDataResult;
       },
-      async delete(idHash) {
-        return (await run(SCRIPTS.deleteSession, [sessionKey(idHash)], [indexPrefix, idHash])) === 1;
-      },
+      delete: deleteSession,
       async listByUser(userId) {
         const flat = (await run(SCRIPTS.listUserSessions, [indexKey(userId)], [sessionPrefix])) as (string | string[])[];
         const records: SessionRecord[] = [];
@@ -301,8 +315,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         }
         return records.sort((a, b) => a.createdAt - b.createdAt);
       },
-      async deleteByUser(userId, exceptIdHash) {
-        return (await run(SCRIPTS.deleteUserSessions, [indexKey(userId)], [sessionPrefix, exceptIdHash ?? ''])) as number;
+      async advanceGeneration(userId, exceptIdHash) {
+        return (await run(SCRIPTS.advanceGeneration, [indexKey(userId), generationKey(userId)], [sessionPrefix, exceptIdHash ?? ''])) as string[];
       },
       // Redis expires idle sessions itself, so every session key it still has is live.
       async count() {

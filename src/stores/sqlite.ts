@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../core/errors.js';
 import {
   normalizeUsername,
+  type SessionCreateCondition,
   type SessionData,
   type SessionRecord,
   type Store,
@@ -38,6 +39,10 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
+CREATE TABLE IF NOT EXISTS tessera_generations (
+  user_id TEXT PRIMARY KEY,
+  generation INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tessera_users (
   id TEXT PRIMARY KEY,
   username TEXT NOT NULL,
@@ -153,7 +158,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listByUser: db.prepare<[string, number], SessionRow>(
       'SELECT * FROM tessera_sessions WHERE user_id = ? AND gc_at > ? ORDER BY created_at',
     ),
-    deleteByUser: db.prepare('DELETE FROM tessera_sessions WHERE user_id = ? AND id_hash IS NOT ? AND gc_at > ?'),
+    sessionIdsOfUser: db.prepare<[string, string | null, number], { id_hash: string }>(
+      'SELECT id_hash FROM tessera_sessions WHERE user_id = ? AND id_hash IS NOT ? AND gc_at > ?',
+    ),
+    deleteByUser: db.prepare('DELETE FROM tessera_sessions WHERE user_id = ? AND id_hash IS NOT ?'),
+    generation: db.prepare<[string], { generation: number }>('SELECT generation FROM tessera_generations WHERE user_id = ?'),
+    advanceGeneration: db.prepare(
+      `INSERT INTO tessera_generations (user_id, generation) VALUES (?, 1)
+       ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1`,
+    ),
     countSessions: db.prepare<[number], { live: number }>('SELECT COUNT(*) AS live FROM tessera_sessions WHERE gc_at > ?'),
     insertUser: db.prepare(
       `INSERT INTO tessera_users VALUES (@id, @username, @usernameKey, @passwordHash, @roles, @createdAt)
@@ -178,8 +191,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     sweepRevocations: db.prepare('DELETE FROM tessera_revocations WHERE expires_at <= ?'),
   };
 
-  const createSession = db.transaction((record: SessionRecord, ttlMs: number, replaces?: string) => {
-    if (replaces !== undefined) q.deleteSession.run(replaces);
+  const generationOf = (userId: string) => q.generation.get(userId)?.generation ?? 0;
+
+  const createSession = db.transaction((record: SessionRecord, ttlMs: number, condition?: SessionCreateCondition) => {
+    if (condition && 'rotates' in condition) {
+      if (q.deleteLiveSession.run(condition.rotates, Date.now()).changes === 0) return false;
+    } else if (condition) {
+      if (generationOf(record.userId) !== condition.generation) return false;
+      if (condition.replaces !== undefined) q.deleteSession.run(condition.replaces);
+    }
     q.insertSession.run({
       ...record,
       userName: record.userName ?? null,
@@ -190,6 +210,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       refreshIssuedAt: record.refresh?.issuedAt ?? null,
       refreshKey: record.refresh?.key ?? null,
     });
+    return true;
+  });
+
+  const advanceGeneration = db.transaction((userId: string, exceptIdHash: string | null) => {
+    q.advanceGeneration.run(userId);
+    const ended = q.sessionIdsOfUser.all(userId, exceptIdHash, Date.now()).map((row) => row.id_hash);
+    q.deleteByUser.run(userId, exceptIdHash);
+    return ended;
   });
 
   const updateUser = db.transaction((id: string, changes: { passwordHash?: string; roles?: readonly string[] }) => {
@@ -220,7 +248,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     sessions: {
-      create: (record, ttlMs, replaces) => run(() => createSession(record, ttlMs, replaces)),
+      // IMMEDIATE: the write lock is taken before the check, so another process cannot slip in between.
+      create: (record, ttlMs, condition) => run(() => createSession.immediate(record, ttlMs, condition)),
+      generation: (userId) => run(() => generationOf(userId)),
       get: (idHash) =>
         run(() => {
           const row = q.getSession.get(idHash, Date.now());
@@ -246,8 +276,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         }),
       delete: (idHash) => run(() => q.deleteLiveSession.run(idHash, Date.now()).changes === 1),
       listByUser: (userId) => run(() => q.listByUser.all(userId, Date.now()).map(toSession)),
-      deleteByUser: (userId, exceptIdHash) =>
-        run(() => q.deleteByUser.run(userId, exceptIdHash ?? null, Date.now()).changes),
+      advanceGeneration: (userId, exceptIdHash) => run(() => advanceGeneration.immediate(userId, exceptIdHash ?? null)),
       count: () => run(() => q.countSessions.get(Date.now())?.live ?? 0),
     },
     users: {

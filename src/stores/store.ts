@@ -6,13 +6,19 @@ import type { RevocationEntry } from '../revocation/revocation-list.js';
  *
  * Units: every timestamp is milliseconds since the epoch, taken from the caller's clock; every
  * `ttlMs` is a relative lifetime in milliseconds. A store may forget a record any time after its
- * `ttlMs` has passed (garbage collection), but the core never relies on that for security: it
- * re-checks timestamps itself, so a store's clock never decides whether a session is valid.
+ * `ttlMs` has passed (garbage collection), and must keep it until then: the core keeps a session's
+ * record past the session's end for as long as tokens issued from it may still be accepted, so
+ * that ending a user's credentials finds it. The core re-checks timestamps itself, so a store's
+ * clock never decides whether a session is valid.
  *
  * Atomicity: each method is atomic on its own. In particular
- * - `sessions.create` writes the record and the user index together, and removes `replaces` in the
- *   same step (a rotation never leaves both ids alive, nor neither);
- * - `sessions.delete` and `sessions.deleteByUser` remove records and index entries together;
+ * - `sessions.create` checks its condition, writes the record and the user index, and removes the
+ *   replaced session, all in one step (a rotation never leaves both ids alive, nor neither; a login
+ *   checked against credentials that have changed since never creates a session);
+ * - `sessions.advanceGeneration` advances the user's credential generation and deletes the user's
+ *   sessions in one step: no session created under an older generation survives it, and none can
+ *   be created after it under that generation;
+ * - `sessions.delete` removes the record and its index entry together;
  * - `sessions.touch` and `sessions.updateData` never resurrect a deleted session;
  * - `sessions.updateData` is a compare-and-set on `version`, `sessions.rotateRefresh` on the
  *   refresh hash (two instances rotating one handle at once: exactly one wins);
@@ -74,9 +80,26 @@ export type RotateRefreshResult = 'rotated' | 'conflict' | 'missing';
 
 export type UpdateDataResult = 'updated' | 'conflict' | 'missing';
 
+/**
+ * When `sessions.create` may write. Each user has a credential generation (0 until first advanced):
+ * a login states the generation it read before it read the user's password hash and roles, so a
+ * change of credentials made in between (which advances the generation) makes the login fail
+ * instead of leaving a session that was authenticated against the old credentials.
+ */
+export type SessionCreateCondition =
+  /** A login: only while the user's generation still equals `generation`; `replaces` is deleted in the same step. */
+  | { readonly generation: number; readonly replaces?: string | undefined }
+  /** A rotation: only while the session `rotates` still exists (it was not revoked meanwhile); it is deleted in the same step. */
+  | { readonly rotates: string };
+
 export interface SessionStore {
-  /** Writes the record and its index entry; with `replaces`, deletes that session in the same step. */
-  create(record: SessionRecord, ttlMs: number, replaces?: string): Promise<void>;
+  /**
+   * Writes the record and its index entry if `condition` holds (always, without one: imports and
+   * tests); `false`, and nothing written or deleted, when it does not.
+   */
+  create(record: SessionRecord, ttlMs: number, condition?: SessionCreateCondition): Promise<boolean>;
+  /** The user's credential generation: 0 until `advanceGeneration` is first called. */
+  generation(userId: string): Promise<number>;
   get(idHash: string): Promise<SessionRecord | null>;
   /** Records activity and extends the lifetime; `false` (and no write) if the session is gone. */
   touch(idHash: string, lastSeenAt: number, ttlMs: number): Promise<boolean>;
@@ -89,10 +112,13 @@ export interface SessionStore {
   /** Replaces `data` only if `version` still equals `expectedVersion`. */
   updateData(idHash: string, expectedVersion: number, data: SessionData): Promise<UpdateDataResult>;
   delete(idHash: string): Promise<boolean>;
-  /** Every live session of the user (expired leftovers may be included; callers filter by time). */
+  /** Every session of the user the store still holds (expired leftovers may be included; callers filter by time). */
   listByUser(userId: string): Promise<SessionRecord[]>;
-  /** Deletes every session of the user but `exceptIdHash`; returns how many were deleted. */
-  deleteByUser(userId: string, exceptIdHash?: string): Promise<number>;
+  /**
+   * Advances the user's credential generation by one and deletes every session of the user but
+   * `exceptIdHash`, in one atomic step. Returns the id hashes it deleted (their tokens must be revoked).
+   */
+  advanceGeneration(userId: string, exceptIdHash?: string): Promise<string[]>;
   /**
    * How many sessions the store holds that have not outlived their ttl: the active-sessions gauge.
    * Not on any request path; Redis answers it with a SCAN over the session keys.

@@ -33,7 +33,7 @@ export interface VerifierOptions {
   issuer?: string;
   /** Accepted audiences: the token's `aud` must contain one of them, if set. */
   audience?: string | readonly string[];
-  /** Clock skew allowed on exp, nbf and iat, in seconds (default 5, at most 60). */
+  /** Clock skew allowed on exp, nbf and iat, in seconds (default 5, at most `MAX_LEEWAY_SECONDS`: 60). */
   leewaySeconds?: number;
   /** Longest token accepted, in characters (default 8192), checked before any decoding. */
   maxTokenBytes?: number;
@@ -95,10 +95,16 @@ const isNumber = (value: unknown): value is number => typeof value === 'number' 
  * signature, then claims. Nothing is decoded before the size check, nothing from the payload is
  * trusted before the signature.
  */
+/**
+ * The largest clock-skew allowance any verifier accepts. A revocation entry outlives the tokens it
+ * kills by this much, so no verifier, whatever its leeway, accepts one after its entry is gone.
+ */
+export const MAX_LEEWAY_SECONDS = 60;
+
 export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
   const leeway = options.leewaySeconds ?? 5;
-  if (!isNumber(leeway) || leeway < 0 || leeway > 60) throw new ConfigError('leewaySeconds must be between 0 and 60.');
+  if (!isNumber(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS) throw new ConfigError(`leewaySeconds must be between 0 and ${MAX_LEEWAY_SECONDS}.`);
   const maxTokenBytes = options.maxTokenBytes ?? 8192;
   const expectedTyp = normalizeTyp(options.typ);
   const audiences = options.audience === undefined ? undefined : new Set(typeof options.audience === 'string' ? [options.audience] : options.audience);

@@ -9,7 +9,7 @@ import { frozenClock, type FrozenClock } from '../helpers/clock.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';
 
 const MINUTE = 60_000;
-const policy = { idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 24 * 60 * MINUTE, touchIntervalMs: MINUTE, maxDataBytes: 1024 };
+const policy = { idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 24 * 60 * MINUTE, touchIntervalMs: MINUTE, maxDataBytes: 1024, retainMs: 0 };
 const GRACE = 10_000;
 
 async function newSession(store: Store, clock: FrozenClock) {

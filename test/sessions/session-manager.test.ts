@@ -9,7 +9,7 @@ import { frozenClock } from '../helpers/clock.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const policy = { idleTimeoutMs: 24 * HOUR, absoluteTimeoutMs: 7 * 24 * HOUR, touchIntervalMs: MINUTE, maxDataBytes: 1024 };
+const policy = { idleTimeoutMs: 24 * HOUR, absoluteTimeoutMs: 7 * 24 * HOUR, touchIntervalMs: MINUTE, maxDataBytes: 1024, retainMs: 0 };
 const owner = { id: 'user-1', name: 'alice', roles: ['user'] };
 const client = { userAgent: 'test', ip: '127.0.0.1' };
 

@@ -75,13 +75,60 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal(await store.sessions.count(), before + 1);
     });
 
-    withStore('create with replaces deletes the old session in the same step', async (store) => {
+    withStore('a login with replaces deletes the old session in the same step', async (store) => {
       const old = record();
       await store.sessions.create(old, HOUR);
       const next = record({ userId: old.userId });
-      await store.sessions.create(next, HOUR, old.idHash);
+      assert.equal(await store.sessions.create(next, HOUR, { generation: 0, replaces: old.idHash }), true);
       assert.equal(await store.sessions.get(old.idHash), null);
       assert.deepEqual((await store.sessions.listByUser(old.userId)).map((s) => s.idHash), [next.idHash]);
+    });
+
+    withStore('a login checked under an older credential generation creates nothing and deletes nothing', async (store) => {
+      const old = record();
+      await store.sessions.create(old, HOUR);
+      assert.equal(await store.sessions.generation(old.userId), 0, 'a user starts at generation 0');
+      assert.deepEqual(await store.sessions.advanceGeneration(unique('nobody')), [], 'advancing a user without sessions is fine');
+      await store.sessions.advanceGeneration(old.userId);
+      assert.equal(await store.sessions.generation(old.userId), 1);
+      const kept = record({ userId: old.userId });
+      await store.sessions.create(kept, HOUR, { generation: 1 });
+      const late = record({ userId: old.userId });
+      assert.equal(await store.sessions.create(late, HOUR, { generation: 0, replaces: kept.idHash }), false);
+      assert.equal(await store.sessions.get(late.idHash), null);
+      assert.ok(await store.sessions.get(kept.idHash), 'the session it would have replaced is untouched');
+      assert.equal(await store.sessions.create(late, HOUR, { generation: 1 }), true);
+    });
+
+    withStore('a rotation only replaces a session that still exists', async (store) => {
+      const old = record();
+      await store.sessions.create(old, HOUR);
+      const next = record({ userId: old.userId });
+      assert.equal(await store.sessions.create(next, HOUR, { rotates: old.idHash }), true);
+      assert.equal(await store.sessions.get(old.idHash), null);
+      const revived = record({ userId: old.userId });
+      assert.equal(await store.sessions.create(revived, HOUR, { rotates: old.idHash }), false, 'a revoked session is not brought back');
+      assert.equal(await store.sessions.get(revived.idHash), null);
+      assert.deepEqual((await store.sessions.listByUser(old.userId)).map((s) => s.idHash), [next.idHash]);
+    });
+
+    withStore('advancing the generation races logins: every login either fails or is deleted by it', async (store) => {
+      for (let trial = 0; trial < 20; trial++) {
+        const userId = unique('user');
+        const generation = await store.sessions.generation(userId);
+        const logins = Array.from({ length: 8 }, () => record({ userId }));
+        const results = await Promise.all([
+          ...logins.slice(0, 4).map((login) => store.sessions.create(login, HOUR, { generation })),
+          store.sessions.advanceGeneration(userId),
+          ...logins.slice(4).map((login) => store.sessions.create(login, HOUR, { generation })),
+        ]);
+        const ended = results[4] as string[];
+        for (const [i, login] of logins.entries()) {
+          const created = results[i < 4 ? i : i + 1] as boolean;
+          assert.equal(await store.sessions.get(login.idHash), null, 'no login under the old generation survives');
+          assert.equal(ended.includes(login.idHash), created, 'a created login is among those the advance returns');
+        }
+      }
     });
 
     withStore('touch records activity and never resurrects a deleted session', async (store) => {
@@ -160,12 +207,14 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       for (const session of [...mine, theirs]) await store.sessions.create(session, HOUR);
       assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash).sort(), mine.map((s) => s.idHash).sort());
 
-      assert.equal(await store.sessions.deleteByUser(userId, mine[0]?.idHash), 2);
+      assert.deepEqual((await store.sessions.advanceGeneration(userId, mine[0]?.idHash)).sort(), [mine[1]?.idHash, mine[2]?.idHash].sort());
       assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash), [mine[0]?.idHash]);
       assert.ok(await store.sessions.get(theirs.idHash), 'another user\'s session survives');
+      assert.equal(await store.sessions.generation(theirs.userId), 0, 'and so does their generation');
 
-      assert.equal(await store.sessions.deleteByUser(userId), 1);
+      assert.deepEqual(await store.sessions.advanceGeneration(userId), [mine[0]?.idHash]);
       assert.deepEqual(await store.sessions.listByUser(userId), []);
+      assert.equal(await store.sessions.generation(userId), 2);
     });
 
     withStore('expired sessions drop out of the user index', async (store) => {
@@ -180,7 +229,7 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
     withStore('concurrent data updates through the session manager are never lost', async (store) => {
       const manager = createSessionManager(
         store,
-        { idleTimeoutMs: HOUR, absoluteTimeoutMs: 24 * HOUR, touchIntervalMs: 60_000, maxDataBytes: 65_536 },
+        { idleTimeoutMs: HOUR, absoluteTimeoutMs: 24 * HOUR, touchIntervalMs: 60_000, maxDataBytes: 65_536, retainMs: 0 },
         frozenClock(Date.now()),
       );
       const { record: session } = await manager.create({ id: unique('user'), roles: [] }, { userAgent: '', ip: '' });

@@ -17,7 +17,7 @@ describeStoreConformance('redis', async (t) => {
   return store;
 });
 
-const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
+const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024, retainMs: 0 };
 
 it('keys carry the prefix, Redis holds the ttl, and no key or value contains the session id', async (t) => {
   const redis = redisFor(t);

@@ -13,7 +13,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describeStoreConformance('sqlite', async () => createSqliteStore({ path: join(dir, 'conformance.db') }));
 
-const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024 };
+const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024, retainMs: 0 };
 
 it('sessions survive closing and reopening the database', async () => {
   const path = join(dir, 'restart.db');
