@@ -1,4 +1,5 @@
 import { after, before, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 import { hasRedisServer, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
 
 export { freePort, startRedis, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
@@ -73,4 +74,37 @@ export async function commandsDuring(redis: RedisServer, run: () => Promise<void
     if (added > 0 && command !== 'info') delta.set(command, added);
   }
   return delta;
+}
+
+/**
+ * The commands clients sent to Redis while `run` ran, in order, as `MONITOR` saw them: round trips,
+ * without the commands scripts run inside Redis (which `commandsDuring` counts too). Feed polls
+ * (`xread`) are left out: they come on their own schedule, whatever the traffic.
+ */
+export async function roundTripsDuring(redis: RedisServer, run: () => Promise<void>): Promise<string[]> {
+  const source = new Redis(redis.url);
+  const monitor = await source.monitor();
+  const marker = new Redis(redis.url);
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[], origin: string) => {
+    if (origin !== 'lua') seen.push(args.map(String));
+  });
+  const isMarker = (args: string[] | undefined, text: string) => args?.[0]?.toLowerCase() === 'echo' && args[1] === text;
+  const mark = async (text: string) => {
+    await marker.echo(text);
+    // MONITOR lines may arrive after the replies: wait for the marker's own line.
+    for (let i = 0; i < 200 && !seen.some((args) => isMarker(args, text)); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  try {
+    await mark('start');
+    await run();
+    await mark('end');
+    const from = seen.findIndex((args) => isMarker(args, 'start'));
+    const to = seen.findIndex((args) => isMarker(args, 'end'));
+    return seen.slice(from + 1, to).map((args) => args[0]!.toLowerCase()).filter((command) => command !== 'xread');
+  } finally {
+    marker.disconnect();
+    monitor.disconnect();
+    source.disconnect();
+  }
 }
