@@ -50,8 +50,8 @@ export function createHybridRuntime(deps: {
   const rotation = createRefreshRotation(deps.store, sessions.policy, clock, { graceMs: deps.graceMs });
 
   const credentials = (record: SessionRecord, refreshToken: string, identity = identityOf(record)): HybridCredentials => {
-    const issued = tokens.issue(identity, record.idHash);
-    return { record, refreshToken, accessToken: { token: issued.token, expiresAt: issued.expiresAt, expiresIn: tokens.ttlSeconds } };
+    const issued = tokens.issue(identity, record.idHash, sessions.expiresAt(record));
+    return { record, refreshToken, accessToken: { token: issued.token, expiresAt: issued.expiresAt, expiresIn: issued.expiresIn } };
   };
 
   return {

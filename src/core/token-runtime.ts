@@ -98,14 +98,19 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
       return mirror.add({ kind: 'sid', value: sid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
-    /** How long a session's record must outlive the session: tokens issued from it may be accepted that long after. */
-    retainMs: (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000,
+    /**
+     * How long a session's record is kept after the session ends: a token never outlives its
+     * session (see `issue`), but a verifier accepts it for its leeway after `exp`.
+     */
+    retainMs: MAX_LEEWAY_SECONDS * 1000,
 
-    issue(identity: Identity, sid: string) {
+    /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
+    issue(identity: Identity, sid: string, sessionEndsAt: number) {
       return issuer.issue({
         sub: identity.id,
         aud: audience,
         claims: { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
+        notAfter: Math.floor(sessionEndsAt / 1000),
       });
     },
 
@@ -113,10 +118,9 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
      * A short-lived token for one other service (`aud`), on behalf of the user of session `sid`:
      * it dies with the session like any access token, and lives at most a minute.
      */
-    issueService(identity: Identity, sid: string, audience: string, scope: string | undefined) {
-      const lifetime = Math.min(60, ttlSeconds);
+    issueService(identity: Identity, sid: string, sessionEndsAt: number, audience: string, scope: string | undefined) {
       const claims = { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
-      return { ...issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: lifetime }), expiresIn: lifetime };
+      return issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: Math.min(60, ttlSeconds), notAfter: Math.floor(sessionEndsAt / 1000) });
     },
   };
 }

@@ -81,11 +81,11 @@ export class StatelessContext extends BearerContext implements AuthContext {
   }
 
   protected issue(identity: Identity, record: SessionRecord): LoginResult {
-    const issued = this.tokens.issue(identity, record.idHash);
+    const issued = this.tokens.issue(identity, record.idHash, this.auth.sessions.expiresAt(record));
     if (this.tokens.cookie) {
-      this.response.appendSetCookie(sessionCookie({ ...this.auth.cookie, maxAgeSeconds: this.tokens.ttlSeconds }, issued.token));
+      this.response.appendSetCookie(sessionCookie({ ...this.auth.cookie, maxAgeSeconds: issued.expiresIn }, issued.token));
     }
     const session: SessionInfo = { id: record.idHash, createdAt: record.createdAt, expiresAt: issued.expiresAt, data: {} };
-    return { session, accessToken: { token: issued.token, type: 'Bearer', expiresIn: this.tokens.ttlSeconds } };
+    return { session, accessToken: { token: issued.token, type: 'Bearer', expiresIn: issued.expiresIn } };
   }
 }

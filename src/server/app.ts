@@ -3,7 +3,7 @@ import express, { type Request } from 'express';
 import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
 import type { TesseraError } from '../core/errors.js';
-import { CredentialsChangedError, InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
+import { AuthenticationRequiredError, CredentialsChangedError, InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
 import { createIntrospection } from '../core/introspection.js';
 import type { DeviceSession, Identity, LoginResult } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
@@ -238,7 +238,9 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
     const input = body(req);
     const audience = checkAudience(input.audience, tokens.audience);
     const scope = checkScope(input.scope);
-    const issued = tokens.issueService(req.auth.user as Identity, req.auth.session?.id ?? '', audience, scope);
+    const session = req.auth.session;
+    if (!session) throw new AuthenticationRequiredError('A token on behalf of a session needs one.');
+    const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope);
     res.set('cache-control', 'no-store').json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
   });
 

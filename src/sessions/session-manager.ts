@@ -15,7 +15,8 @@ export interface SessionPolicy {
   readonly maxDataBytes: number;
   /**
    * How long a record is kept after its session ends (ms): as long as tokens issued from it may
-   * still be accepted, so that ending all of a user's credentials finds it and revokes its tokens.
+   * still be accepted (their leeway past `exp`), so that ending all of a user's credentials finds
+   * it and revokes its tokens.
    */
   readonly retainMs: number;
 }

@@ -40,6 +40,8 @@ export interface IssueInput {
   /** Other claims (sid, roles, scope …); the registered claims above always win. */
   claims?: Record<string, unknown>;
   ttlSeconds?: number;
+  /** Epoch seconds the token may not outlive (its session's end): `exp` is the earlier of this and the lifetime. */
+  notAfter?: number;
 }
 
 /** Issues tokens with `iss sub aud exp iat jti` set consistently, signed by the ring's active key. */
@@ -49,9 +51,9 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
   if (!Number.isFinite(options.ttlSeconds) || options.ttlSeconds <= 0) throw new ConfigError('ttlSeconds must be positive.');
 
   return {
-    issue(input: IssueInput): { token: string; jti: string; expiresAt: number } {
+    issue(input: IssueInput): { token: string; jti: string; expiresAt: number; expiresIn: number } {
       const iat = Math.floor(clock.now() / 1000);
-      const exp = iat + Math.ceil(input.ttlSeconds ?? options.ttlSeconds);
+      const exp = Math.min(iat + Math.ceil(input.ttlSeconds ?? options.ttlSeconds), input.notAfter ?? Infinity);
       const jti = randomBytes(16).toString('base64url');
       const token = signJwt(options.keys.signingKey(), {
         ...input.claims,
@@ -62,7 +64,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         iat,
         jti,
       }, typ);
-      return { token, jti, expiresAt: exp * 1000 };
+      return { token, jti, expiresAt: exp * 1000, expiresIn: Math.max(0, exp - iat) };
     },
   };
 }

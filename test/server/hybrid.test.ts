@@ -149,6 +149,23 @@ describe('identity server, hybrid', () => {
     assert.equal(late.body.code, 'refresh_token_invalid');
   });
 
+  it('an access token never outlives its session: renewed two minutes before the absolute end, it expires at that end', async () => {
+    const { login } = await signIn(server, name('ivy'), { register: true, transport: 'body' });
+    const end = Date.parse(login.body.session.expires_at as string) - 3_600_000 + 4 * 3_600_000; // login + the absolute limit
+    let handle = login.body.refresh_token as string;
+    for (const minutes of [50, 50, 50, 50, 38]) {
+      clock.advance(minutes * 60_000);
+      const refreshed = await new Client(server.url).post('/auth/refresh', { refresh_token: handle });
+      assert.equal(refreshed.status, 200);
+      handle = refreshed.body.refresh_token as string;
+      if (minutes === 38) {
+        const { exp } = JSON.parse(Buffer.from((refreshed.body.access_token as string).split('.')[1]!, 'base64url').toString()) as { exp: number };
+        assert.ok(exp * 1000 <= end, `exp ${exp * 1000 - end} ms past the session's end`);
+        assert.ok(refreshed.body.expires_in <= 120 && refreshed.body.expires_in >= 119, `expires_in ${refreshed.body.expires_in as number}`);
+      }
+    }
+  });
+
   it('an idle session ends: a handle unused past the idle limit is refused', async () => {
     const { login } = await signIn(server, name('ida'), { register: true, transport: 'body' });
     clock.advance(3_600_000);
