@@ -133,3 +133,32 @@ it("the README's fetch-handler example: a token that works, then dies at logout"
     assert.equal(refused.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
   });
 });
+
+it("the README's credential-change example: a password change ends the other devices and the logins racing it", async () => {
+  await withExample('examples/credential-changes.js', async (url) => {
+    const OLD = 'correct horse';
+    const laptop = new Client(url);
+    const phone = new Client(url);
+    for (const device of [laptop, phone]) assert.equal((await device.post('/login', { username: 'ana', password: OLD })).status, 200);
+    // Someone who knows the old password keeps logging in from four clients while ana changes it.
+    const attackers: Client[] = [];
+    let changing = true;
+    const loops = Array.from({ length: 4 }, async () => {
+      while (changing) {
+        const attacker = new Client(url);
+        const login = await attacker.post('/login', { username: 'ana', password: OLD });
+        assert.ok(login.status === 200 || login.status === 401, String(login.status));
+        attackers.push(attacker);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const changed = await laptop.post('/password', { current_password: OLD, new_password: 'a new passphrase' });
+    changing = false;
+    assert.equal(changed.status, 204);
+    await Promise.all(loops);
+    for (const device of [phone, ...attackers]) assert.equal((await device.get('/me')).status, 401);
+    assert.equal((await laptop.get('/me')).status, 200, 'the device that changed it stays signed in');
+    assert.equal((await new Client(url).post('/login', { username: 'ana', password: OLD })).status, 401);
+    assert.equal((await new Client(url).post('/login', { username: 'ana', password: 'a new passphrase' })).status, 200);
+  });
+});

@@ -23,3 +23,11 @@ void context.user.id;
 // @ts-expect-error codes are a closed union
 const wrong: TesseraError['code'] = 'no_such_code';
 void wrong;
+
+// A login under the generation read before the user's credentials; a changed one is a coded error.
+const generation: Promise<number> = auth.credentialGeneration('user-1');
+void generation.then((read) => context.login({ id: 'user-1', roles: [] }, { generation: read }));
+const changed: TesseraError['code'] = 'credentials_changed';
+void changed;
+// @ts-expect-error the generation is a number
+void context.login({ id: 'user-1', roles: [] }, { generation: '3' });
