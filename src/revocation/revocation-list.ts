@@ -22,16 +22,33 @@ export interface RevocableClaims {
 
 export type RevocationList = ReturnType<typeof createRevocationList>;
 
-/** The in-memory list every instance checks on the request path: O(1), no I/O. */
+/** Fewest entries at which adding one first drops the expired ones. */
+const PRUNE_FLOOR = 1024;
+
+/**
+ * The in-memory list every instance checks on the request path: O(1), no I/O. Expired entries are
+ * dropped whenever the list has doubled since the last sweep, so it stays within twice the live
+ * entries at an amortised O(1) per addition.
+ */
 export function createRevocationList(clock: Clock) {
   const byKind = { jti: new Map<string, number>(), sid: new Map<string, number>(), kid: new Map<string, number>() };
   const subjects = new Map<string, { revokedBefore: number; expiresAt: number }>();
+  let pruneAt = PRUNE_FLOOR;
 
   const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > clock.now();
+  const size = () => byKind.jti.size + byKind.sid.size + byKind.kid.size + subjects.size;
+
+  const prune = (): void => {
+    const now = clock.now();
+    for (const map of Object.values(byKind)) for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value);
+    for (const [value, subject] of subjects) if (subject.expiresAt <= now) subjects.delete(value);
+    pruneAt = Math.max(PRUNE_FLOOR, size() * 2);
+  };
 
   return {
     /** Idempotent: adding an entry twice, or out of order, leaves the strictest state. */
     add(entry: RevocationEntry): void {
+      if (size() >= pruneAt) prune();
       if (entry.kind === 'sub') {
         const current = subjects.get(entry.value);
         subjects.set(entry.value, {
@@ -56,14 +73,10 @@ export function createRevocationList(clock: Clock) {
     },
 
     /** Drops entries that can no longer kill anything. */
-    prune(): void {
-      const now = clock.now();
-      for (const map of Object.values(byKind)) for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value);
-      for (const [value, subject] of subjects) if (subject.expiresAt <= now) subjects.delete(value);
-    },
+    prune,
 
     get size(): number {
-      return byKind.jti.size + byKind.sid.size + byKind.kid.size + subjects.size;
+      return size();
     },
   };
 }

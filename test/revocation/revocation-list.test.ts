@@ -39,3 +39,17 @@ describe('revocation list', () => {
     assert.equal(list.size, 1);
   });
 });
+
+describe('revocation list memory', () => {
+  it('stays within twice its live entries however many expire: expired ones are swept as it grows', () => {
+    const clock = frozenClock(T);
+    const list = createRevocationList(clock);
+    for (let i = 0; i < 100_000; i++) {
+      list.add({ kind: 'jti', value: `j${i}`, expiresAt: clock.now() + 1000 });
+      clock.advance(10); // 100 entries live at any moment
+    }
+    assert.ok(list.size <= 2048, `${list.size} entries held for 100 live`);
+    list.add({ kind: 'sid', value: 'kept', expiresAt: clock.now() + 60_000 });
+    assert.equal(list.isRevoked({ sid: 'kept' }, undefined), true, 'sweeping never drops a live entry');
+  });
+});
