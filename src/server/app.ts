@@ -9,6 +9,7 @@ import type { DeviceSession, Identity, LoginResult } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
 import { tokenResponseBody } from '../http/refresh.js';
 import type { KeyRing } from '../tokens/key-ring.js';
+import { createDeviceCookies } from './device-cookie.js';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { checkAudience, checkScope, checkToken } from './oauth-params.js';
 import { SELF_SERVICE_PAGE } from './page.js';
@@ -109,12 +110,20 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
   if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
   mountOAuth(app, auth, clients, telemetry); // before tessera() too: clients authenticate with HTTP Basic
   app.use(tessera(auth));
+  const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
 
-  /** The password check of login and password change, with its outcome in the security log. */
+  /**
+   * The password check of login and password change, with its outcome in the security log. What
+   * vouches for the client: its device cookie at login, its session for a password change.
+   */
   async function checkCredentials(req: Request, username: string, password: string, via: 'login' | 'password_change') {
     const ip = req.ip ?? '';
+    const session = req.auth.session?.id;
+    const trustedFor = via === 'login'
+      ? (userId: string) => devices?.deviceOf(req.headers.cookie, userId)
+      : () => (session === undefined ? undefined : `session:${session}`);
     try {
-      return await users.authenticate(username, password, ip);
+      return await users.authenticate(username, password, { ip, trustedFor });
     } catch (error) {
       const fields = { username: forLog(username), ip, via };
       if (error instanceof InvalidCredentialsError) telemetry.security('login_failed', fields);
@@ -167,6 +176,10 @@ export function createServerApp({ auth, users, keys, trustProxy = false, clients
       }
     };
     const { user, result } = await login(1);
+    // This client has now proven it knows the password: later attempts through it are counted on
+    // their own. Only for clients that keep cookies; bearer and body-transport clients get none.
+    const keepsCookies = auth.strategy === 'stateful' || (auth.strategy === 'hybrid' && transport === 'cookie') || auth.tokens?.cookie === true;
+    if (devices && keepsCookies) res.append('set-cookie', devices.issue(user.id));
     telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
     res.set('cache-control', 'no-store').json({
       user: publicUser(user),

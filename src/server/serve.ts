@@ -48,7 +48,8 @@ export interface ServeOptions {
   /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
   clients?: readonly OAuthClient[] | undefined;
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
-  loginThrottle?: LoginThrottleOptions | undefined;
+  /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
+  loginThrottle?: Partial<LoginThrottleOptions> | undefined;
   /** JSON logs: level (info) and destination (standard output). */
   log?: LogOptions | undefined;
   clock?: Clock | undefined;
@@ -123,7 +124,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     });
     const telemetry = createTelemetry(auth, options.log);
-    const throttle = createLoginThrottle(store.counters, options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE);
+    const throttle = createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle });
     const users = createUserService(store.users, throttle, clock, auth.credentialGeneration);
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();

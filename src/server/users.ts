@@ -6,6 +6,8 @@ import type { createLoginThrottle } from './login-throttle.js';
 import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
 
 const USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
+/** Longest name a login looks up (registration allows 64; an admin bootstrapped by flag may have more). */
+const MAX_USERNAME = 256;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 1024;
 
@@ -32,6 +34,12 @@ export function checkPassword(value: unknown, field = 'password'): string {
     throw new InvalidRequestError(`${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
   }
   return value;
+}
+
+/** Who is trying to log in: the address, and what vouches for the client on an account (see `LoginAttempt.trusted`). */
+export interface LoginClient {
+  readonly ip: string;
+  readonly trustedFor?: ((userId: string) => string | undefined) | undefined;
 }
 
 /**
@@ -65,16 +73,18 @@ export function createUserService(
      * The user for a correct password, with the credential generation a login must be created
      * under; the same error, after the same work, for every failure.
      */
-    async authenticate(username: string, password: string, ip: string): Promise<{ user: UserRecord; generation: number }> {
-      await throttle.attempt(username, ip);
+    async authenticate(username: string, password: string, client: LoginClient): Promise<{ user: UserRecord; generation: number }> {
+      // A name no account can have costs nothing: no store read, no hashing, nothing counted.
+      if (username.length === 0 || username.length > MAX_USERNAME || password.length > MAX_PASSWORD) throw new InvalidCredentialsError();
       // Only the id is taken from the first read: the generation is read before the password hash
       // and roles the login is checked against, so a change in between makes the login fail.
       const found = await users.getByUsername(username);
+      const ticket = await throttle.attempt({ account: found?.id, client: client.ip, trusted: found ? client.trustedFor?.(found.id) : undefined });
       const generation = found ? await generationOf(found.id) : 0;
       const user = found && (await users.getById(found.id));
       const valid = await verifyPassword(user?.passwordHash ?? (await decoy), password);
       if (!user || !valid) throw new InvalidCredentialsError();
-      await throttle.succeeded(username, ip);
+      await ticket.succeeded();
       return { user, generation };
     },
 

@@ -174,6 +174,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         entry.value += delta;
         return { count: entry.value, resetInMs: entry.gcAt - now };
       },
+      async get(key) {
+        const entry = liveCounter(key);
+        return entry ? { count: entry.value, resetInMs: entry.gcAt - Date.now() } : null;
+      },
       async reset(key) {
         counters.delete(key);
       },

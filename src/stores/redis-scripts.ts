@@ -116,6 +116,12 @@ if redis.call('exists', KEYS[1]) == 0 then return 0 end
 redis.call('hset', KEYS[1], unpack(ARGV))
 return 1`;
 
+/** KEYS: counter. Its count and remaining window, in one command; nil when absent. */
+export const READ_COUNTER = `
+local count = redis.call('get', KEYS[1])
+if not count then return nil end
+return {tonumber(count), redis.call('pttl', KEYS[1])}`;
+
 /** KEYS: counter. ARGV: delta, windowMs. The window starts with the first hit. */
 export const ADD_TO_COUNTER = `
 local count = redis.call('incrby', KEYS[1], ARGV[1])

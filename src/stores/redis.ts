@@ -126,6 +126,7 @@ const SCRIPTS = {
   deleteIfEqual: script(scripts.DELETE_IF_EQUAL),
   updateUser: script(scripts.UPDATE_USER),
   addToCounter: script(scripts.ADD_TO_COUNTER),
+  readCounter: script(scripts.READ_COUNTER),
 };
 
 /**
@@ -379,6 +380,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       async add(key, delta, windowMs) {
         const [count, ttl] = (await run(SCRIPTS.addToCounter, [counterKey(key)], [delta, windowMs])) as [number, number];
         return { count, resetInMs: Math.max(ttl, 0) };
+      },
+      async get(key) {
+        const read = (await run(SCRIPTS.readCounter, [counterKey(key)], [])) as [number, number] | null;
+        return read === null || read[1] <= 0 ? null : { count: read[0], resetInMs: read[1] };
       },
       async reset(key) {
         await call(() => client.del(counterKey(key)));

@@ -184,6 +184,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        RETURNING count, gc_at`,
     ),
     resetCounter: db.prepare('DELETE FROM tessera_counters WHERE key = ?'),
+    getCounter: db.prepare<[string, number], { count: number; gc_at: number }>('SELECT count, gc_at FROM tessera_counters WHERE key = ? AND gc_at > ?'),
     sweepSessions: db.prepare('DELETE FROM tessera_sessions WHERE gc_at <= ?'),
     sweepCounters: db.prepare('DELETE FROM tessera_counters WHERE gc_at <= ?'),
     addRevocation: db.prepare('INSERT INTO tessera_revocations (entry, expires_at) VALUES (?, ?)'),
@@ -308,6 +309,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           const row = q.addCounter.get(key, delta, now + windowMs, now, now, now + windowMs);
           if (!row) throw new Error('counter upsert returned no row');
           return { count: row.count, resetInMs: row.gc_at - now };
+        }),
+      get: (key) =>
+        run(() => {
+          const now = Date.now();
+          const row = q.getCounter.get(key, now);
+          return row ? { count: row.count, resetInMs: row.gc_at - now } : null;
         }),
       reset: (key) => run(() => void q.resetCounter.run(key)),
     },

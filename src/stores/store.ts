@@ -152,6 +152,8 @@ export interface CounterState {
 export interface CounterStore {
   /** Adds `delta` (may be negative) and returns the new count; the window starts at the first hit. */
   add(key: string, delta: number, windowMs: number): Promise<CounterState>;
+  /** The counter as it is, without writing anything; null when it is absent or its window has ended. */
+  get(key: string): Promise<CounterState | null>;
   reset(key: string): Promise<void>;
 }
 

@@ -40,9 +40,10 @@ describe('identity server, hybrid', () => {
     assert.equal(login.body.expires_in, 300);
     assert.equal(login.body.refresh_token, undefined, 'a browser never sees the handle');
     assert.equal(login.headers.get('cache-control'), 'no-store');
-    const cookies = login.headers.getSetCookie();
-    assert.equal(cookies.length, 1, cookies.join('\n'));
-    assert.match(cookies[0]!, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`));
+    const [refresh, device, ...others] = login.headers.getSetCookie();
+    assert.deepEqual(others, []);
+    assert.match(refresh!, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`));
+    assert.match(device!, /^tessera-device=[^;]+; Max-Age=15552000; Path=\/auth; HttpOnly; SameSite=Strict$/, 'the device cookie, for login throttling only');
     assert.ok(browser.cookies.get(REFRESH_COOKIE)!.startsWith(`${login.body.session.id}.`), 'the handle names its session');
     const me = await api.get('/auth/me');
     assert.equal(me.status, 200);

@@ -115,7 +115,7 @@ describe('logs', () => {
     server = await startTestServer({
       strategy: 'stateful',
       log: { level: 'info', destination: sink.destination },
-      loginThrottle: { perAccount: { max: 2, windowMs: 60_000 }, perIp: { max: 100, windowMs: 60_000 } },
+      loginThrottle: { perAccountAndClient: { free: 1, maxDelayMs: 60_000, windowMs: 60_000 } },
     });
   });
   after(() => server.stop());
@@ -131,7 +131,7 @@ describe('logs', () => {
     assert.equal((await alice.delete(`/auth/sessions/${device!.id}`)).status, 204);
     const sessionCookie = [...alice.cookies.values()][0]!;
     await alice.post('/auth/logout-all');
-    // Two wrong passwords, then the account is throttled.
+    // One free wrong password, one that starts a delay, then the account is throttled for this client.
     for (let i = 0; i < 3; i++) await new Client(server.url).post('/auth/login', { username: 'logged', password: `wrong password ${i}` });
 
     // A request's line is written when its response closes, which may be just after the client has it.

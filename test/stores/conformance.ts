@@ -282,6 +282,18 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal((await store.counters.add(key, 1, 60_000)).count, 1);
     });
 
+    withStore('a counter reads back without being written, and reads as absent once its window ends', async (store) => {
+      const key = unique('counter');
+      assert.equal(await store.counters.get(key), null);
+      assert.equal(await store.counters.get(key), null, 'reading created nothing');
+      await store.counters.add(key, 2, 80);
+      const read = await store.counters.get(key);
+      assert.equal(read?.count, 2);
+      assert.ok(read.resetInMs > 0 && read.resetInMs <= 80);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(await store.counters.get(key), null);
+    });
+
     withStore('a counter window ends after windowMs', async (store) => {
       const key = unique('counter');
       await store.counters.add(key, 3, 50);
