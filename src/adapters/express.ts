@@ -6,7 +6,7 @@ import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
 import { refreshFromRequest, refreshResponseBody } from '../http/refresh.js';
-import type { RequestFacts, ResponseSink } from '../http/request.js';
+import { clientAddress, type RequestFacts, type ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -30,7 +30,7 @@ class ExpressRequestFacts implements RequestFacts {
 
   /** Express resolves X-Forwarded-For only when the app's 'trust proxy' setting says so. */
   get ip() {
-    return this.req.ip ?? this.req.socket.remoteAddress ?? '';
+    return clientAddress(this.req.ip, this.req.socket.remoteAddress);
   }
 }
 

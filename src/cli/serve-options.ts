@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Strategy } from '../core/types.js';
 import { parseClient } from '../server/oauth-clients.js';
@@ -37,7 +38,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --redis-cluster NODES     a Redis Cluster instead: seed nodes, host:port[,host:port...]
   --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
   --bootstrap-admin U:P     create that admin user if absent
-  --trust-proxy VALUE       believe X-Forwarded-For from these proxies (Express 'trust proxy' syntax)
+  --trust-proxy VALUE       believe X-Forwarded-For from the proxies in front: a hop count (1), or
+                            addresses, CIDR ranges, loopback/linklocal/uniquelocal, comma-separated
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
   --log-level LEVEL         debug | info | warn | error | fatal | silent (info): JSON lines on stdout,
                             one per request and per security event
@@ -57,6 +59,29 @@ export class UsageError extends Error {}
 
 const STRATEGIES: readonly Strategy[] = ['stateful', 'stateless', 'hybrid'];
 const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
+
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `--trust-proxy`: a hop count (`1`: the balancer in front), or the proxies' addresses, CIDR ranges
+ * and named ranges, comma-separated. `true` is refused: it believes whatever X-Forwarded-For a
+ * client writes.
+ */
+export function parseTrustProxy(value: string): number | string {
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  const valid = (entry: string) => {
+    if (NAMED_RANGES.has(entry)) return true;
+    const [address = '', prefix, ...extra] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || extra.length > 0) return false;
+    return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  };
+  if (value === '' || !entries.every(valid)) {
+    throw new UsageError('--trust-proxy must be a hop count, or addresses, CIDR ranges and loopback/linklocal/uniquelocal, comma-separated (never "true": that believes any client).');
+  }
+  return entries.join(',');
+}
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}.`);
@@ -121,7 +146,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     refreshGrace: refreshGrace === '' ? undefined : Number(refreshGrace),
     insecureCookies: insecure,
     bootstrapAdmin,
-    trustProxy: trustProxy === '' ? undefined : trustProxy === 'true' ? true : trustProxy,
+    trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),
     trustedOrigins: list('trusted-origin'),
     clients,
     log: { level: oneOf(text('log-level', 'info'), LOG_LEVELS, 'log-level') },

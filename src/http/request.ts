@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** The few facts about an incoming request that Tessera reads; each adapter fills them in. */
 export interface RequestFacts {
   readonly method: string;
@@ -10,6 +12,15 @@ export interface RequestFacts {
 /** Where Tessera writes what the response must carry; each adapter fills it in. */
 export interface ResponseSink {
   appendSetCookie(value: string): void;
+}
+
+/**
+ * The client address to record and throttle by: `candidate` (an address a trusted proxy forwarded)
+ * only if it is a valid IP address, the connection's own address otherwise, so nothing a client
+ * writes in a header reaches the device list or the logs.
+ */
+export function clientAddress(candidate: string | undefined, connection: string | undefined): string {
+  return candidate !== undefined && isIP(candidate) !== 0 ? candidate : (connection ?? '');
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);

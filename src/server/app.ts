@@ -8,6 +8,7 @@ import { createIntrospection } from '../core/introspection.js';
 import type { DeviceSession, Identity, LoginResult } from '../core/types.js';
 import type { UserRecord } from '../stores/store.js';
 import { tokenResponseBody } from '../http/refresh.js';
+import { clientAddress } from '../http/request.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createDeviceCookies } from './device-cookie.js';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
@@ -22,8 +23,8 @@ export interface ServerAppOptions {
   users: ReturnType<typeof createUserService>;
   /** The signing keys, whose public halves the JWKS route publishes. */
   keys: KeyRing;
-  /** Express 'trust proxy': X-Forwarded-For is believed only when this is set. */
-  trustProxy?: boolean | string | number;
+  /** Express 'trust proxy': X-Forwarded-For is believed only from these proxies (a hop count, addresses, ranges). */
+  trustProxy?: string | number;
   /** OAuth clients allowed to introspect and revoke. */
   clients?: readonly OAuthClient[];
   /** Request and security-event logs, metrics. */
@@ -98,10 +99,15 @@ function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthCli
 }
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, keys, trustProxy = false, clients = [], telemetry }: ServerAppOptions): express.Express {
+export function createServerApp({ auth, users, keys, trustProxy, clients = [], telemetry }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', trustProxy);
+  app.set('trust proxy', trustProxy ?? false);
+  // Every later reader of req.ip (routes, logs, the adapter) sees a valid address, never a header's text.
+  app.use(function validClientAddress(req, _res, next) {
+    Object.defineProperty(req, 'ip', { value: clientAddress(req.ip, req.socket.remoteAddress), configurable: true });
+    next();
+  });
   app.use(telemetry.observeRequests);
   // Before tessera(): a scrape carries no credential, and must not cost a store read if it did.
   app.get('/metrics', telemetry.metricsRoute);

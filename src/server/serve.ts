@@ -43,7 +43,7 @@ export interface ServeOptions {
   maxStaleness?: number | undefined;
   bootstrapAdmin?: { username: string; password: string } | undefined;
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
-  trustProxy?: boolean | string | number | undefined;
+  trustProxy?: string | number | undefined;
   trustedOrigins?: readonly string[] | undefined;
   /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
   clients?: readonly OAuthClient[] | undefined;
@@ -129,7 +129,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy ?? false, clients: options.clients ?? [], telemetry });
+    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], telemetry });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
