@@ -22,6 +22,10 @@ const FLAGS = {
   'refresh-grace': { type: 'string' },
   client: { type: 'string', multiple: true },
   'trust-proxy': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-client': { type: 'string' },
   'trusted-origin': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -40,6 +44,10 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --bootstrap-admin U:P     create that admin user if absent
   --trust-proxy VALUE       believe X-Forwarded-For from the proxies in front: a hop count (1), or
                             addresses, CIDR ranges, loopback/linklocal/uniquelocal, comma-separated
+  --headers-timeout SECONDS a connection's time to send a request's headers (10)
+  --request-timeout SECONDS a request's time to arrive whole, body included (30)
+  --max-connections N       open connections in all (1000)
+  --max-connections-per-client N  open connections from one address (100; 0: no cap)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
   --log-level LEVEL         debug | info | warn | error | fatal | silent (info): JSON lines on stdout,
                             one per request and per security event
@@ -111,6 +119,18 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
 
   const trustProxy = text('trust-proxy', '');
+  const number = (flag: 'headers-timeout' | 'request-timeout' | 'max-connections' | 'max-connections-per-client', valid: (value: number) => boolean, rule: string) => {
+    const value = text(flag, '');
+    if (value === '') return undefined;
+    if (!valid(Number(value))) throw new UsageError(`--${flag} must be ${rule}.`);
+    return Number(value);
+  };
+  const limits = {
+    headersTimeout: number('headers-timeout', (value) => value > 0 && value <= 600, 'a number of seconds from 0 to 600'),
+    requestTimeout: number('request-timeout', (value) => value > 0 && value <= 3600, 'a number of seconds from 0 to 3600'),
+    maxConnections: number('max-connections', (value) => Number.isInteger(value) && value > 0, 'a positive whole number'),
+    maxConnectionsPerClient: number('max-connections-per-client', (value) => Number.isInteger(value) && value >= 0, 'a whole number (0: no cap)'),
+  };
   const accessTtl = text('access-ttl', '');
   if (accessTtl !== '' && !(Number(accessTtl) > 0)) throw new UsageError('--access-ttl must be a positive number of seconds.');
   const refreshGrace = text('refresh-grace', '');
@@ -147,6 +167,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     insecureCookies: insecure,
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),
+    limits,
     trustedOrigins: list('trusted-origin'),
     clients,
     log: { level: oneOf(text('log-level', 'info'), LOG_LEVELS, 'log-level') },

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAuth } from '../core/create-auth.js';
@@ -11,6 +11,7 @@ import { createRedisStore } from '../stores/redis.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import type { Store } from '../stores/store.js';
 import { createServerApp } from './app.js';
+import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
 import type { Logger } from 'pino';
 import type { LogOptions } from './logger.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
@@ -50,6 +51,8 @@ export interface ServeOptions {
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
   /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
+  /** Timeouts and connection caps (see `DEFAULT_CONNECTION_LIMITS`). */
+  limits?: ConnectionLimits | undefined;
   /** JSON logs: level (info) and destination (standard output). */
   log?: LogOptions | undefined;
   clock?: Clock | undefined;
@@ -95,7 +98,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
-    const server = createServer();
+    const server = createLimitedServer(options.limits);
     // A request that arrives before the app is ready (the revocation list still loading) waits
     // for it instead of finding no handler and hanging: a balancer sends traffic at once.
     const early: (() => void)[] = [];

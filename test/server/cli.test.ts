@@ -133,6 +133,15 @@ describe('tessera CLI', () => {
     const seeds = spawnSync(process.execPath, [CLI, 'serve', '--store', 'redis', '--redis-cluster', 'redis://a'], { encoding: 'utf8' });
     assert.equal(seeds.status, 2);
     assert.match(seeds.stderr, /--redis-cluster must be host:port/);
+    for (const [flag, value, message] of [
+      ['--trust-proxy', 'true', /--trust-proxy must be a hop count/],
+      ['--headers-timeout', '0', /--headers-timeout must be a number of seconds/],
+      ['--max-connections-per-client', '1.5', /--max-connections-per-client must be a whole number/],
+    ] as const) {
+      const refused = spawnSync(process.execPath, [CLI, 'serve', flag, value], { encoding: 'utf8' });
+      assert.equal(refused.status, 2, flag);
+      assert.match(refused.stderr, message);
+    }
     const bench = spawnSync(process.execPath, [CLI, 'bench', '--rounds', 'many'], { encoding: 'utf8' });
     assert.equal(bench.status, 2);
     assert.match(bench.stderr, /--rounds must be a positive number/);
