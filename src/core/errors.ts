@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'invalid_request'
   | 'invalid_credentials'
   | 'throttled'
+  | 'overloaded'
   | 'username_taken'
   | 'not_found'
   | 'session_conflict'
@@ -80,6 +81,16 @@ export class ThrottledError extends TesseraError {
 
   constructor(retryAfterSeconds: number) {
     super('throttled', 'Too many failed attempts; try again later.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Too much expensive work (password hashing) is waiting already: shed, to be retried after `retryAfterSeconds`. */
+export class OverloadedError extends TesseraError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds = 1) {
+    super('overloaded', 'The server is busy; try again shortly.');
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -1,4 +1,4 @@
-import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
+import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
 
 export interface ProblemDetails {
   readonly type: string;
@@ -26,6 +26,7 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   credentials_changed: [409, 'Credentials changed'],
   session_data_too_large: [413, 'Session data too large'],
   throttled: [429, 'Too many attempts'],
+  overloaded: [503, 'Overloaded'],
   store_unavailable: [503, 'Store unavailable'],
   invalid_config: [500, 'Server misconfigured'],
   not_implemented: [501, 'Not implemented'],
@@ -65,7 +66,7 @@ export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'
     return { status: 500, headers, body };
   }
   const [status, title] = STATUS_AND_TITLE[error.code];
-  if (error instanceof ThrottledError) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error instanceof ThrottledError || error instanceof OverloadedError) headers['retry-after'] = String(error.retryAfterSeconds);
   // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
   if (error instanceof InvalidClientError) headers['www-authenticate'] = 'Basic realm="tessera"';
   const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;

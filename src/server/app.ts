@@ -159,7 +159,7 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
 
   app.post('/auth/register', async (req, res) => {
     const input = body(req);
-    const user = await users.register(checkUsername(input.username), checkPassword(input.password));
+    const user = await users.register(checkUsername(input.username), checkPassword(input.password), req.ip ?? '');
     telemetry.security('registered', { user_id: user.id, username: user.username, ip: req.ip });
     res.status(201).json({ user: publicUser(user) });
   });

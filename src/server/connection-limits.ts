@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionLimits {
@@ -21,23 +21,29 @@ export const DEFAULT_CONNECTION_LIMITS = { headersTimeout: 10, requestTimeout: 3
  * a connection that has sent nothing or one partial line, so the header deadline is kept here per
  * connection: armed on connect and after each response, cleared when a request's headers are in.
  */
-export function createLimitedServer(options: ConnectionLimits = {}): Server {
+export function createLimitedServer(options: ConnectionLimits, handler: RequestListener): Server {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...definedOnly(options) };
   const headersMs = limits.headersTimeout * 1000;
-  const server = createServer({
-    headersTimeout: headersMs,
-    requestTimeout: Math.max(limits.requestTimeout * 1000, headersMs),
-    connectionsCheckingInterval: Math.min(1000, headersMs),
-  });
-  server.maxConnections = limits.maxConnections;
-  server.keepAliveTimeout = Math.min(5000, headersMs);
-
   const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const disarm = (socket: Socket) => clearTimeout(deadlines.get(socket));
   const arm = (socket: Socket) => {
     disarm(socket);
     deadlines.set(socket, setTimeout(() => socket.destroy(), headersMs).unref());
   };
+  const server = createServer(
+    {
+      headersTimeout: headersMs,
+      requestTimeout: Math.max(limits.requestTimeout * 1000, headersMs),
+      connectionsCheckingInterval: Math.min(1000, headersMs),
+    },
+    function limitedRequest(request, response) {
+      disarm(request.socket);
+      response.once('finish', () => arm(request.socket));
+      handler(request, response);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = Math.min(5000, headersMs);
   const openByAddress = new Map<string, number>();
 
   server.on('connection', (socket: Socket) => {
@@ -52,10 +58,6 @@ export function createLimitedServer(options: ConnectionLimits = {}): Server {
       else openByAddress.set(address, left);
     });
     arm(socket);
-  });
-  server.on('request', (request, response) => {
-    disarm(request.socket);
-    response.once('finish', () => arm(request.socket));
   });
   return server;
 }

@@ -1,12 +1,7 @@
-import { hash } from 'node:crypto';
-import { ThrottledError } from '../core/errors.js';
-import type { CounterState, CounterStore } from '../stores/store.js';
+import type { CounterStore } from '../stores/store.js';
+import { counterKey, countWithin, throttled, type ThrottleLimit } from './counted-limits.js';
 
-export interface ThrottleLimit {
-  /** Attempts allowed per window. */
-  readonly max: number;
-  readonly windowMs: number;
-}
+export type { ThrottleLimit };
 
 export interface LoginThrottleOptions {
   /**
@@ -43,9 +38,6 @@ export interface AttemptTicket {
   succeeded(): Promise<void>;
 }
 
-/** Fixed-size keys (128 bits of SHA-256), whatever the attacker sends. */
-const digest = (...parts: string[]) => hash('sha256', parts.join('\u0000'), 'base64url').slice(0, 22);
-
 /**
  * Login throttling that slows guessing without locking out the owner (OWASP's "slow down online
  * guessing", NIST SP 800-63B 5.2.2):
@@ -55,67 +47,54 @@ const digest = (...parts: string[]) => hash('sha256', parts.join('\u0000'), 'bas
  *   across accounts; an account also has a limit for untrusted clients overall.
  *
  * Storage stays bounded: keys are fixed-size digests, nothing is counted per account for a name
- * that does not exist, and an attempt refused by a counter it read writes nothing. Each attempt is
- * counted before the password is checked, so a burst of parallel guesses cannot slip past.
+ * that does not exist, and an attempt refused by a counter it read writes nothing (`countWithin`).
+ * Each attempt is counted before the password is checked, so parallel guesses cannot slip past.
  */
 export function createLoginThrottle(counters: CounterStore, options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE) {
   const { perAccountAndClient: pair, perClient, perAccount, perTrusted } = options;
-  const read = (key: string | undefined) => (key === undefined ? null : counters.get(key));
-  const refuse = (state: CounterState): never => {
-    throw new ThrottledError(Math.max(1, Math.ceil(state.resetInMs / 1000)));
-  };
   const delayAfter = (failures: number) => Math.min(pair.maxDelayMs, 1000 * 2 ** Math.max(0, failures - pair.free - 1));
 
   /** A trusted client: counted on its own; past its limit it is treated like any other client. */
   async function trustedAttempt(key: string): Promise<AttemptTicket | undefined> {
     if (((await counters.get(key))?.count ?? 0) >= perTrusted.max) return undefined;
-    const counted = await counters.add(key, 1, perTrusted.windowMs);
-    if (counted.count > perTrusted.max) refuse(counted);
+    await countWithin(counters, [{ key, ...perTrusted }]);
     return { succeeded: () => counters.reset(key) };
   }
 
   return {
     /** Counts one attempt, or throws `ThrottledError` (with Retry-After). */
     async attempt(attempt: LoginAttempt): Promise<AttemptTicket> {
-      const { account: accountId, client: address, trusted } = attempt;
-      if (accountId !== undefined && trusted !== undefined) {
-        const ticket = await trustedAttempt(`login:t:${digest(accountId, trusted)}`);
+      const { account, client, trusted } = attempt;
+      if (account !== undefined && trusted !== undefined) {
+        const ticket = await trustedAttempt(counterKey('login:t:', account, trusted));
         if (ticket) return ticket;
       }
-      const clientKey = `login:c:${digest(address)}`;
-      const perAccountKeys = accountId === undefined ? undefined : {
-        account: `login:a:${digest(accountId)}`,
-        pair: `login:p:${digest(accountId, address)}`,
-        delay: `login:d:${digest(accountId, address)}`,
-      };
+      const clientKey = counterKey('login:c:', client);
+      if (account === undefined) {
+        await countWithin(counters, [{ key: clientKey, ...perClient }]);
+        return { succeeded: async () => void (await counters.add(clientKey, -1, perClient.windowMs)) };
+      }
 
-      // Read first: an attempt refused here writes nothing.
-      const [client, account, delay] = await Promise.all([read(clientKey), read(perAccountKeys?.account), read(perAccountKeys?.delay)]);
-      if (client && client.count >= perClient.max) refuse(client);
-      if (account && account.count >= perAccount.max) refuse(account);
-      if (delay) refuse(delay);
-
-      const counted = await counters.add(clientKey, 1, perClient.windowMs);
-      if (counted.count > perClient.max) refuse(counted);
-      if (!perAccountKeys) return { succeeded: async () => void (await counters.add(clientKey, -1, perClient.windowMs)) };
-
-      const [accountCounted, pairCounted] = await Promise.all([
-        counters.add(perAccountKeys.account, 1, perAccount.windowMs),
-        counters.add(perAccountKeys.pair, 1, pair.windowMs),
-      ]);
-      if (accountCounted.count > perAccount.max) refuse(accountCounted);
+      const accountKey = counterKey('login:a:', account);
+      const pairKey = counterKey('login:p:', account, client);
+      const delayKey = counterKey('login:d:', account, client);
+      // While a delay runs, refused without a write.
+      const delay = await counters.get(delayKey);
+      if (delay) throw throttled(delay);
+      await countWithin(counters, [{ key: clientKey, ...perClient }, { key: accountKey, ...perAccount }]);
+      const pairCount = await counters.add(pairKey, 1, pair.windowMs);
       // Past the free attempts, one attempt per delay: the one that starts the delay goes ahead.
-      if (pairCounted.count > pair.free) {
-        const waiting = await counters.add(perAccountKeys.delay, 1, delayAfter(pairCounted.count));
-        if (waiting.count > 1) refuse(waiting);
+      if (pairCount.count > pair.free) {
+        const waiting = await counters.add(delayKey, 1, delayAfter(pairCount.count));
+        if (waiting.count > 1) throw throttled(waiting);
       }
       return {
         async succeeded() {
           await Promise.all([
             counters.add(clientKey, -1, perClient.windowMs),
-            counters.add(perAccountKeys.account, -1, perAccount.windowMs),
-            counters.reset(perAccountKeys.pair),
-            counters.reset(perAccountKeys.delay),
+            counters.add(accountKey, -1, perAccount.windowMs),
+            counters.reset(pairKey),
+            counters.reset(delayKey),
           ]);
         },
       };

@@ -14,7 +14,9 @@ import { createServerApp } from './app.js';
 import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
 import type { Logger } from 'pino';
 import type { LogOptions } from './logger.js';
+import { createHashingGate, type HashingGateOptions } from './hashing-gate.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
+import { createRegistrationThrottle, DEFAULT_REGISTRATION_THROTTLE, type RegistrationThrottleOptions } from './registration-throttle.js';
 import type { OAuthClient } from './oauth-clients.js';
 import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
@@ -51,6 +53,10 @@ export interface ServeOptions {
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
   /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
+  /** Registration throttling; each limit left out keeps its default (`DEFAULT_REGISTRATION_THROTTLE`). */
+  registrationThrottle?: Partial<RegistrationThrottleOptions> | undefined;
+  /** How many password hashes run and wait at once before requests are shed with 503. */
+  hashing?: HashingGateOptions | undefined;
   /** Timeouts and connection caps (see `DEFAULT_CONNECTION_LIMITS`). */
   limits?: ConnectionLimits | undefined;
   /** JSON logs: level (info) and destination (standard output). */
@@ -98,12 +104,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
-    const server = createLimitedServer(options.limits);
     // A request that arrives before the app is ready (the revocation list still loading) waits
     // for it instead of finding no handler and hanging: a balancer sends traffic at once.
     const early: (() => void)[] = [];
     let handle: RequestListener = (request, response) => void early.push(() => handle(request, response));
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response));
+    const server = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) => handle(request, response));
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -127,8 +132,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     });
     const telemetry = createTelemetry(auth, options.log);
-    const throttle = createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle });
-    const users = createUserService(store.users, throttle, clock, auth.credentialGeneration);
+    const users = createUserService({
+      users: store.users,
+      throttle: createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
+      countRegistration: createRegistrationThrottle(store.counters, { ...DEFAULT_REGISTRATION_THROTTLE, ...options.registrationThrottle }),
+      hashing: createHashingGate(options.hashing),
+      clock,
+      generationOf: auth.credentialGeneration,
+    });
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { InvalidCredentialsError, InvalidRequestError, UsernameTakenError } from '../core/errors.js';
 import type { UserRecord, UserStore } from '../stores/store.js';
+import type { HashingGate, HashingPriority } from './hashing-gate.js';
 import type { createLoginThrottle } from './login-throttle.js';
 import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
 
@@ -42,23 +43,29 @@ export interface LoginClient {
   readonly trustedFor?: ((userId: string) => string | undefined) | undefined;
 }
 
-/**
- * Accounts: registration, credential checks (throttled, equal-time), password changes.
- * `generationOf` reads a user's credential generation (`Auth.credentialGeneration`).
- */
-export function createUserService(
-  users: UserStore,
-  throttle: ReturnType<typeof createLoginThrottle>,
-  clock: Clock,
-  generationOf: (userId: string) => Promise<number>,
-) {
+export interface UserServiceOptions {
+  readonly users: UserStore;
+  readonly throttle: ReturnType<typeof createLoginThrottle>;
+  /** Counts a registration from a client address, or throws `ThrottledError`. */
+  readonly countRegistration: (client: string) => Promise<void>;
+  /** Where every password hash and check waits its turn. */
+  readonly hashing: HashingGate;
+  readonly clock: Clock;
+  /** A user's credential generation (`Auth.credentialGeneration`). */
+  readonly generationOf: (userId: string) => Promise<number>;
+}
+
+/** Accounts: registration, credential checks (throttled, equal-time), password changes. */
+export function createUserService({ users, throttle, countRegistration, hashing, clock, generationOf }: UserServiceOptions) {
   const decoy = createDecoyHash();
 
-  const register = async (username: string, password: string, roles: readonly string[] = ['user']): Promise<UserRecord> => {
+  const create = async (username: string, password: string, roles: readonly string[], priority: HashingPriority): Promise<UserRecord> => {
+    // A taken name is refused before the expensive hash (the insert below still decides races).
+    if (await users.getByUsername(username)) throw new UsernameTakenError();
     const user: UserRecord = {
       id: randomUUID(),
       username,
-      passwordHash: await hashPassword(password),
+      passwordHash: await hashing(priority, () => hashPassword(password)),
       roles: [...roles],
       createdAt: clock.now(),
     };
@@ -67,7 +74,11 @@ export function createUserService(
   };
 
   return {
-    register,
+    /** A new account, for a client address that has not registered too much lately. */
+    async register(username: string, password: string, client: string): Promise<UserRecord> {
+      await countRegistration(client);
+      return create(username, password, ['user'], 'background');
+    },
 
     /**
      * The user for a correct password, with the credential generation a login must be created
@@ -82,14 +93,14 @@ export function createUserService(
       const ticket = await throttle.attempt({ account: found?.id, client: client.ip, trusted: found ? client.trustedFor?.(found.id) : undefined });
       const generation = found ? await generationOf(found.id) : 0;
       const user = found && (await users.getById(found.id));
-      const valid = await verifyPassword(user?.passwordHash ?? (await decoy), password);
+      const valid = await hashing('urgent', async () => verifyPassword(user?.passwordHash ?? (await decoy), password));
       if (!user || !valid) throw new InvalidCredentialsError();
       await ticket.succeeded();
       return { user, generation };
     },
 
     async changePassword(user: UserRecord, newPassword: string): Promise<void> {
-      await users.update(user.id, { passwordHash: await hashPassword(newPassword) });
+      await users.update(user.id, { passwordHash: await hashing('urgent', () => hashPassword(newPassword)) });
     },
 
     /** The updated account, or null if there is no such user. */
@@ -102,7 +113,7 @@ export function createUserService(
     async ensureAdmin(username: string, password: string): Promise<void> {
       if (await users.getByUsername(username)) return;
       try {
-        await register(username, password, ['admin', 'user']);
+        await create(username, password, ['admin', 'user'], 'urgent');
       } catch (error) {
         if (!(error instanceof UsernameTakenError)) throw error;
       }

@@ -15,6 +15,8 @@ export async function startTestServer(options: Partial<ServeOptions> = {}): Prom
     redisUrl: 'redis://127.0.0.1:6379',
     insecureCookies: true,
     log: { level: 'silent' },
+    // Suites register many users from one address; the registration tests set their own limits.
+    registrationThrottle: { perClient: { max: 100_000, windowMs: 60_000 } },
     ...options,
   });
   return {
