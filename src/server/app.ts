@@ -59,8 +59,10 @@ function body(req: Request): Record<string, unknown> {
 /** The browser client, as built next to this file; the page imports it. */
 const CLIENT_SCRIPT = readFileSync(new URL('../client/index.js', import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
 
-/** Errors from the JSON body parser, as the clients of an auth API need them. */
+/** Errors from the JSON body parser and the router, as the clients of an auth API need them. */
 function bodyParserError(error: unknown): TesseraError | undefined {
+  // A malformed %-escape in the path (`/auth/sessions/%ZZ`) is the client's mistake, not a 500.
+  if (error instanceof URIError) return new InvalidRequestError('The URL has a malformed escape.');
   const type = (error as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return new InvalidRequestError('The body is too large.');
   if (typeof type === 'string' && type.startsWith('entity.')) return new InvalidRequestError('The body is not valid JSON.');
@@ -103,6 +105,12 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy ?? false);
+  app.use(function securityHeaders(req, res, next) {
+    res.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+    // Account answers carry personal data (user agents, addresses, tokens): never cached.
+    if (req.path.startsWith('/auth/') || req.path.startsWith('/admin/')) res.set('cache-control', 'no-store');
+    next();
+  });
   // Every later reader of req.ip (routes, logs, the adapter) sees a valid address, never a header's text.
   app.use(function validClientAddress(req, _res, next) {
     Object.defineProperty(req, 'ip', { value: clientAddress(req.ip, req.socket.remoteAddress), configurable: true });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../core/errors.js';
@@ -122,7 +122,8 @@ const toUser = (row: UserRow): UserRecord => ({
  * each is atomic.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  // Password hashes, addresses and sessions: readable by this user only, the folder included.
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -131,6 +132,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(tessera_sessions)').all().map((column) => column.name));
   for (const [name, type] of Object.entries(ADDED_SESSION_COLUMNS)) {
     if (!columns.has(name)) db.exec(`ALTER TABLE tessera_sessions ADD COLUMN ${name} ${type}`);
+  }
+  // After the schema is written, the journal files exist too.
+  if (options.path !== ':memory:') {
+    for (const file of [options.path, `${options.path}-wal`, `${options.path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
   }
 
   const q = {

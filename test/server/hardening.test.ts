@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSqliteStore } from '../../src/stores/sqlite.js';
+import { Client } from '../helpers/http-client.js';
+import { startTestServer } from '../helpers/server.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const PASSWORD = 'correct horse battery';
+
+describe('identity server hardening', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ strategy: 'stateful', store: 'sqlite' });
+  });
+  after(() => server.stop());
+
+  it('attack: a malformed %-escape in a path answers 400 invalid_request, not a 500', async () => {
+    const answer = await new Client(server.url).delete('/auth/sessions/%ZZ');
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.code, 'invalid_request');
+  });
+
+  it('every answer says nosniff and no-referrer; account answers are never cached', async () => {
+    const client = new Client(server.url);
+    assert.equal((await client.post('/auth/register', { username: `hard${process.pid}`, password: PASSWORD })).status, 201);
+    assert.equal((await client.post('/auth/login', { username: `hard${process.pid}`, password: PASSWORD })).status, 200);
+    for (const path of ['/', '/auth/me', '/auth/sessions', '/healthz']) {
+      const answer = await client.get(path);
+      assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(answer.headers.get('referrer-policy'), 'no-referrer', path);
+      if (path.startsWith('/auth/')) assert.equal(answer.headers.get('cache-control'), 'no-store', path);
+    }
+  });
+
+  it('the database and its journal files are readable by this user only, in a folder only it can enter', () => {
+    for (const file of ['tessera.db', 'tessera.db-wal', 'tessera.db-shm']) {
+      assert.equal(statSync(join(server.dataDir, file)).mode & 0o777, 0o600, file);
+    }
+  });
+
+  it('a SQLite store creates its folder for this user only', async () => {
+    const path = join(server.dataDir, 'nested', 'store.db');
+    const store = createSqliteStore({ path });
+    await store.close();
+    assert.equal(statSync(join(server.dataDir, 'nested')).mode & 0o777, 0o700);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+});
