@@ -19,6 +19,30 @@ export interface RemoteKeySetOptions {
 
 const MAX_JWKS_BYTES = 64 * 1024;
 const MAX_KEYS = 100;
+/** After a failed fetch, the next background one waits 1 s, then 2 s, 4 s … up to the max age. */
+const FIRST_BACKOFF_MS = 1000;
+
+/** The body as text, read as a stream and abandoned past `maxBytes`: a huge answer is never held. */
+async function readLimited(response: Response, maxBytes: number): Promise<string> {
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    await response.body?.cancel();
+    throw new Error('The JWKS is too large.');
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks).toString('utf8');
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error('The JWKS is too large.');
+    }
+    chunks.push(value);
+  }
+}
 
 /**
  * A verification-only key ring fed from a remote JWKS. Verification stays synchronous and local;
@@ -33,14 +57,20 @@ export function createRemoteKeySet(options: RemoteKeySetOptions) {
   const ring: KeyRing = createKeyRing([]);
   let fetchedAt = -Infinity;
   let lastUnknownKidFetch = -Infinity;
+  // Background refetches after failures back off, so a struggling identity server is not hit once per request.
+  let backoffMs = 0;
+  let failedAt = -Infinity;
   let inFlight: Promise<void> | undefined;
   let fetches = 0;
 
   const load = async (): Promise<void> => {
     fetches++;
     const response = await fetch(options.url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-    const body = await response.text();
-    if (!response.ok || body.length > MAX_JWKS_BYTES) throw new Error(`JWKS fetch failed with status ${response.status}.`);
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`JWKS fetch failed with status ${response.status}.`);
+    }
+    const body = await readLimited(response, MAX_JWKS_BYTES);
     const keys = (JSON.parse(body) as { keys?: unknown }).keys;
     if (!Array.isArray(keys)) throw new Error('The JWKS has no "keys" array.');
     const entries: KeyRingEntry[] = [];
@@ -60,9 +90,17 @@ export function createRemoteKeySet(options: RemoteKeySetOptions) {
   };
 
   const refresh = (): Promise<void> => {
-    inFlight ??= load().finally(() => {
-      inFlight = undefined;
-    });
+    inFlight ??= load()
+      .then(() => {
+        backoffMs = 0;
+      }, (error: unknown) => {
+        failedAt = clock.now();
+        backoffMs = Math.min(maxAgeMs, backoffMs === 0 ? FIRST_BACKOFF_MS : backoffMs * 2);
+        throw error;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
     return inFlight;
   };
 
@@ -70,9 +108,10 @@ export function createRemoteKeySet(options: RemoteKeySetOptions) {
     ring,
     /** Fetches now (at startup); rejects if the JWKS cannot be had. */
     refresh,
-    /** Refetches after the max age, in the background; never throws. */
+    /** Refetches after the max age, in the background (backing off after failures); never throws. */
     refreshIfStale(): void {
-      if (clock.now() - fetchedAt >= maxAgeMs) refresh().catch(() => {});
+      const now = clock.now();
+      if (now - fetchedAt >= maxAgeMs && now - failedAt >= backoffMs) refresh().catch(() => {});
     },
     /**
      * Called when a token names a kid we lack: refetches unless one such fetch happened within the
