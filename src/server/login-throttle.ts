@@ -1,8 +1,6 @@
 import type { CounterStore } from '../stores/store.js';
 import { counterKey, countWithin, throttled, type ThrottleLimit } from './counted-limits.js';
 
-export type { ThrottleLimit };
-
 export interface LoginThrottleOptions {
   /**
    * One client (address) guessing one account: `free` attempts per window, then one attempt at a
