@@ -16,7 +16,8 @@ import { checkAudience, checkScope, checkToken } from './oauth-params.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import type { Telemetry } from './telemetry.js';
 import type { createUserService } from './users.js';
-import { checkPassword, checkRoles, checkUsername } from './users.js';
+import { checkNewPassword } from './password-policy.js';
+import { checkRoles, checkUsername } from './users.js';
 
 export interface ServerAppOptions {
   auth: Auth;
@@ -167,7 +168,8 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
 
   app.post('/auth/register', async (req, res) => {
     const input = body(req);
-    const user = await users.register(checkUsername(input.username), checkPassword(input.password), req.ip ?? '');
+    const username = checkUsername(input.username);
+    const user = await users.register(username, checkNewPassword(input.password, username), req.ip ?? '');
     telemetry.security('registered', { user_id: user.id, username: user.username, ip: req.ip });
     res.status(201).json({ user: publicUser(user) });
   });
@@ -237,8 +239,8 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
   app.post('/auth/password', requireAuth(), async (req, res) => {
     const input = body(req);
     if (typeof input.current_password !== 'string') throw new InvalidRequestError('current_password is required.');
-    const newPassword = checkPassword(input.new_password, 'new_password');
     const identity = req.auth.user as Identity;
+    const newPassword = checkNewPassword(input.new_password, identity.name ?? '', 'new_password');
     const { user: account } = await checkCredentials(req, identity.name ?? '', input.current_password, 'password_change');
     if (account.id !== identity.id) throw new NotFoundError('The account no longer exists.');
     await users.changePassword(account, newPassword);

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { normalizePassword } from './password-policy.js';
 
 /**
  * Argon2id with OWASP's first recommended profile: 19 MiB of memory, 2 passes, 1 lane. About 50 ms
@@ -6,11 +7,18 @@ import argon2 from 'argon2';
  */
 const PARAMETERS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/** Hashes the password's NFC form (see `normalizePassword`). */
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, PARAMETERS);
+  return argon2.hash(normalizePassword(password), PARAMETERS);
 }
 
+/** Checks the NFC form; a password set before passwords were normalised is also checked as typed. */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  const normalized = normalizePassword(password);
+  return (await verifies(hash, normalized)) || (normalized !== password && (await verifies(hash, password)));
+}
+
+async function verifies(hash: string, password: string): Promise<boolean> {
   try {
     return await argon2.verify(hash, password);
   } catch {

@@ -9,7 +9,7 @@ import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
 const USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
 /** Longest name a login looks up (registration allows 64; an admin bootstrapped by flag may have more). */
 const MAX_USERNAME = 256;
-const MIN_PASSWORD = 8;
+/** Longest password a login hashes. */
 const MAX_PASSWORD = 1024;
 
 export function checkUsername(value: unknown): string {
@@ -28,13 +28,6 @@ export function checkRoles(value: unknown): string[] {
     throw new InvalidRequestError(`roles must be a list of at most ${MAX_ROLES} names of letters, digits, dots, colons, dashes or underscores.`);
   }
   return [...new Set(value as string[])];
-}
-
-export function checkPassword(value: unknown, field = 'password'): string {
-  if (typeof value !== 'string' || value.length < MIN_PASSWORD || value.length > MAX_PASSWORD) {
-    throw new InvalidRequestError(`${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
-  }
-  return value;
 }
 
 /** Who is trying to log in: the address, and what vouches for the client on an account (see `LoginAttempt.trusted`). */

@@ -49,4 +49,28 @@ describe('registration under abuse', () => {
       await server.stop();
     }
   });
+
+  it('common passwords and the username are refused; a password is the same in any Unicode spelling', async () => {
+    const server = await startTestServer({ store: 'memory' });
+    try {
+      const client = new Client(server.url);
+      const username = name('uni');
+      for (const [password, reason] of [['password', /most common/], ['Passw0rd', /most common/], ['iloveyou1', /most common/], [username, /username/], ['short', /8 to 1024/]] as const) {
+        const refused = await client.post('/auth/register', { username, password });
+        assert.equal(refused.status, 400, password);
+        assert.match(refused.body.detail as string, reason);
+      }
+      const composed = 'crème brûlée à la carte'; // precomposed: NFC
+      assert.equal((await client.post('/auth/register', { username, password: composed })).status, 201);
+      const decomposed = composed.normalize('NFD');
+      assert.notEqual(decomposed, composed);
+      assert.equal((await new Client(server.url).post('/auth/login', { username, password: decomposed })).status, 200, 'typed with combining accents');
+      const logged = new Client(server.url);
+      assert.equal((await logged.post('/auth/login', { username, password: composed })).status, 200);
+      const changed = await logged.post('/auth/password', { current_password: decomposed, new_password: '123456789' });
+      assert.equal(changed.status, 400, 'a new password is checked too');
+    } finally {
+      await server.stop();
+    }
+  });
 });
