@@ -25,8 +25,11 @@ const algorithm = (value: string | undefined): Algorithm => {
 
 export function runKeys(argv: readonly string[]): void {
   const [command, ...rest] = argv;
-  // A kid is base64url and may begin with "-": take it before the option parser reads it as a flag.
-  const leadingKid = command === 'revoke' && rest[0] !== undefined && !rest[0].startsWith('--') ? rest[0] : undefined;
+  // A kid is base64url and may begin with "-" or "--" (one kid in 64, one in 4096): take it before
+  // the option parser reads it as a flag. Only the options revoke knows are options there.
+  const first = rest[0];
+  const isOption = first !== undefined && ['--dir', '--help'].some((option) => first === option || first.startsWith(`${option}=`));
+  const leadingKid = command === 'revoke' && first !== undefined && !isOption ? first : undefined;
   const { values, positionals } = parseArgs({
     args: leadingKid === undefined ? [...rest] : rest.slice(1),
     options: {

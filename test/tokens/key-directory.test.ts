@@ -94,15 +94,18 @@ describe('tessera keys', () => {
     assert.deepEqual(listed.map((row) => row[2]).sort(), ['active', 'next', 'revoked']);
   });
 
-  it('revokes a key whose kid begins with "-" (base64url allows it; one kid in 64 does)', () => {
-    const dir = freshDir();
-    const [kid] = cli('generate', '--alg', 'HS256', '--out', dir).stdout.trim().split(' ');
-    const dashed = `-${kid!.slice(1)}`;
-    const file = readFileSync(join(dir, `${kid}.json`), 'utf8').replaceAll(kid!, dashed);
-    rmSync(join(dir, `${kid}.json`));
-    writeFileSync(join(dir, `${dashed}.json`), file);
-    const revoked = cli('revoke', dashed, '--dir', dir);
-    assert.equal(revoked.status, 0, revoked.stderr);
-    assert.match(cli('list', '--dir', dir).stdout, new RegExp(`^${dashed}\tHS256\trevoked`));
-  });
+  for (const prefix of ['-', '--']) {
+    it(`revokes a key whose kid begins with "${prefix}" (base64url allows it: one kid in ${64 ** prefix.length})`, () => {
+      const dir = freshDir();
+      const [kid] = cli('generate', '--alg', 'HS256', '--out', dir).stdout.trim().split(' ');
+      // The rest of the kid must not begin with "-" itself, or the kid would begin with one more.
+      const dashed = `${prefix}A${kid!.slice(prefix.length + 1)}`;
+      const file = readFileSync(join(dir, `${kid}.json`), 'utf8').replaceAll(kid!, dashed);
+      rmSync(join(dir, `${kid}.json`));
+      writeFileSync(join(dir, `${dashed}.json`), file);
+      const revoked = cli('revoke', dashed, '--dir', dir);
+      assert.equal(revoked.status, 0, revoked.stderr);
+      assert.match(cli('list', '--dir', dir).stdout, new RegExp(`^${dashed}\\tHS256\\trevoked`));
+    });
+  }
 });
