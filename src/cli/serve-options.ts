@@ -26,6 +26,7 @@ const FLAGS = {
   'request-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-client': { type: 'string' },
+  'max-sessions-per-user': { type: 'string' },
   'trusted-origin': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -48,6 +49,7 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --request-timeout SECONDS a request's time to arrive whole, body included (30)
   --max-connections N       open connections in all (1000)
   --max-connections-per-client N  open connections from one address (100; 0: no cap)
+  --max-sessions-per-user N sessions one user may hold; a login past it ends the oldest (100)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
   --log-level LEVEL         debug | info | warn | error | fatal | silent (info): JSON lines on stdout,
                             one per request and per security event
@@ -119,12 +121,13 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
 
   const trustProxy = text('trust-proxy', '');
-  const number = (flag: 'headers-timeout' | 'request-timeout' | 'max-connections' | 'max-connections-per-client', valid: (value: number) => boolean, rule: string) => {
+  const number = (flag: 'headers-timeout' | 'request-timeout' | 'max-connections' | 'max-connections-per-client' | 'max-sessions-per-user', valid: (value: number) => boolean, rule: string) => {
     const value = text(flag, '');
     if (value === '') return undefined;
     if (!valid(Number(value))) throw new UsageError(`--${flag} must be ${rule}.`);
     return Number(value);
   };
+  const maxSessions = number('max-sessions-per-user', (value) => Number.isInteger(value) && value > 0, 'a positive whole number');
   const limits = {
     headersTimeout: number('headers-timeout', (value) => value > 0 && value <= 600, 'a number of seconds from 0 to 600'),
     requestTimeout: number('request-timeout', (value) => value > 0 && value <= 3600, 'a number of seconds from 0 to 3600'),
@@ -168,6 +171,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),
     limits,
+    ...(maxSessions !== undefined && { session: { maxPerUser: maxSessions } }),
     trustedOrigins: list('trusted-origin'),
     clients,
     log: { level: oneOf(text('log-level', 'info'), LOG_LEVELS, 'log-level') },

@@ -31,6 +31,8 @@ export interface AuthOptions {
     touchInterval?: number;
     /** Largest session data, in bytes of JSON (default 16 384). */
     maxDataBytes?: number;
+    /** Sessions (or stateless logins) one user may hold; a login past it ends the oldest (default 100). */
+    maxPerUser?: number;
   };
   /**
    * Required by the stateless and hybrid strategies: keys, issuer, access-token lifetime. Optional
@@ -92,6 +94,8 @@ export interface Auth {
   credentialGeneration(userId: string): Promise<number>;
   /** Ends one session or login by the id device lists show; `false` if it was already gone. */
   endSession(id: string): Promise<boolean>;
+  /** Ends the user's oldest sessions past `session.maxPerUser` (every login calls it); returns how many. */
+  capSessions(userId: string): Promise<number>;
   /** Stops background work (the revocation feed); the store is the caller's to close. */
   close(): void;
 }
@@ -153,6 +157,8 @@ export function createAuth(options: AuthOptions): Auth {
   const absolute = seconds(options.session?.absoluteTimeout, 604_800, 'session.absoluteTimeout');
   const touch = seconds(options.session?.touchInterval, Math.min(60, idle / 10), 'session.touchInterval');
   const maxDataBytes = options.session?.maxDataBytes ?? 16_384;
+  const maxPerUser = options.session?.maxPerUser ?? 100;
+  if (!Number.isInteger(maxPerUser) || maxPerUser <= 0) throw new ConfigError('session.maxPerUser must be a positive integer.');
   if (!Number.isInteger(maxDataBytes) || maxDataBytes <= 0) {
     throw new ConfigError('session.maxDataBytes must be a positive integer.');
   }
@@ -172,10 +178,10 @@ export function createAuth(options: AuthOptions): Auth {
     : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
 
   const sessions = createSessionManager(store, policy, clock);
-  const { revokeUser, endSession } = createRevoker(sessions, tokens);
+  const { revokeUser, endSession, capSessions } = createRevoker(sessions, tokens, maxPerUser);
   const events = new EventEmitter<AuthEvents>();
   const hybrid = strategy === 'hybrid' && tokens
-    ? createHybridRuntime({ store, sessions, tokens, clock, graceMs: graceSeconds * 1000, endSession, events })
+    ? createHybridRuntime({ store, sessions, tokens, clock, graceMs: graceSeconds * 1000, endSession, capSessions, events })
     : undefined;
   const cookie = resolveCookie(options.cookie ?? {}, absolute);
 
@@ -189,6 +195,7 @@ export function createAuth(options: AuthOptions): Auth {
     sessions,
     revokeUser,
     endSession,
+    capSessions,
     credentialGeneration: sessions.generation,
     cookie,
     refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),

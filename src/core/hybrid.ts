@@ -44,6 +44,7 @@ export function createHybridRuntime(deps: {
   clock: Clock;
   graceMs: number;
   endSession: (idHash: string) => Promise<boolean>;
+  capSessions: (userId: string) => Promise<number>;
   events: EventEmitter<AuthEvents>;
 }) {
   const { sessions, tokens, clock } = deps;
@@ -64,6 +65,7 @@ export function createHybridRuntime(deps: {
     async start(identity: Identity, client: ClientInfo, options: { generation?: number | undefined } = {}): Promise<HybridCredentials> {
       const { secret, state } = rotation.issue();
       const { record } = await sessions.create(identity, client, { refresh: state, generation: options.generation });
+      await deps.capSessions(identity.id);
       return credentials(record, refreshHandle(record.idHash, secret), identity);
     },
 

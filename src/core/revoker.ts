@@ -8,7 +8,7 @@ export type Revoker = ReturnType<typeof createRevoker>;
  * With tokens, a login's tokens go on the revocation list (durably, on every instance) before its
  * record is dropped from the device list, so nothing is ever listed as gone yet still accepted.
  */
-export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | undefined) {
+export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | undefined, maxPerUser: number) {
   const endSession = async (idHash: string): Promise<boolean> => {
     await tokens?.revokeSession(idHash);
     return sessions.revoke(idHash);
@@ -16,6 +16,15 @@ export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | u
 
   return {
     endSession,
+
+    /** Ends the user's oldest live sessions past `maxPerUser`, so no one account can grow the store without end. */
+    async capSessions(userId: string): Promise<number> {
+      const live = await sessions.listOfUser(userId);
+      if (live.length <= maxPerUser) return 0;
+      const oldest = live.sort((a, b) => a.createdAt - b.createdAt).slice(0, live.length - maxPerUser);
+      await Promise.all(oldest.map((record) => endSession(record.idHash)));
+      return oldest.length;
+    },
 
     /**
      * Ends every session or login of the user (but `except`) and advances the user's credential

@@ -67,7 +67,9 @@ class StatefulContext implements AuthContext {
     // Login sets a cookie, so it is guarded even without one: login CSRF plants the attacker's session.
     if (!this.csrfSafe) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
-    return this.adopt(await this.auth.sessions.create(identity, client, { replaces: this.record?.idHash, generation: options.generation }));
+    const started = await this.auth.sessions.create(identity, client, { replaces: this.record?.idHash, generation: options.generation });
+    await this.auth.capSessions(identity.id);
+    return this.adopt(started);
   }
 
   async logout(): Promise<void> {

@@ -30,6 +30,7 @@ export class StatelessContext extends BearerContext implements AuthContext {
     if (this.tokens.cookie && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
     const { record } = await this.auth.sessions.create(identity, client, { generation: options.generation });
+    await this.auth.capSessions(identity.id);
     return this.issue(identity, record);
   }
 

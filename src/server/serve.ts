@@ -50,7 +50,7 @@ export interface ServeOptions {
   trustedOrigins?: readonly string[] | undefined;
   /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
   clients?: readonly OAuthClient[] | undefined;
-  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number } | undefined;
+  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number; maxPerUser?: number } | undefined;
   /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
   /** Registration throttling; each limit left out keeps its default (`DEFAULT_REGISTRATION_THROTTLE`). */

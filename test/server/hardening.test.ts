@@ -47,4 +47,26 @@ describe('identity server hardening', () => {
     assert.equal(statSync(join(server.dataDir, 'nested')).mode & 0o777, 0o700);
     assert.equal(statSync(path).mode & 0o777, 0o600);
   });
+
+  for (const strategy of ['stateful', 'stateless', 'hybrid'] as const) {
+    it(`attack: one account cannot pile up sessions; a login past the cap ends the oldest (${strategy})`, async () => {
+      const capped = await startTestServer({ strategy, store: 'sqlite', session: { maxPerUser: 3 } });
+      try {
+        const username = `cap${strategy}${process.pid}`;
+        assert.equal((await new Client(capped.url).post('/auth/register', { username, password: PASSWORD })).status, 201);
+        const devices: Client[] = [];
+        for (let i = 0; i < 5; i++) {
+          const client = new Client(capped.url);
+          const login = await client.post('/auth/login', { username, password: PASSWORD, transport: 'body' });
+          assert.equal(login.status, 200);
+          devices.push(strategy === 'stateful' ? client : new Client(capped.url, { authorization: `Bearer ${login.body.access_token as string}` }));
+        }
+        const statuses = await Promise.all(devices.map(async (device) => (await device.get('/auth/me')).status));
+        assert.deepEqual(statuses, [401, 401, 200, 200, 200], 'the two oldest ended, tokens included');
+        assert.equal((await devices[4]!.get('/auth/sessions')).body.sessions.length, 3);
+      } finally {
+        await capped.stop();
+      }
+    });
+  }
 });

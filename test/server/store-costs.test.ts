@@ -13,13 +13,14 @@ const sorted = (commands: string[]) => [...commands].sort();
 /**
  * Every command a login sends: the user by name (2); the throttle's reads (client, account, delay:
  * 3) and counts (client, account, account and client: 3); the generation, then the user again (2);
- * the throttle given back (4); the session (1).
+ * the throttle given back (4); the session (1); the user's sessions, for the per-user cap (1).
  */
 const LOGIN = sorted([
   'get', 'hgetall',
   'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha',
   'get', 'hgetall',
   'evalsha', 'evalsha', 'del', 'del',
+  'evalsha',
   'evalsha',
 ]);
 
