@@ -104,7 +104,6 @@ export function createUserService({ users, throttle, countRegistration, hashing,
 
     /** Creates the admin if that username is free; an existing account is left untouched. */
     async ensureAdmin(username: string, password: string): Promise<void> {
-      if (await users.getByUsername(username)) return;
       try {
         await create(username, password, ['admin', 'user'], 'urgent');
       } catch (error) {
