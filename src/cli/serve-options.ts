@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Strategy } from '../core/types.js';
 import { parseClient } from '../server/oauth-clients.js';
 import { LOG_LEVELS } from '../server/logger.js';
+import { checkMetricsToken, type MetricsAccess } from '../server/metrics-access.js';
+import { parseService } from '../server/service-grants.js';
 import type { ServeOptions, StoreKind } from '../server/serve.js';
 
 /** Every flag of `tessera serve`; each may also come from `TESSERA_<FLAG>` (upper case, `-` as `_`). */
@@ -13,14 +16,21 @@ const FLAGS = {
   store: { type: 'string' },
   'data-dir': { type: 'string' },
   'redis-url': { type: 'string' },
+  'redis-url-file': { type: 'string' },
   'redis-cluster': { type: 'string' },
   'keys-dir': { type: 'string' },
   issuer: { type: 'string' },
   'insecure-cookies': { type: 'boolean' },
   'bootstrap-admin': { type: 'string' },
+  'bootstrap-admin-file': { type: 'string' },
   'access-ttl': { type: 'string' },
   'refresh-grace': { type: 'string' },
   client: { type: 'string', multiple: true },
+  'client-file': { type: 'string' },
+  service: { type: 'string', multiple: true },
+  'metrics-token': { type: 'string' },
+  'metrics-token-file': { type: 'string' },
+  'public-metrics': { type: 'boolean' },
   'trust-proxy': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
@@ -62,8 +72,14 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
                             successor instead of counting as theft (10)
   --client ID:SECRET        an OAuth client allowed to use /oauth/introspect and /oauth/revoke
                             (repeatable; the secret at least 32 characters, kept only hashed)
+  --service "AUDIENCE [SCOPE...]"  a service users may get tokens for (POST /auth/token), with the
+                            scopes it grants (repeatable; none by default)
+  --metrics-token TOKEN     /metrics answers only requests bearing this token (32+ characters)
+  --public-metrics          /metrics answers everyone: local development only (default: /metrics off)
 
-Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis.`;
+Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis; lists comma-separated.
+Secrets (--bootstrap-admin, --client, --redis-url, --metrics-token) may also be read from a file,
+out of sight of ps: --<flag>-file PATH or TESSERA_<FLAG>_FILE (--client-file: one client a line).`;
 
 export class UsageError extends Error {}
 
@@ -93,6 +109,25 @@ export function parseTrustProxy(value: string): number | string {
   return entries.join(',');
 }
 
+type SecretFlag = 'bootstrap-admin' | 'client' | 'redis-url' | 'metrics-token';
+
+function readSecretFile(path: string, flag: SecretFlag): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new UsageError(`--${flag}-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+}
+
+/** Runs a parser that throws TypeError and reports its message as a usage error of `flag`. */
+function as<T>(flag: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+}
+
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}.`);
   return value as T;
@@ -106,14 +141,28 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     const value = values[flag];
     return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
   };
-  const list = (flag: 'trusted-origin' | 'client'): string[] =>
+  const on = (flag: 'insecure-cookies' | 'public-metrics') => values[flag] ?? ['1', 'true', 'yes'].includes(fromEnv(flag) ?? '');
+  const list = (flag: 'trusted-origin' | 'service'): string[] =>
     values[flag] ?? (fromEnv(flag)?.split(',').filter(Boolean) ?? []);
+  /** A secret, from its flag or its file (command line first), else from TESSERA_<FLAG> or TESSERA_<FLAG>_FILE. */
+  const secret = (flag: SecretFlag): { value: string | string[]; fromFile: boolean } | undefined => {
+    const file = `${flag}-file` as const;
+    const envFile = env[`TESSERA_${flag.toUpperCase().replaceAll('-', '_')}_FILE`];
+    const sources: [string | string[] | undefined, string | undefined][] = [[values[flag], values[file]], [fromEnv(flag), envFile]];
+    for (const [direct, path] of sources) {
+      if (direct !== undefined && path !== undefined) throw new UsageError(`--${flag} and --${file} are both set: give one.`);
+      if (direct !== undefined) return { value: direct, fromFile: false };
+      if (path !== undefined) return { value: readSecretFile(path, flag), fromFile: true };
+    }
+    return undefined;
+  };
+  const secretText = (flag: Exclude<SecretFlag, 'client'>) => secret(flag)?.value as string | undefined;
 
   const port = Number(text('port', '3000'));
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be a port number.');
 
   let bootstrapAdmin: ServeOptions['bootstrapAdmin'];
-  const admin = text('bootstrap-admin', '');
+  const admin = secretText('bootstrap-admin') ?? '';
   if (admin) {
     const colon = admin.indexOf(':');
     if (colon < 1 || colon === admin.length - 1) throw new UsageError('--bootstrap-admin must be NAME:PASSWORD.');
@@ -140,15 +189,18 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (refreshGrace !== '' && !(Number(refreshGrace) >= 0 && Number(refreshGrace) <= 300)) {
     throw new UsageError('--refresh-grace must be a number of seconds from 0 to 300.');
   }
-  const insecure = values['insecure-cookies'] ?? ['1', 'true', 'yes'].includes(fromEnv('insecure-cookies') ?? '');
 
-  const clients = list('client').map((value) => {
-    try {
-      return parseClient(value);
-    } catch (error) {
-      throw new UsageError(`--client: ${(error as Error).message}`);
-    }
-  });
+  // Repeated on the command line, comma-separated in the environment, one a line in a file.
+  const client = secret('client');
+  const clientList = typeof client?.value === 'string' ? client.value.split(client.fromFile ? '\n' : ',') : (client?.value ?? []);
+  const clients = clientList.map((line) => line.trim()).filter(Boolean).map((value) => as('client', () => parseClient(value)));
+  const services = list('service').map((value) => as('service', () => parseService(value)));
+
+  const metricsToken = secretText('metrics-token');
+  const publicMetrics = on('public-metrics');
+  if (metricsToken !== undefined && publicMetrics) throw new UsageError('--metrics-token and --public-metrics: choose one.');
+  const metrics: MetricsAccess = metricsToken !== undefined ? { token: as('metrics-token', () => checkMetricsToken(metricsToken)) }
+    : publicMetrics ? 'public' : 'off';
 
   const redisCluster = text('redis-cluster', '').split(',').map((node) => node.trim()).filter(Boolean);
   if (redisCluster.some((node) => !/^[^\s:]+:\d+$/.test(node))) throw new UsageError('--redis-cluster must be host:port[,host:port...].');
@@ -161,19 +213,21 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     strategy: oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy'),
     store,
     dataDir: text('data-dir', './.tessera'),
-    redisUrl: text('redis-url', 'redis://127.0.0.1:6379'),
+    redisUrl: secretText('redis-url') ?? 'redis://127.0.0.1:6379',
     ...(redisCluster.length > 0 && { redisCluster }),
     keysDir: text('keys-dir', '') || undefined,
     issuer: text('issuer', '') || undefined,
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),
     refreshGrace: refreshGrace === '' ? undefined : Number(refreshGrace),
-    insecureCookies: insecure,
+    insecureCookies: on('insecure-cookies'),
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),
     limits,
     ...(maxSessions !== undefined && { session: { maxPerUser: maxSessions } }),
     trustedOrigins: list('trusted-origin'),
     clients,
+    services,
+    metrics,
     log: { level: oneOf(text('log-level', 'info'), LOG_LEVELS, 'log-level') },
   };
 }

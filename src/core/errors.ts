@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'refresh_token_invalid'
   | 'refresh_token_reused'
   | 'invalid_client'
+  | 'invalid_target'
+  | 'invalid_scope'
   | 'key_invalid';
 
 export class TesseraError extends Error {
@@ -236,6 +238,20 @@ export class RefreshTokenReusedError extends TesseraError {
 export class InvalidClientError extends TesseraError {
   constructor() {
     super('invalid_client', 'Client authentication failed.');
+  }
+}
+
+/** A token asked for an audience this server does not issue tokens for (RFC 8693 `invalid_target`). */
+export class InvalidTargetError extends TesseraError {
+  constructor(message = 'No tokens are issued for that audience.') {
+    super('invalid_target', message);
+  }
+}
+
+/** A token asked for a scope its audience does not grant (RFC 6749 `invalid_scope`). */
+export class InvalidScopeError extends TesseraError {
+  constructor(message = 'That scope is not granted for that audience.') {
+    super('invalid_scope', message);
   }
 }
 

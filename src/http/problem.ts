@@ -39,6 +39,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   refresh_token_invalid: [401, 'Invalid refresh token'],
   refresh_token_reused: [401, 'Refresh token reused'],
   invalid_client: [401, 'Invalid client'],
+  invalid_target: [400, 'Invalid target'],
+  invalid_scope: [400, 'Invalid scope'],
   key_invalid: [500, 'Server misconfigured'],
 };
 

@@ -11,9 +11,13 @@ import { tokenResponseBody } from '../http/refresh.js';
 import { clientAddress } from '../http/request.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createDeviceCookies } from './device-cookie.js';
+import { guardMetrics, type MetricsAccess } from './metrics-access.js';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
-import { checkAudience, checkScope, checkToken } from './oauth-params.js';
+import { checkToken } from './oauth-params.js';
+import { createServiceGrants, type ServiceGrant } from './service-grants.js';
 import { SELF_SERVICE_PAGE } from './page.js';
+import { PAGE_SCRIPT } from './page-script.js';
+import { PAGE_STYLE } from './page-style.js';
 import type { Telemetry } from './telemetry.js';
 import type { createUserService } from './users.js';
 import { checkNewPassword } from './password-policy.js';
@@ -28,8 +32,12 @@ export interface ServerAppOptions {
   trustProxy?: string | number;
   /** OAuth clients allowed to introspect and revoke. */
   clients?: readonly OAuthClient[];
+  /** The services users may get tokens for, each with the scopes it grants (default: none). */
+  services?: readonly ServiceGrant[];
   /** Request and security-event logs, metrics. */
   telemetry: Telemetry;
+  /** Who may read `/metrics` (default: no one). */
+  metrics?: MetricsAccess;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -59,6 +67,14 @@ function body(req: Request): Record<string, unknown> {
 
 /** The browser client, as built next to this file; the page imports it. */
 const CLIENT_SCRIPT = readFileSync(new URL('../client/index.js', import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
+
+/** The page's own files: nothing inline, nothing from elsewhere, no frames, forms post nowhere. */
+const PAGE_FILES = [
+  ['/tessera-page.css', 'text/css', PAGE_STYLE],
+  ['/tessera-page.js', 'text/javascript', PAGE_SCRIPT],
+  ['/tessera-client.js', 'text/javascript', CLIENT_SCRIPT],
+] as const;
+const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /** Errors from the JSON body parser and the router, as the clients of an auth API need them. */
 function bodyParserError(error: unknown): TesseraError | undefined {
@@ -102,7 +118,7 @@ function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthCli
 }
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, keys, trustProxy, clients = [], telemetry }: ServerAppOptions): express.Express {
+export function createServerApp({ auth, users, keys, trustProxy, clients = [], services = [], telemetry, metrics = 'off' }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy ?? false);
@@ -119,7 +135,7 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
   });
   app.use(telemetry.observeRequests);
   // Before tessera(): a scrape carries no credential, and must not cost a store read if it did.
-  app.get('/metrics', telemetry.metricsRoute);
+  app.get('/metrics', guardMetrics(metrics), telemetry.metricsRoute);
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
@@ -148,13 +164,11 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
   }
 
   app.get('/', (_req, res) => {
-    res.set('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
-    res.type('html').send(SELF_SERVICE_PAGE);
+    res.set('content-security-policy', PAGE_POLICY).type('html').send(SELF_SERVICE_PAGE);
   });
-
-  app.get('/tessera-client.js', (_req, res) => {
-    res.type('text/javascript').set('cache-control', 'no-cache').send(CLIENT_SCRIPT);
-  });
+  for (const [path, type, text] of PAGE_FILES) {
+    app.get(path, (_req, res) => void res.type(type).set('cache-control', 'no-cache').send(text));
+  }
 
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
@@ -261,12 +275,12 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], t
   });
 
   // A token for another service, on behalf of the caller: it dies with the caller's session.
+  const grant = auth.tokens && createServiceGrants(services, auth.tokens.audience);
   app.post('/auth/token', requireAuth(), (req, res) => {
     const tokens = auth.tokens;
-    if (!tokens) throw new NotFoundError('This server signs no tokens.');
+    if (!tokens || !grant) throw new NotFoundError('This server signs no tokens.');
     const input = body(req);
-    const audience = checkAudience(input.audience, tokens.audience);
-    const scope = checkScope(input.scope);
+    const { audience, scope } = grant(input.audience, input.scope);
     const session = req.auth.session;
     if (!session) throw new AuthenticationRequiredError('A token on behalf of a session needs one.');
     const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope);

@@ -3,9 +3,9 @@ import { InvalidRequestError } from '../core/errors.js';
 /** Longest token accepted by introspection and revocation, checked before anything else. */
 const MAX_TOKEN_LENGTH = 8192;
 /** Printable ASCII without spaces: a URL (`https://orders.internal`) or a plain name (`orders`). */
-const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+export const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
 /** RFC 6749 §3.3: scope tokens are printable ASCII but `"` and `\`, separated by single spaces. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export function checkToken(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidRequestError('token is required.');

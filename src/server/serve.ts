@@ -18,6 +18,8 @@ import { createHashingGate, type HashingGateOptions } from './hashing-gate.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
 import { createRegistrationThrottle, DEFAULT_REGISTRATION_THROTTLE, type RegistrationThrottleOptions } from './registration-throttle.js';
 import type { OAuthClient } from './oauth-clients.js';
+import type { MetricsAccess } from './metrics-access.js';
+import type { ServiceGrant } from './service-grants.js';
 import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
 import { openKeyDirectory } from '../tokens/key-directory.js';
@@ -50,6 +52,8 @@ export interface ServeOptions {
   trustedOrigins?: readonly string[] | undefined;
   /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
   clients?: readonly OAuthClient[] | undefined;
+  /** The services users may get tokens for (`POST /auth/token`), each with the scopes it grants. */
+  services?: readonly ServiceGrant[] | undefined;
   session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number; maxPerUser?: number } | undefined;
   /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
@@ -59,6 +63,8 @@ export interface ServeOptions {
   hashing?: HashingGateOptions | undefined;
   /** Timeouts and connection caps (see `DEFAULT_CONNECTION_LIMITS`). */
   limits?: ConnectionLimits | undefined;
+  /** Who may read `/metrics`: a bearer token's holder, everyone, or no one (the default). */
+  metrics?: MetricsAccess | undefined;
   /** JSON logs: level (info) and destination (standard output). */
   log?: LogOptions | undefined;
   clock?: Clock | undefined;
@@ -101,6 +107,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
   const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
+  let opened: Server | undefined;
   try {
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
@@ -108,7 +115,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // for it instead of finding no handler and hanging: a balancer sends traffic at once.
     const early: (() => void)[] = [];
     let handle: RequestListener = (request, response) => void early.push(() => handle(request, response));
-    const server = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) => handle(request, response));
+    const server = (opened = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) => handle(request, response)));
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -143,7 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.tokens?.ensureLoaded();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], telemetry });
+    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], services: options.services ?? [], telemetry, metrics: options.metrics ?? 'off' });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
@@ -167,6 +174,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     };
   } catch (error) {
+    opened?.close(); // a configuration refused late (a short metrics token) must not leave the port open
     keys.close();
     await store.close();
     throw error;

@@ -12,7 +12,7 @@ import { startTestServer } from '../helpers/server.js';
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
 /** Each suite has a server of its own; readable names make readable screenshots. */
-const NAMES = ['ana', 'bruno', 'carla'];
+const NAMES = ['ana', 'bruno', 'carla', 'dora'];
 let users = 0;
 const username = () => NAMES[users++ % NAMES.length]!;
 
@@ -101,6 +101,38 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       await signedOut(page);
       await page.reload();
       await signedOut(page);
+    });
+
+    it('the page runs only its own files: it works with no policy violation, and injected inline script is refused', async (t) => {
+      const context = await freshContext(t);
+      if (!context) return;
+      const page = await context.newPage();
+      const violations: string[] = [];
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+      });
+      await page.goto(`${server.url}/`);
+      await submitCredentials(page, username(), 'Register');
+      assert.deepEqual(violations, [], 'the page itself needs nothing the policy forbids');
+
+      // What an injection (stored markup, a compromised dependency writing to the DOM) would try.
+      const ran = await page.evaluate(async () => {
+        const flags = window as unknown as Record<string, unknown>;
+        const script = document.createElement('script');
+        script.textContent = 'window.inlineRan = true';
+        document.body.append(script);
+        const image = document.createElement('img');
+        image.setAttribute('onerror', 'window.handlerRan = true');
+        image.src = 'data:,not-an-image';
+        document.body.append(image);
+        const style = document.createElement('style');
+        style.textContent = 'body { display: none }';
+        document.head.append(style);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return { inline: flags.inlineRan === true, handler: flags.handlerRan === true, hidden: getComputedStyle(document.body).display === 'none' };
+      });
+      assert.deepEqual(ran, { inline: false, handler: false, hidden: false });
+      assert.ok(violations.length >= 2, `the browser reported the refusals: ${violations.join(' | ')}`);
     });
 
     it('revoking the other device signs it out on its next action', async (t) => {

@@ -137,6 +137,9 @@ describe('tessera CLI', () => {
       ['--trust-proxy', 'true', /--trust-proxy must be a hop count/],
       ['--headers-timeout', '0', /--headers-timeout must be a number of seconds/],
       ['--max-connections-per-client', '1.5', /--max-connections-per-client must be a whole number/],
+      ['--metrics-token', 'short', /--metrics-token: The metrics token must be at least 32 characters/],
+      ['--service', 'orders a,b', /--service: A service is/],
+      ['--client-file', '/nonexistent/clients', /--client-file: cannot read \/nonexistent\/clients \(ENOENT\)/],
     ] as const) {
       const refused = spawnSync(process.execPath, [CLI, 'serve', flag, value], { encoding: 'utf8' });
       assert.equal(refused.status, 2, flag);

@@ -218,12 +218,19 @@ describe('identity server, stateful, on SQLite', () => {
     assert.deepEqual([health.status, health.body], [200, { status: 'ok' }]);
   });
 
-  it('the self-service page is served at /', async () => {
-    const page = await new Client(server.url).get('/');
+  it('the self-service page is served at /, its script and style from files of their own', async () => {
+    const client = new Client(server.url);
+    const page = await client.get('/');
     assert.equal(page.status, 200);
-    for (const text of ['Username', 'Password', 'Log in', 'Register', 'Log out everywhere', 'This device', 'Current password', 'New password']) {
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'; style-src 'self';/);
+    for (const text of ['Username', 'Password', 'Log in', 'Register', 'Log out everywhere', 'Current password', 'New password']) {
       assert.ok(String(page.body).includes(text), text);
     }
+    assert.doesNotMatch(String(page.body), /<script>|<script type="module">|<style>| on[a-z]+=/, 'nothing inline');
+    const script = await client.get('/tessera-page.js');
+    assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.ok(String(script.body).includes('This device'));
+    assert.equal((await client.get('/tessera-page.css')).headers.get('content-type'), 'text/css; charset=utf-8');
   });
 });
 

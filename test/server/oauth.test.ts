@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseClient } from '../../src/server/oauth-clients.js';
+import { parseService } from '../../src/server/service-grants.js';
 import { createRemoteKeySet, createVerifier } from '../../src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
@@ -35,7 +36,7 @@ async function signIn(server: TestServer) {
 describe('service tokens, introspection and revocation (hybrid)', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ strategy: 'hybrid', clients: [parseClient(`gateway:${SECRET}`)] });
+    server = await startTestServer({ strategy: 'hybrid', clients: [parseClient(`gateway:${SECRET}`)], services: [parseService('orders orders:read orders:write')] });
   });
   after(() => server.stop());
 
@@ -64,6 +65,21 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
       assert.equal(response.status, 400, JSON.stringify(bad));
     }
     assert.equal((await new Client(server.url).post('/auth/token', { audience: 'orders' })).status, 401);
+  });
+
+  it('a user gets tokens only for configured services, with only the scopes each grants', async () => {
+    const { api } = await signIn(server);
+    for (const [request, code] of [
+      [{ audience: 'billing' }, 'invalid_target'],
+      [{ audience: 'https://orders' }, 'invalid_target'],
+      [{ audience: 'orders', scope: 'admin:all root' }, 'invalid_scope'],
+      [{ audience: 'orders', scope: 'orders:read admin:all' }, 'invalid_scope'],
+    ] as const) {
+      const refused = await api.post('/auth/token', request);
+      assert.deepEqual([refused.status, refused.body.code], [400, code], JSON.stringify(request));
+    }
+    const granted = await api.post('/auth/token', { audience: 'orders', scope: 'orders:write orders:read' });
+    assert.deepEqual([granted.status, granted.body.scope], [200, 'orders:write orders:read']);
   });
 
   it('introspection needs an authenticated client; unknown id and wrong secret fail alike', async () => {
@@ -134,7 +150,7 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
 describe('service tokens from a stateful session', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ strategy: 'stateful', clients: [parseClient(`gateway:${SECRET}`)] });
+    server = await startTestServer({ strategy: 'stateful', clients: [parseClient(`gateway:${SECRET}`)], services: [parseService('orders')] });
   });
   after(() => server.stop());
 
@@ -151,6 +167,23 @@ describe('service tokens from a stateful session', () => {
     await browser.post('/auth/logout');
     assert.deepEqual((await oauth(server, '/oauth/introspect', { token: minted.body.access_token })).body, { active: false });
   });
+});
+
+it('a server with no configured services issues no service tokens', async () => {
+  const server = await startTestServer({ strategy: 'hybrid' });
+  try {
+    const { api } = await signIn(server);
+    const refused = await api.post('/auth/token', { audience: 'orders' });
+    assert.deepEqual([refused.status, refused.body.code], [400, 'invalid_target']);
+  } finally {
+    await server.stop();
+  }
+});
+
+it('--service is an audience and the scopes it grants; anything else is refused at startup', () => {
+  assert.deepEqual(parseService(' orders  orders:read orders:read '), { audience: 'orders', scopes: ['orders:read'] });
+  assert.deepEqual(parseService('https://billing.internal'), { audience: 'https://billing.internal', scopes: [] });
+  for (const bad of ['', 'orders a,b', 'orders "quoted"', `${'a'.repeat(257)}`]) assert.throws(() => parseService(bad), /A service is/, bad);
 });
 
 it('--client secrets shorter than 32 characters are refused at startup', () => {

@@ -31,7 +31,7 @@ function logSink() {
 
 describe('metrics', () => {
   it('counters move with requests, logins and revocations', async () => {
-    const server = await startTestServer({ strategy: 'stateful' });
+    const server = await startTestServer({ strategy: 'stateful', metrics: 'public' });
     try {
       const client = new Client(server.url);
       const scrape = async () => {
@@ -61,12 +61,45 @@ describe('metrics', () => {
   });
 
   it('active sessions are counted in the store', async () => {
-    const server = await startTestServer({ strategy: 'hybrid' });
+    const server = await startTestServer({ strategy: 'hybrid', metrics: 'public' });
     try {
       const anonymous = new Client(server.url);
       await anonymous.post('/auth/register', { username: 'counted', password: PASSWORD });
       for (let i = 0; i < 3; i++) assert.equal((await new Client(server.url).post('/auth/login', { username: 'counted', password: PASSWORD })).status, 200);
       assert.equal(sample((await anonymous.get('/metrics')).body as unknown as string, 'tessera_active_sessions'), 3);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('who may read /metrics', () => {
+  const TOKEN = 'metrics-token-of-at-least-32-characters';
+
+  it('off by default: 404, with the flags that turn it on in the answer', async () => {
+    const server = await startTestServer();
+    try {
+      const response = await new Client(server.url).get('/metrics');
+      assert.equal(response.status, 404);
+      assert.match(response.body.detail as string, /--metrics-token/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with a token: a scrape without it or with a wrong one is 401 and shows nothing', async () => {
+    const server = await startTestServer({ metrics: { token: TOKEN } });
+    try {
+      const client = new Client(server.url);
+      for (const authorization of [undefined, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, TOKEN]) {
+        const response = await client.get('/metrics', authorization === undefined ? {} : { authorization });
+        assert.equal(response.status, 401, String(authorization));
+        assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="metrics"');
+        assert.doesNotMatch(JSON.stringify(response.body), /tessera_|process_/);
+      }
+      const allowed = await client.get('/metrics', { authorization: `Bearer ${TOKEN}` });
+      assert.equal(allowed.status, 200);
+      assert.match(allowed.body as unknown as string, /^# TYPE tessera_logins_total counter$/m);
     } finally {
       await server.stop();
     }
@@ -79,7 +112,7 @@ describe('metrics during a Redis outage', () => {
   it('feed staleness grows, tokens then get 503, store errors are counted, and the page still answers', async (t) => {
     const redis = redisFor(t);
     if (!redis) return;
-    const server = await startTestServer({ strategy: 'hybrid', store: 'redis', redisUrl: redis.url, maxStaleness: 2 });
+    const server = await startTestServer({ strategy: 'hybrid', store: 'redis', redisUrl: redis.url, maxStaleness: 2, metrics: 'public' });
     t.after(() => server.stop());
     const client = new Client(server.url);
     await client.post('/auth/register', { username: 'outage', password: PASSWORD });

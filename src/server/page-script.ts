@@ -1,0 +1,99 @@
+/**
+ * The self-service page's script, served as /tessera-page.js: it renders the account and its
+ * devices with the browser client, writing text only (`textContent`), never markup from the API.
+ */
+export const PAGE_SCRIPT = `\
+import { createTesseraClient } from '/tessera-client.js';
+
+const client = createTesseraClient();
+const $ = (id) => document.getElementById(id);
+const say = (text) => { $('message').textContent = text; };
+const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function describeAgent(agent) {
+  if (!agent) return 'Unknown device';
+  const browser = /Edg\\//.test(agent) ? 'Edge' : /Chrom/.test(agent) ? 'Chrome' : /Firefox\\//.test(agent) ? 'Firefox' : /Safari\\//.test(agent) ? 'Safari' : /curl|node|undici/i.test(agent) ? 'Command-line client' : 'Browser';
+  const system = /Android/.test(agent) ? 'Android' : /iPhone|iPad/.test(agent) ? 'iOS' : /Windows/.test(agent) ? 'Windows' : /Mac OS/.test(agent) ? 'macOS' : /Linux/.test(agent) ? 'Linux' : '';
+  return system ? browser + ' on ' + system : browser;
+}
+
+async function api(method, path, body) {
+  const response = await client.fetch(path, { method, body: body ? JSON.stringify(body) : undefined });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  return { ok: response.ok, status: response.status, data };
+}
+
+async function render() {
+  const me = client.user ? await api('GET', '/auth/me') : { ok: false };
+  $('signed-out').hidden = me.ok;
+  $('signed-in').hidden = !me.ok;
+  if (!me.ok) return;
+  $('who').textContent = me.data.user.username;
+  $('roles').textContent = me.data.user.roles.join(', ');
+  $('strategy').textContent = me.data.auth.strategy;
+  $('expires').textContent = when(me.data.auth.expires_at);
+  const list = await api('GET', '/auth/sessions');
+  const rows = $('devices');
+  rows.replaceChildren();
+  for (const s of list.ok ? list.data.sessions : []) {
+    const row = rows.insertRow();
+    row.insertCell().textContent = describeAgent(s.user_agent);
+    row.insertCell().textContent = s.ip;
+    row.insertCell().textContent = when(s.created_at);
+    row.insertCell().textContent = when(s.last_seen_at);
+    const action = row.insertCell();
+    if (s.current) {
+      const badge = document.createElement('span');
+      badge.className = 'badge';
+      badge.textContent = 'This device';
+      action.append(badge);
+    } else {
+      const button = document.createElement('button');
+      button.className = 'danger';
+      button.textContent = 'Revoke';
+      button.setAttribute('aria-label', 'Revoke ' + describeAgent(s.user_agent) + ', signed in ' + when(s.created_at));
+      button.onclick = () => act(() => api('DELETE', '/auth/sessions/' + encodeURIComponent(s.id)), 'Device signed out.');
+      action.append(button);
+    }
+  }
+}
+
+async function act(call, success) {
+  const result = await call();
+  say(result.ok ? success : (result.data && result.data.detail) || 'Something went wrong.');
+  // The client drops the user when the credential itself is dead (revoked from another device).
+  if (result.status === 401 && !client.user) say('Your session has ended. Please log in again.');
+  await render();
+  return result;
+}
+
+$('credentials').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const body = { username: $('username').value, password: $('password').value };
+  if (event.submitter && event.submitter.value === 'register') {
+    const created = await api('POST', '/auth/register', body);
+    if (!created.ok) return say(created.data ? created.data.detail : 'Registration failed.');
+  }
+  try {
+    await client.login(body.username, body.password);
+    $('password').value = '';
+    say('Welcome.');
+  } catch (error) {
+    say(error.message);
+  }
+});
+$('logout').onclick = async () => {
+  await client.logout();
+  say('You are logged out.');
+};
+$('refresh').onclick = () => act(() => api('GET', '/auth/me'), '');
+$('logout-all').onclick = () => act(() => api('POST', '/auth/logout-all'), 'You are logged out on every device.');
+$('password-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  act(() => api('POST', '/auth/password', { current_password: $('current-password').value, new_password: $('new-password').value }),
+    'Password changed. Your other devices are signed out.').then(() => event.target.reset());
+});
+// Every sign-in or sign-out redraws the page: this tab's, another tab's, or the session found at load.
+client.subscribe(() => void render());
+client.restore();
+`;
