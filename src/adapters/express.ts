@@ -5,7 +5,7 @@ import type { AuthContext } from '../core/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody } from '../http/refresh.js';
+import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
 import { clientAddress, type RequestFacts, type ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
@@ -100,7 +100,7 @@ export function refreshTokens(auth: Auth): RequestHandler {
       const body: unknown = req.body;
       const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
       const result = await refreshFromRequest(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res), token);
-      res.set('cache-control', 'no-store').json(refreshResponseBody(result));
+      res.set(TOKEN_RESPONSE_HEADERS).json(refreshResponseBody(result));
     } catch (error) {
       sendProblem(res, error);
     }

@@ -4,7 +4,7 @@ import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../core/types.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody } from '../http/refresh.js';
+import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /** `tessera/fastify`: the same `request.auth` as the Express adapter, as a Fastify plugin and hooks. */
@@ -117,7 +117,7 @@ export function refreshTokens(auth: Auth): RouteHandlerMethod {
       const body: unknown = request.body;
       const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
       const result = await refreshFromRequest(auth, new FastifyRequestFacts(request), new FastifyResponseSink(reply), token);
-      return reply.header('cache-control', 'no-store').send(refreshResponseBody(result));
+      return reply.headers(TOKEN_RESPONSE_HEADERS).send(refreshResponseBody(result));
     } catch (error) {
       return sendProblem(reply, error);
     }

@@ -4,7 +4,7 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { AuthContext, Identity } from '../core/types.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody } from '../http/refresh.js';
+import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /**
@@ -159,7 +159,7 @@ export async function refreshResponse(auth: Auth, request: Request, options: Web
     const body = await readJsonBody(request);
     const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
     const result = await refreshFromRequest(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink, token);
-    return withCookies(Response.json(refreshResponseBody(result), { headers: { 'cache-control': 'no-store' } }), sink.cookies);
+    return withCookies(Response.json(refreshResponseBody(result), { headers: TOKEN_RESPONSE_HEADERS }), sink.cookies);
   } catch (error) {
     return withCookies(problemResponse(error), sink.cookies);
   }

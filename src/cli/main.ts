@@ -15,18 +15,24 @@ Commands:
 async function serve(argv: string[]): Promise<void> {
   const options = parseServeOptions(argv, process.env);
   if (options === 'help') return console.log(SERVE_USAGE);
-  const running = await startServer(options);
+  const starting = startServer(options);
+  // Listening for signals from the start: a SIGTERM right after the ready line still drains.
   const stop = () => {
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.logger.error({ event: 'shutdown_failed', error: String(error) });
-        process.exit(1);
-      },
+    starting.then(
+      (running) =>
+        running.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            running.logger.error({ event: 'shutdown_failed', error: String(error) });
+            process.exit(1);
+          },
+        ),
+      () => undefined, // a failed start is reported by main
     );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  await starting;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -128,6 +128,15 @@ function as<T>(flag: string, parse: () => T): T {
   }
 }
 
+/** RFC 8414 §2: the issuer is an http(s) URL without query or fragment, where clients reach the server. */
+function checkIssuer(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash || value.includes('#') || value.includes('?')) {
+    throw new TypeError('the issuer must be an http(s) URL without query or fragment: the URL clients reach the server at.');
+  }
+  return value;
+}
+
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}.`);
   return value as T;
@@ -202,6 +211,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const metrics: MetricsAccess = metricsToken !== undefined ? { token: as('metrics-token', () => checkMetricsToken(metricsToken)) }
     : publicMetrics ? 'public' : 'off';
 
+  const issuer = text('issuer', '');
   const redisCluster = text('redis-cluster', '').split(',').map((node) => node.trim()).filter(Boolean);
   if (redisCluster.some((node) => !/^[^\s:]+:\d+$/.test(node))) throw new UsageError('--redis-cluster must be host:port[,host:port...].');
   const store = oneOf(text('store', 'sqlite'), STORES, 'store');
@@ -216,7 +226,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     redisUrl: secretText('redis-url') ?? 'redis://127.0.0.1:6379',
     ...(redisCluster.length > 0 && { redisCluster }),
     keysDir: text('keys-dir', '') || undefined,
-    issuer: text('issuer', '') || undefined,
+    issuer: issuer === '' ? undefined : as('issuer', () => checkIssuer(issuer)),
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),
     refreshGrace: refreshGrace === '' ? undefined : Number(refreshGrace),
     insecureCookies: on('insecure-cookies'),

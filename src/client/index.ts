@@ -33,11 +33,26 @@ export class TesseraClientError extends Error {
   }
 }
 
+/** The session behind the tokens, as the last login or refresh described it. */
+export interface ClientSession {
+  readonly id: string;
+  /** Epoch ms: when the session ends if not used again (later with use). */
+  readonly expiresAt: number;
+}
+
 interface TokenState {
   readonly token: string;
   /** Epoch ms, by this browser's clock. */
   readonly expiresAt: number;
   readonly user: ClientUser;
+  readonly session: ClientSession | null;
+}
+
+/** What login and refresh answer (the fields the client reads). */
+interface TokenBody {
+  readonly access_token: string;
+  readonly expires_in: number;
+  readonly session?: { readonly id: string; readonly expires_at: string };
 }
 
 type Message = { type: 'token'; state: TokenState } | { type: 'signed-out' };
@@ -98,8 +113,9 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       headers: { ...(init.body !== undefined && { 'content-type': 'application/json' }), ...init.headers },
     });
 
-  function stateFrom(body: { access_token: string; expires_in: number }): TokenState {
-    return { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000, user: userFromToken(body.access_token) };
+  function stateFrom(body: TokenBody): TokenState {
+    const session = body.session ? { id: body.session.id, expiresAt: Date.parse(body.session.expires_at) } : null;
+    return { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000, user: userFromToken(body.access_token), session };
   }
 
   /** One request to the server: the refresh cookie for a new token (null when there is no session). */
@@ -111,7 +127,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       return null;
     }
     if (!response.ok) throw await problemOf(response);
-    const next = stateFrom((await response.json()) as { access_token: string; expires_in: number });
+    const next = stateFrom((await response.json()) as TokenBody);
     adopt(next, true);
     return next;
   }
@@ -180,15 +196,27 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       return state?.user ?? cookieUser;
     },
 
+    /**
+     * The session behind the access token (its id, when it ends unless used again), as the server
+     * last described it; null when signed out or signed in by a session cookie (ask `/auth/me`).
+     */
+    get session(): ClientSession | null {
+      return state?.session ?? null;
+    },
+
     /** Calls `listener` with the user (or null) whenever that changes, in this tab or another. */
     subscribe(listener: (user: ClientUser | null) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
 
-    /** Picks up an existing session (refresh cookie or session cookie) after a page load. */
-    async restore(): Promise<ClientUser | null> {
-      if (await renew()) return state?.user ?? null;
+    /**
+     * Picks up an existing session after a page load: by the refresh cookie (hybrid), else by the
+     * session cookie (stateful). `via` tries only the one the page knows the server uses.
+     */
+    async restore(options: { via?: 'refresh' | 'session' } = {}): Promise<ClientUser | null> {
+      if (options.via !== 'session' && (await renew())) return state?.user ?? null;
+      if (options.via === 'refresh') return null;
       const me = await call('/auth/me');
       cookieUser = me.ok ? ((await me.json()) as { user: ClientUser }).user : null;
       for (const listener of listeners) listener(cookieUser);
@@ -198,9 +226,9 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     async login(username: string, password: string): Promise<ClientUser> {
       const response = await call('/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) });
       if (!response.ok) throw await problemOf(response);
-      const body = (await response.json()) as { user: ClientUser; access_token?: string; expires_in?: number };
+      const body = (await response.json()) as { user: ClientUser } & Partial<TokenBody>;
       if (body.access_token && body.expires_in) {
-        adopt(stateFrom({ access_token: body.access_token, expires_in: body.expires_in }), true);
+        adopt(stateFrom(body as TokenBody), true);
       } else {
         cookieUser = body.user;
         adopt(null, false);

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'csrf'
   | 'invalid_request'
+  | 'method_not_allowed'
+  | 'content_too_large'
   | 'invalid_credentials'
   | 'throttled'
   | 'overloaded'
@@ -72,6 +74,23 @@ export class InvalidRequestError extends TesseraError {
 }
 
 /** Identical for an unknown user and a wrong password, so it reveals neither. */
+/** The route exists, but not for this method; `allow` lists the methods it answers. */
+export class MethodNotAllowedError extends TesseraError {
+  readonly allow: readonly string[];
+
+  constructor(allow: readonly string[]) {
+    super('method_not_allowed', `This route answers ${allow.join(', ')}.`);
+    this.allow = allow;
+  }
+}
+
+/** A request body over the size limit. */
+export class ContentTooLargeError extends TesseraError {
+  constructor(message = 'The body is too large.') {
+    super('content_too_large', message);
+  }
+}
+
 export class InvalidCredentialsError extends TesseraError {
   constructor() {
     super('invalid_credentials', 'The username or password is incorrect.');

@@ -35,14 +35,22 @@ export function createIntrospection(auth: Auth) {
         await auth.tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
         if (!claims || !(await auth.sessions.live(claims.sid))) return INACTIVE;
-        const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name } = claims;
-        return { active: true, token_type: 'access_token', iss, sub, aud, exp, iat, jti, sid, roles, ...(typeof name === 'string' && { username: name }), ...(typeof scope === 'string' && { scope }) };
+        const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name, client_id } = claims;
+        return {
+          active: true,
+          token_type: 'Bearer',
+          client_id,
+          iss, sub, aud, exp, iat, jti, sid, roles,
+          ...(typeof name === 'string' && { username: name }),
+          ...(typeof scope === 'string' && { scope }),
+        };
       }
       const record = await auth.hybrid?.rotation.current(token);
       if (!record) return INACTIVE;
+      // RFC 7662's token_type names an access token type (RFC 6749 §5.1): a refresh handle has none.
       return {
         active: true,
-        token_type: 'refresh_token',
+        client_id: auth.tokens?.clientId,
         iss: auth.tokens?.issuer,
         sub: record.userId,
         ...(record.userName !== undefined && { username: record.userName }),

@@ -14,6 +14,12 @@ export interface TokenStrategyOptions {
   issuer: string;
   /** `aud` of access tokens (default: the issuer). */
   audience?: string;
+  /**
+   * `client_id` of every token (RFC 9068 requires one): the client the tokens are issued to. Users
+   * log in through the server's own routes, so it names the first-party application (default
+   * `tessera`).
+   */
+  clientId?: string;
   /** Access-token lifetime in seconds (default 900). */
   accessTtl?: number;
   /** Clock skew tolerated on exp/nbf/iat, in seconds (default 5, at most 60). */
@@ -44,6 +50,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigError('tokens.accessTtl must be a positive number of seconds.');
   if (!options.issuer) throw new ConfigError('tokens.issuer is required.');
   const audience = options.audience ?? options.issuer;
+  const clientId = options.clientId ?? 'tessera';
   const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds, clock });
   const verify = createVerifier({
     keys: options.keys,
@@ -67,6 +74,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     ttlSeconds,
     issuer: options.issuer,
     audience,
+    clientId,
     verify,
     verifyAnyAudience,
     cookie: options.cookie ?? false,
@@ -109,7 +117,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
       return issuer.issue({
         sub: identity.id,
         aud: audience,
-        claims: { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
+        claims: { client_id: clientId, sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
         notAfter: Math.floor(sessionEndsAt / 1000),
       });
     },
@@ -119,7 +127,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
      * it dies with the session like any access token, and lives at most a minute.
      */
     issueService(identity: Identity, sid: string, sessionEndsAt: number, audience: string, scope: string | undefined) {
-      const claims = { sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
+      const claims = { client_id: clientId, sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
       return issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: Math.min(60, ttlSeconds), notAfter: Math.floor(sessionEndsAt / 1000) });
     },
   };

@@ -1,4 +1,5 @@
 import type { SessionData } from '../stores/store.js';
+import type { TesseraError } from './errors.js';
 
 export type Strategy = 'stateful' | 'stateless' | 'hybrid';
 
@@ -68,6 +69,12 @@ export interface AuthContext {
   readonly claims: Readonly<Record<string, unknown>> | null;
   /** The authenticated identity, or null for an anonymous request. */
   readonly user: Identity | null;
+  /**
+   * Why a request that carried a credential is anonymous (an invalid, expired or revoked token; a
+   * revocation list too stale to trust): `authorize` and `requireAuth` answer with it. Public
+   * routes ignore it, so a stray Authorization header never breaks them.
+   */
+  readonly failure: TesseraError | null;
   readonly session: SessionInfo | null;
   /**
    * Starts a session with a fresh id (any session the request carried is ended first). Stateful:

@@ -1,4 +1,4 @@
-import { NotImplementedError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
+import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../core/types.js';
 import type { SessionData } from '../stores/store.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
@@ -11,9 +11,15 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 /** Longer headers are refused without a regex run: no token we accept is that long. */
 const MAX_AUTHORIZATION_BYTES = 16_384;
 
-/** The token, undefined when there is no Authorization header, null when it is malformed. */
+/** The scheme is `Bearer`: any other (a proxy's `Basic`) is not a credential for Tessera. */
+const BEARER_SCHEME = /^bearer(?:\s|$)/i;
+
+/**
+ * The token; undefined when there is no Authorization header or it is of another scheme (RFC 6750
+ * §3.1: as if the request carried no credential), null when it is a malformed bearer header.
+ */
 export function readBearerToken(header: string | undefined): string | undefined | null {
-  if (header === undefined) return undefined;
+  if (header === undefined || !BEARER_SCHEME.test(header)) return undefined;
   if (header.length > MAX_AUTHORIZATION_BYTES) return null;
   return BEARER.exec(header)?.[1] ?? null;
 }
@@ -32,6 +38,7 @@ export class BearerContext implements AuthContext {
   constructor(
     readonly claims: TokenClaims | null,
     readonly strategy: Strategy = 'stateless',
+    readonly failure: TesseraError | null = null,
   ) {}
 
   #user: Identity | null | undefined;
@@ -91,13 +98,22 @@ export interface BearerOptions {
 }
 
 /**
- * Authenticates a request by its bearer token, with no store and no network on the hot path. A
- * missing header yields an anonymous context (routes decide whether that is enough); a present
- * but bad token is an error, never silently anonymous.
+ * Authenticates a request by its bearer token, with no store and no network on the hot path. No
+ * token yields an anonymous context; a bad one too, with the reason in `failure`: a route that
+ * needs the user (`requireAuth`) answers with it, and a public route ignores the header.
  */
 export async function createBearerContext(request: RequestFacts, options: BearerOptions): Promise<BearerContext> {
   const token = readBearerToken(request.header('authorization'));
   if (token === undefined) return new BearerContext(null);
+  try {
+    return new BearerContext(await verifiedClaims(token, options));
+  } catch (error) {
+    if (!(error instanceof TesseraError)) throw error;
+    return new BearerContext(null, 'stateless', error);
+  }
+}
+
+async function verifiedClaims(token: string | null, options: BearerOptions): Promise<TokenClaims> {
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   options.remoteKeys?.refreshIfStale();
   let claims: TokenClaims;
@@ -111,5 +127,5 @@ export async function createBearerContext(request: RequestFacts, options: Bearer
     if (!options.revocations.loaded) await options.revocations.ensureLoaded();
     options.revocations.check(claims);
   }
-  return new BearerContext(claims);
+  return claims;
 }

@@ -40,6 +40,7 @@ async function createStatefulContext(auth: Auth, request: RequestFacts, response
 class StatefulContext implements AuthContext {
   readonly scheme = 'cookie';
   readonly claims = null;
+  readonly failure = null;
 
   constructor(
     private readonly auth: Auth,

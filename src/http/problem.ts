@@ -1,4 +1,4 @@
-import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
+import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, MethodNotAllowedError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
 
 export interface ProblemDetails {
   readonly type: string;
@@ -20,6 +20,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   forbidden: [403, 'Forbidden'],
   csrf: [403, 'Cross-site request refused'],
   invalid_request: [400, 'Invalid request'],
+  method_not_allowed: [405, 'Method not allowed'],
+  content_too_large: [413, 'Content too large'],
   not_found: [404, 'Not found'],
   username_taken: [409, 'Username taken'],
   session_conflict: [409, 'Session conflict'],
@@ -71,6 +73,7 @@ export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'
   if (error instanceof ThrottledError || error instanceof OverloadedError) headers['retry-after'] = String(error.retryAfterSeconds);
   // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
   if (error instanceof InvalidClientError) headers['www-authenticate'] = 'Basic realm="tessera"';
+  if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;
   if (challenge) headers['www-authenticate'] = challenge;
   return {

@@ -35,6 +35,9 @@ export async function refreshFromRequest(auth: Auth, request: RequestFacts, resp
   }
 }
 
+/** RFC 6749 §5.1: a response carrying tokens is never stored, by HTTP/1.1 caches or older ones. */
+export const TOKEN_RESPONSE_HEADERS = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
 /** The OAuth-style JSON of a token response (RFC 6749 §5.1 names), as login and refresh answer. */
 export function tokenResponseBody(result: LoginResult) {
   const { accessToken, refreshToken } = result;

@@ -1,5 +1,5 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError, NotImplementedError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError, NotImplementedError, type TesseraError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../core/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
@@ -20,8 +20,9 @@ export class StatelessContext extends BearerContext implements AuthContext {
     protected readonly response: ResponseSink,
     claims: TokenClaims | null,
     fromCookie: boolean,
+    failure: TesseraError | null = null,
   ) {
-    super(claims, auth.strategy);
+    super(claims, auth.strategy, failure);
     this.scheme = fromCookie ? 'cookie' : 'bearer';
   }
 
@@ -35,6 +36,8 @@ export class StatelessContext extends BearerContext implements AuthContext {
   }
 
   override async logout(): Promise<void> {
+    // A client logging out with a dead token is told so, not answered as if its session had ended.
+    if (this.failure) throw this.failure;
     if (this.scheme === 'cookie') this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));
     const sid = this.claims?.sid;
     if (typeof sid === 'string') await this.auth.endSession(sid);
@@ -77,7 +80,7 @@ export class StatelessContext extends BearerContext implements AuthContext {
   }
 
   protected current(): TokenClaims {
-    if (!this.claims) throw new AuthenticationRequiredError();
+    if (!this.claims) throw this.failure ?? new AuthenticationRequiredError();
     return this.claims;
   }
 

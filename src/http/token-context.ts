@@ -1,5 +1,5 @@
 import type { Auth } from '../core/create-auth.js';
-import { CsrfError, TokenInvalidError } from '../core/errors.js';
+import { CsrfError, TesseraError, TokenInvalidError } from '../core/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
 import type { AuthContext } from '../core/types.js';
 import { readBearerToken } from './bearer.js';
@@ -30,10 +30,16 @@ function tokenContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, r
   }
   const Context = auth.hybrid ? HybridContext : StatelessContext;
   if (token === undefined) return new Context(auth, tokens, request, response, null, false);
-  if (token === null) throw new TokenInvalidError('malformed Authorization header');
-  const claims = tokens.verify(token);
-  // After verification, never instead of it: a cached token is checked here like any other. A
-  // copy that may be missing revocations is not trusted: 503, never accept blindly.
-  tokens.checkRevocation(claims);
-  return new Context(auth, tokens, request, response, claims, fromCookie);
+  try {
+    if (token === null) throw new TokenInvalidError('malformed Authorization header');
+    const claims = tokens.verify(token);
+    // After verification, never instead of it: a cached token is checked here like any other. A
+    // copy that may be missing revocations is not trusted: 503, never accept blindly.
+    tokens.checkRevocation(claims);
+    return new Context(auth, tokens, request, response, claims, fromCookie);
+  } catch (error) {
+    // A bad credential matters only where a route needs one: requireAuth answers with the reason.
+    if (!(error instanceof TesseraError)) throw error;
+    return new Context(auth, tokens, request, response, null, fromCookie, error);
+  }
 }

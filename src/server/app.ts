@@ -1,26 +1,30 @@
 import { readFileSync } from 'node:fs';
 import express, { type Request } from 'express';
-import { problemHandler, refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
+import { refreshTokens, requireAuth, sendProblem, tessera } from '../adapters/express.js';
 import type { Auth } from '../core/create-auth.js';
-import type { TesseraError } from '../core/errors.js';
 import { AuthenticationRequiredError, CredentialsChangedError, InvalidCredentialsError, InvalidRequestError, NotFoundError, ThrottledError } from '../core/errors.js';
-import { createIntrospection } from '../core/introspection.js';
 import type { DeviceSession, Identity, LoginResult } from '../core/types.js';
-import type { UserRecord } from '../stores/store.js';
-import { tokenResponseBody } from '../http/refresh.js';
+import { toOAuthError } from '../http/oauth-error.js';
+import { TOKEN_RESPONSE_HEADERS, tokenResponseBody } from '../http/refresh.js';
 import { clientAddress } from '../http/request.js';
+import type { UserRecord } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createDeviceCookies } from './device-cookie.js';
+import { serverMetadata } from './metadata.js';
+import { methodGuard } from './method-guard.js';
 import { guardMetrics, type MetricsAccess } from './metrics-access.js';
-import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
-import { checkToken } from './oauth-params.js';
-import { createServiceGrants, type ServiceGrant } from './service-grants.js';
+import type { OAuthClient } from './oauth-clients.js';
+import { oauthRoutes } from './oauth-routes.js';
+import { OPENAPI } from './openapi.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
+import { checkNewPassword } from './password-policy.js';
+import { body, requestError } from './request-body.js';
+import { createServiceGrants, type ServiceGrant } from './service-grants.js';
+import { clearedSignedInHint, signedInHint } from './signed-in-hint.js';
 import type { Telemetry } from './telemetry.js';
 import type { createUserService } from './users.js';
-import { checkNewPassword } from './password-policy.js';
 import { checkRoles, checkUsername } from './users.js';
 
 export interface ServerAppOptions {
@@ -57,14 +61,6 @@ const device = (session: DeviceSession) => ({
   current: session.current,
 });
 
-function body(req: Request): Record<string, unknown> {
-  const value: unknown = req.body;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidRequestError('The body must be a JSON object.');
-  }
-  return value as Record<string, unknown>;
-}
-
 /** The browser client, as built next to this file; the page imports it. */
 const CLIENT_SCRIPT = readFileSync(new URL('../client/index.js', import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
 
@@ -76,46 +72,11 @@ const PAGE_FILES = [
 ] as const;
 const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/** Errors from the JSON body parser and the router, as the clients of an auth API need them. */
-function bodyParserError(error: unknown): TesseraError | undefined {
-  // A malformed %-escape in the path (`/auth/sessions/%ZZ`) is the client's mistake, not a 500.
-  if (error instanceof URIError) return new InvalidRequestError('The URL has a malformed escape.');
-  const type = (error as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') return new InvalidRequestError('The body is too large.');
-  if (typeof type === 'string' && type.startsWith('entity.')) return new InvalidRequestError('The body is not valid JSON.');
-  if (type === 'charset.unsupported' || type === 'encoding.unsupported') return new InvalidRequestError('Unsupported body encoding.');
-  return undefined;
-}
-
 /** A login that lost the race with a credential change is checked again, against the new credentials. */
 const MAX_LOGIN_ATTEMPTS = 3;
 
 /** Attacker-chosen text in a log line: bounded. */
 const forLog = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
-
-/** RFC 7662 introspection and RFC 7009 revocation, for configured clients; form-encoded bodies. */
-function mountOAuth(app: express.Express, auth: Auth, clients: readonly OAuthClient[], telemetry: Telemetry): void {
-  const authenticate = createClientAuthenticator(clients);
-  const introspection = createIntrospection(auth);
-  const form = express.urlencoded({ extended: false, limit: '16kb' });
-  const clientRequest = (req: Request) => {
-    const input = body(req);
-    const client = authenticate(req.headers.authorization, input);
-    return { client, token: checkToken(input.token) };
-  };
-
-  app.post('/oauth/introspect', form, async (req, res) => {
-    const { token } = clientRequest(req);
-    res.set('cache-control', 'no-store').json(await introspection.introspect(token));
-  });
-
-  app.post('/oauth/revoke', form, async (req, res) => {
-    const { client, token } = clientRequest(req);
-    await introspection.revoke(token);
-    telemetry.security('token_revoked', { client_id: client });
-    res.set('cache-control', 'no-store').status(200).end();
-  });
-}
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
 export function createServerApp({ auth, users, keys, trustProxy, clients = [], services = [], telemetry, metrics = 'off' }: ServerAppOptions): express.Express {
@@ -134,12 +95,13 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     next();
   });
   app.use(telemetry.observeRequests);
+  app.use(methodGuard(OPENAPI.paths));
   // Before tessera(): a scrape carries no credential, and must not cost a store read if it did.
   app.get('/metrics', guardMetrics(metrics), telemetry.metricsRoute);
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
-  mountOAuth(app, auth, clients, telemetry); // before tessera() too: clients authenticate with HTTP Basic
+  app.use('/oauth', oauthRoutes(auth, clients, telemetry)); // clients authenticate with HTTP Basic, not as users
   app.use(tessera(auth));
   const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
 
@@ -169,6 +131,15 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
   for (const [path, type, text] of PAGE_FILES) {
     app.get(path, (_req, res) => void res.type(type).set('cache-control', 'no-cache').send(text));
   }
+
+  const metadata = auth.tokens && serverMetadata(auth.tokens.issuer, services);
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    app.get(path, (_req, res) => {
+      if (!metadata) throw new NotFoundError('This server signs no tokens.');
+      res.set('cache-control', 'public, max-age=300').json(metadata);
+    });
+  }
+  app.get('/openapi.json', (_req, res) => void res.set('cache-control', 'no-cache').json(OPENAPI));
 
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
@@ -210,8 +181,9 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     // their own. Only for clients that keep cookies; bearer and body-transport clients get none.
     const keepsCookies = auth.strategy === 'stateful' || (auth.strategy === 'hybrid' && transport === 'cookie') || auth.tokens?.cookie === true;
     if (devices && keepsCookies) res.append('set-cookie', devices.issue(user.id));
+    if (keepsCookies) res.append('set-cookie', signedInHint(auth.hybrid ? 'refresh' : 'session', auth.cookie.secure, auth.cookie.maxAgeSeconds));
     telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
-    res.set('cache-control', 'no-store').json({
+    res.set(TOKEN_RESPONSE_HEADERS).json({
       user: publicUser(user),
       session: { id: result.session.id, expires_at: iso(result.session.expiresAt) },
       ...tokenResponseBody(result),
@@ -230,14 +202,14 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     const user = req.auth.user;
     await req.auth.logout();
     if (user) telemetry.security('logout', { user_id: user.id, ip: req.ip });
-    res.status(204).end();
+    res.append('set-cookie', clearedSignedInHint(auth.cookie.secure)).status(204).end();
   });
 
   app.post('/auth/logout-all', requireAuth(), async (req, res) => {
     const user = req.auth.user as Identity;
     const ended = await req.auth.logoutAll();
     telemetry.security('logout_all', { user_id: user.id, sessions: ended, ip: req.ip });
-    res.status(204).end();
+    res.append('set-cookie', clearedSignedInHint(auth.cookie.secure)).status(204).end();
   });
 
   app.get('/auth/sessions', requireAuth(), async (req, res) => {
@@ -284,13 +256,19 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     const session = req.auth.session;
     if (!session) throw new AuthenticationRequiredError('A token on behalf of a session needs one.');
     const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope);
-    res.set('cache-control', 'no-store').json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
+    res.set(TOKEN_RESPONSE_HEADERS).json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
   });
 
-  app.use((_req, res) => sendProblem(res, new NotFoundError('No such route.')));
-  app.use(function bodyErrors(error: unknown, _req: Request, _res: express.Response, next: express.NextFunction) {
-    next(bodyParserError(error) ?? error);
+  app.use(() => {
+    throw new NotFoundError('No such route.');
   });
-  app.use(problemHandler());
+  // OAuth endpoints answer as OAuth clients expect (RFC 6749 §5.2); every other route problem+json.
+  app.use(function errors(error: unknown, req: Request, res: express.Response, next: express.NextFunction) {
+    if (res.headersSent) return next(error);
+    const known = requestError(error) ?? error;
+    if (!req.path.startsWith('/oauth/')) return sendProblem(res, known, req.auth?.scheme);
+    const answer = toOAuthError(known);
+    res.status(answer.status).set(answer.headers).json(answer.body);
+  });
   return app;
 }

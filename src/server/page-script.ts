@@ -7,7 +7,15 @@ import { createTesseraClient } from '/tessera-client.js';
 
 const client = createTesseraClient();
 const $ = (id) => document.getElementById(id);
-const say = (text) => { $('message').textContent = text; };
+const say = (text, kind) => {
+  $('message').textContent = text;
+  $('message').className = kind === 'success' ? 'success' : '';
+};
+// The server's "signed in" hint (no secret): which cookie to restore the session by, if any.
+const hint = document.cookie.split('; ').find((pair) => pair.startsWith('tessera-signed-in='))?.slice('tessera-signed-in='.length);
+const forgetHint = () => {
+  document.cookie = 'tessera-signed-in=; Max-Age=0; Path=/; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');
+};
 const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 function describeAgent(agent) {
@@ -17,8 +25,11 @@ function describeAgent(agent) {
   return system ? browser + ' on ' + system : browser;
 }
 
-async function api(method, path, body) {
-  const response = await client.fetch(path, { method, body: body ? JSON.stringify(body) : undefined });
+// Signed-in calls go through the client (token attached, renewed when due); anonymous ones do not,
+// so registering never sets off a token renewal.
+async function api(method, path, body, anonymous) {
+  const init = { method, body: body ? JSON.stringify(body) : undefined };
+  const response = anonymous ? await fetch(path, { ...init, headers: { 'content-type': 'application/json' } }) : await client.fetch(path, init);
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   return { ok: response.ok, status: response.status, data };
 }
@@ -31,7 +42,8 @@ async function render() {
   $('who').textContent = me.data.user.username;
   $('roles').textContent = me.data.user.roles.join(', ');
   $('strategy').textContent = me.data.auth.strategy;
-  $('expires').textContent = when(me.data.auth.expires_at);
+  // The session's end: with tokens, the last login or refresh told the client (the token ends sooner).
+  $('expires').textContent = when(client.session ? client.session.expiresAt : me.data.auth.expires_at);
   const list = await api('GET', '/auth/sessions');
   const rows = $('devices');
   rows.replaceChildren();
@@ -60,7 +72,8 @@ async function render() {
 
 async function act(call, success) {
   const result = await call();
-  say(result.ok ? success : (result.data && result.data.detail) || 'Something went wrong.');
+  if (result.ok) say(success, 'success');
+  else say((result.data && result.data.detail) || 'Something went wrong.');
   // The client drops the user when the credential itself is dead (revoked from another device).
   if (result.status === 401 && !client.user) say('Your session has ended. Please log in again.');
   await render();
@@ -71,20 +84,20 @@ $('credentials').addEventListener('submit', async (event) => {
   event.preventDefault();
   const body = { username: $('username').value, password: $('password').value };
   if (event.submitter && event.submitter.value === 'register') {
-    const created = await api('POST', '/auth/register', body);
+    const created = await api('POST', '/auth/register', body, true);
     if (!created.ok) return say(created.data ? created.data.detail : 'Registration failed.');
   }
   try {
     await client.login(body.username, body.password);
     $('password').value = '';
-    say('Welcome.');
+    say('Welcome.', 'success');
   } catch (error) {
     say(error.message);
   }
 });
 $('logout').onclick = async () => {
   await client.logout();
-  say('You are logged out.');
+  say('You are logged out.', 'success');
 };
 $('refresh').onclick = () => act(() => api('GET', '/auth/me'), '');
 $('logout-all').onclick = () => act(() => api('POST', '/auth/logout-all'), 'You are logged out on every device.');
@@ -95,5 +108,9 @@ $('password-form').addEventListener('submit', (event) => {
 });
 // Every sign-in or sign-out redraws the page: this tab's, another tab's, or the session found at load.
 client.subscribe(() => void render());
-client.restore();
+if (hint === 'refresh' || hint === 'session') {
+  client.restore({ via: hint }).then((user) => user || forgetHint());
+} else {
+  render();
+}
 `;

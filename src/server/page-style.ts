@@ -29,5 +29,6 @@ th, td { text-align: left; padding: .55rem .4rem; border-bottom: 1px solid #e8eb
 td:last-child { text-align: right; white-space: nowrap; }
 .badge { background: #dff5e3; color: #17622a; border-radius: 1rem; padding: .15rem .65rem; font-size: .85rem; white-space: nowrap; }
 [role=status] { min-height: 1.5rem; margin: 0; color: #8a1c27; }
+[role=status].success { color: #17622a; }
 [hidden] { display: none; }
 `;

@@ -23,6 +23,8 @@ import type { ServiceGrant } from './service-grants.js';
 import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
 import { openKeyDirectory } from '../tokens/key-directory.js';
+import { ConfigError } from '../core/errors.js';
+import { claimDefaultIssuer } from './default-issuer.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis';
 
@@ -104,10 +106,14 @@ async function waitForStore(store: Store, timeoutMs: number): Promise<void> {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  if (options.store === 'redis' && options.issuer === undefined) {
+    throw new ConfigError('--issuer is required with --store redis: every instance that shares the store must name the same issuer, the URL clients reach them at.');
+  }
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
   const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
   let opened: Server | undefined;
+  let releaseIssuer = () => {};
   try {
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
@@ -121,6 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const url = `http://${host}:${port}`;
+    if (options.issuer === undefined && options.store === 'sqlite') releaseIssuer = claimDefaultIssuer(options.dataDir, url);
 
     const auth = createAuth({
       strategy: options.strategy,
@@ -170,11 +177,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         auth.close();
         keys.close();
         await store.close();
+        releaseIssuer();
         logger.info({ event: 'stopped' }, 'stopped');
       },
     };
   } catch (error) {
     opened?.close(); // a configuration refused late (a short metrics token) must not leave the port open
+    releaseIssuer();
     keys.close();
     await store.close();
     throw error;

@@ -27,8 +27,12 @@ export interface TokenClaims {
 
 export interface VerifierOptions {
   keys: KeyRing;
-  /** The token kind expected in the header `typ` (e.g. `at+jwt`); any other kind is refused. */
-  typ: string;
+  /**
+   * The token kind expected in the header `typ` (e.g. `at+jwt`); any other kind is refused. `null`
+   * for issuers that set none: a token without `typ` (or the generic `JWT`) is accepted, and one
+   * that names a kind (`at+jwt`, a device token) is still refused (RFC 8725 §3.11).
+   */
+  typ: string | null;
   /** Required `iss`, if set. */
   issuer?: string;
   /** Accepted audiences: the token's `aud` must contain one of them, if set. */
@@ -106,7 +110,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const leeway = options.leewaySeconds ?? 5;
   if (!isNumber(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS) throw new ConfigError(`leewaySeconds must be between 0 and ${MAX_LEEWAY_SECONDS}.`);
   const maxTokenBytes = options.maxTokenBytes ?? 8192;
-  const expectedTyp = normalizeTyp(options.typ);
+  if (options.typ !== null && (typeof options.typ !== 'string' || options.typ === '')) {
+    throw new ConfigError('typ must name the expected token type (e.g. "at+jwt"), or be null for tokens that carry none.');
+  }
+  const untyped = options.typ === null;
+  const expectedTyp = options.typ === null ? undefined : normalizeTyp(options.typ);
   const audiences = options.audience === undefined ? undefined : new Set(typeof options.audience === 'string' ? [options.audience] : options.audience);
   if (audiences?.size === 0) throw new ConfigError('audience must name at least one audience.');
   const requireSubject = options.requireSubject ?? true;
@@ -172,7 +180,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!key) throw new TokenKeyUnknownError();
     // The header's alg is compared with the key's, never used to choose how to verify.
     if (header.alg !== key.alg) throw new TokenInvalidError('algorithm does not match the key');
-    if (header.typ !== expectedTyp) throw new TokenClaimError('typ');
+    if (header.typ !== expectedTyp && !(untyped && header.typ === 'jwt')) throw new TokenClaimError('typ');
 
     const signature = decodeBase64url(token.slice(secondDot + 1));
     if (!signature || signature.length !== key.signatureBytes) throw new TokenSignatureError();

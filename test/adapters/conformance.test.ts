@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createAuth, type Auth } from '../../src/core/create-auth.js';
 import type { Strategy } from '../../src/core/types.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
-import { createKeyRing, generateJwk, importKey } from '../../src/tokens/index.js';
+import { createKeyRing, createTokenIssuer, generateJwk, importKey } from '../../src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { ADAPTERS, type AdapterApp } from './apps.js';
 
@@ -71,6 +71,15 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
         assert.equal((await (await signIn('root', ['admin'])).client.get('/admin')).status, 200);
       });
 
+      it('a public route ignores a stray Authorization header: a proxy\'s Basic, garbage, another issuer\'s token', async () => {
+        const foreign = importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') });
+        const otherIssuer = createTokenIssuer({ keys: createKeyRing([{ key: foreign, status: 'active' }]), issuer: 'https://other.example', ttlSeconds: 60 });
+        for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer not.a.token', 'Bearer', `Bearer ${otherIssuer.issue({ sub: 'x', aud: 'https://id.example' }).token}`]) {
+          const login = await new Client(app.url, { authorization }).post('/login', { id: 'hana', roles: ['user'] });
+          assert.equal(login.status, 200, `${authorization.slice(0, 20)}: ${JSON.stringify(login.body)}`);
+        }
+      });
+
       it('a TesseraError thrown by a route becomes its problem+json', async () => {
         const answer = await new Client(app.url).get('/boom');
         assert.equal(answer.status, 400);
@@ -110,13 +119,22 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
           assert.equal((await client.post('/logout', undefined, { origin: app.url })).status, 204);
         });
       } else {
-        it('a malformed or forged bearer token is 401 invalid_token', async () => {
-          for (const authorization of ['Bearer not.a.token', 'Basic abc', 'Bearer ' + 'e'.repeat(9000)]) {
+        it('a malformed or forged bearer token is 401 invalid_token; another scheme gets a bare challenge (RFC 6750 §3.1)', async () => {
+          for (const authorization of ['Bearer not.a.token', 'Bearer ' + 'e'.repeat(9000)]) {
             const answer = await new Client(app.url, { authorization }).get('/me');
             assert.equal(answer.status, 401, authorization.slice(0, 20));
             assert.equal(answer.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
             assert.match(answer.body.code as string, /^token_/);
           }
+          const basic = await new Client(app.url, { authorization: 'Basic dXNlcjpwYXNz' }).get('/me');
+          assert.deepEqual([basic.status, basic.headers.get('www-authenticate'), basic.body.code], [401, 'Bearer', 'unauthenticated']);
+        });
+
+        it('logging out with a dead token says so instead of pretending', async () => {
+          const { client } = await signIn('ivo');
+          assert.equal((await client.post('/logout')).status, 204);
+          const again = await client.post('/logout');
+          assert.deepEqual([again.status, again.body.code], [401, 'token_revoked']);
         });
       }
 

@@ -72,7 +72,7 @@ describe('tessera/client in Chromium', () => {
     assert.ok(a);
     assert.equal(b, a, 'both tabs hold the one new token');
     assert.equal(refreshes - before, 1, 'one refresh served both tabs');
-    assert.equal(await one.evaluate(() => document.cookie + JSON.stringify(localStorage)), '{}', 'no credential script can read');
+    assert.equal(await one.evaluate(() => document.cookie + JSON.stringify(localStorage)), 'tessera-signed-in=refresh{}', 'no credential script can read, only the hint');
 
     // Both renewal timers fall due at the same instant, 2 seconds after the token was issued.
     const beforeRenewal = refreshes;

@@ -74,10 +74,16 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
     it('register, log in, survive a reload, see the device list, log out; no script can read the credential cookie', async (t) => {
       const context = await freshContext(t);
       if (!context) return;
-      const page = await openPage(context, server.url);
+      const page = await context.newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => void (message.type() === 'error' && consoleErrors.push(message.text())));
+      page.on('response', (response) => void (response.status() >= 400 && consoleErrors.push(`${response.status()} ${response.url()}`)));
+      await page.goto(`${server.url}/`);
+      await signedOut(page);
       if (strategy === 'hybrid') await page.screenshot({ path: join(SCREENSHOTS, 'signed-out.png') });
       const name = username();
       await submitCredentials(page, name, 'Register');
+      assert.equal(await page.locator('#message').getAttribute('class'), 'success', '"Welcome." is not styled as an error');
       await page.getByRole('button', { name: 'Log out', exact: true }).click();
       await signedOut(page);
 
@@ -85,6 +91,9 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       await page.reload(); // the credential cookie brings the session back (hybrid: a refresh)
       await page.getByText(`Signed in as ${name}`).waitFor();
       assert.equal(await page.locator('#strategy').textContent(), strategy);
+      // The session's end (24 h idle timeout), not the five-minute access token's.
+      const sessionEnds = await page.evaluate(() => [0, 60_000].map((skew) => new Date(Date.now() + 86_400_000 - skew).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })));
+      assert.ok(sessionEnds.includes((await page.locator('#expires').textContent()) ?? ''), `${await page.locator('#expires').textContent()} vs ${sessionEnds.join(' / ')}`);
       await page.getByText('This device').waitFor();
       assert.equal(await deviceRows(page).count(), 1);
       assert.match((await deviceRows(page).first().textContent()) ?? '', /Chrome on Linux.*127\.0\.0\.1/);
@@ -94,13 +103,15 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       assert.ok(credential, `the browser holds the ${strategy} cookie: ${cookies.map((c) => c.name).join(', ')}`);
       assert.equal(credential.httpOnly, true);
       assert.equal(credential.sameSite, 'Lax');
-      assert.equal(await page.evaluate(() => document.cookie), '', 'document.cookie shows nothing');
+      const hint = `tessera-signed-in=${strategy === 'stateful' ? 'session' : 'refresh'}`;
+      assert.equal(await page.evaluate(() => document.cookie), hint, 'document.cookie shows the hint, never a credential');
       assert.equal(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)), '{}{}');
 
       await page.getByRole('button', { name: 'Log out', exact: true }).click();
       await signedOut(page);
       await page.reload();
       await signedOut(page);
+      assert.deepEqual(consoleErrors, [], 'signed-out and signed-in loads ask only what applies: no 401 or 404 in the console');
     });
 
     it('the page runs only its own files: it works with no policy violation, and injected inline script is refused', async (t) => {

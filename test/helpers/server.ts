@@ -17,6 +17,8 @@ export async function startTestServer(options: Partial<ServeOptions> = {}): Prom
     log: { level: 'silent' },
     // Suites register many users from one address; the registration tests set their own limits.
     registrationThrottle: { perClient: { max: 100_000, windowMs: 60_000 } },
+    // A shared store needs an issuer every instance agrees on; the server refuses to start without one.
+    ...(options.store === 'redis' && { issuer: 'https://id.test' }),
     ...options,
   });
   return {

@@ -19,6 +19,7 @@ async function resourceService(jwksUrl: string, cooldownMs = 60_000) {
   app.use(bearer({ verify: createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE }), remoteKeys: remote }));
   app.get('/orders', requireAuth(), (req, res) => res.json({ for: req.auth.user?.id, roles: req.auth.user?.roles, sid: req.auth.session?.id }));
   app.get('/admin', requireAuth({ roles: ['admin'] }), (_req, res) => res.json({ ok: true }));
+  app.get('/public', (req, res) => res.json({ user: req.auth.user }));
   const { server, url } = await listen(app);
   return { remote, server, url };
 }
@@ -58,11 +59,23 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
     assert.equal(response.body.code, 'unauthenticated');
   });
 
-  it('malformed Authorization headers: 401 invalid_token', async () => {
-    for (const header of ['Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', `Bearer ${issue()} extra`, `Token ${issue()}`, `Bearer ${'a'.repeat(9_000)}`]) {
+  it('malformed bearer headers: 401 invalid_token', async () => {
+    for (const header of ['Bearer', 'Bearer ', `Bearer ${issue()} extra`, `Bearer ${'a'.repeat(9_000)}`]) {
       const response = await call('/orders', header);
       assert.equal(response.status, 401, header.slice(0, 20));
       assert.equal(response.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+    }
+  });
+
+  it('another scheme is no credential: a bare challenge on a protected route, ignored on a public one', async () => {
+    for (const header of ['Basic dXNlcjpwYXNz', `Token ${issue()}`]) {
+      const response = await call('/orders', header);
+      assert.equal(response.status, 401, header.slice(0, 20));
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer');
+      assert.equal(response.body.code, 'unauthenticated');
+    }
+    for (const header of ['Basic dXNlcjpwYXNz', `Bearer ${issue()}x`, 'Bearer not-a-token']) {
+      assert.equal((await call('/public', header)).status, 200, header.slice(0, 20));
     }
   });
 

@@ -9,8 +9,12 @@ describe('Authorization header parsing (RFC 6750 §2.1)', () => {
     assert.equal(readBearerToken(undefined), undefined);
   });
 
-  it('refuses other schemes, extra parts, characters outside b64token, and oversized headers', () => {
-    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearer a b', 'Bearer a"b', 'Bearer\tabc', 'Bearerabc']) {
+  it('another scheme is no credential at all (RFC 6750 §3.1)', () => {
+    for (const header of ['Basic dXNlcjpwYXNz', 'Token abc', 'Bearerabc', 'DPoP abc', '']) assert.equal(readBearerToken(header), undefined, header);
+  });
+
+  it('refuses bearer headers with no token, extra parts, characters outside b64token, and oversized ones', () => {
+    for (const header of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer a"b', 'Bearer\tabc']) {
       assert.equal(readBearerToken(header), null, header);
     }
     // Refused by length alone, before any pattern runs: no token we accept is that long.

@@ -5,6 +5,7 @@ import { TesseraError } from '../../src/core/errors.js';
 import { createIntrospection } from '../../src/core/introspection.js';
 import type { AuthContext, Strategy } from '../../src/core/types.js';
 import { createAuthContext } from '../../src/http/context.js';
+import { authorize } from '../../src/core/authorize.js';
 import type { RequestFacts } from '../../src/http/request.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createRedisStore } from '../../src/stores/redis.js';
@@ -28,7 +29,7 @@ let serial = 0;
 /** What one instance does with a token now: `accepted`, or the error code it is refused with. */
 async function outcome(auth: Auth, token: string): Promise<string> {
   try {
-    await contextOf(auth, token);
+    authorize(await contextOf(auth, token));
     return 'accepted';
   } catch (error) {
     if (error instanceof TesseraError) return error.code;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -115,6 +115,30 @@ describe('tessera CLI', () => {
     }
   });
 
+  it('instances that would disagree on the issuer are refused at start, with what to set', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    try {
+      const first = await spawnServer(['--store', 'sqlite', '--data-dir', dataDir, '--log-level', 'warn']);
+      try {
+        const second = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--store', 'sqlite', '--data-dir', dataDir], { encoding: 'utf8' });
+        assert.equal(second.status, 1);
+        assert.match(second.stderr, new RegExp(`another instance \\(${first.url.replaceAll('.', '\\.')}, process \\d+\\) uses .* Give every instance that shares a store the same --issuer`));
+        const agreeing = await spawnServer(['--store', 'sqlite', '--data-dir', dataDir, '--issuer', first.url, '--log-level', 'warn']);
+        assert.equal(await agreeing.stop(), 0, 'with --issuer, a second instance on the same store starts');
+      } finally {
+        assert.equal(await first.stop(), 0);
+      }
+      // The claim of an instance that is gone (a crash leaves it behind) is taken over.
+      writeFileSync(join(dataDir, 'default-issuer.json'), JSON.stringify({ url: 'http://127.0.0.1:1', pid: 2 ** 22 + 1 }));
+      assert.equal(await (await spawnServer(['--store', 'sqlite', '--data-dir', dataDir, '--log-level', 'warn'])).stop(), 0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const redis = spawnSync(process.execPath, [CLI, 'serve', '--store', 'redis'], { encoding: 'utf8' });
+    assert.equal(redis.status, 1);
+    assert.match(redis.stderr, /--issuer is required with --store redis/);
+  });
+
   it('bad flags exit 2 with a message', () => {
     const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'postgres'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
@@ -137,6 +161,7 @@ describe('tessera CLI', () => {
       ['--trust-proxy', 'true', /--trust-proxy must be a hop count/],
       ['--headers-timeout', '0', /--headers-timeout must be a number of seconds/],
       ['--max-connections-per-client', '1.5', /--max-connections-per-client must be a whole number/],
+      ['--issuer', 'https://id.example/?tenant=1', /--issuer: the issuer must be an http\(s\) URL without query or fragment/],
       ['--metrics-token', 'short', /--metrics-token: The metrics token must be at least 32 characters/],
       ['--service', 'orders a,b', /--service: A service is/],
       ['--client-file', '/nonexistent/clients', /--client-file: cannot read \/nonexistent\/clients \(ENOENT\)/],

@@ -207,7 +207,8 @@ describe('identity server, stateful, on SQLite', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'a'.repeat(100_000) }),
     });
-    assert.equal(huge.status, 400);
+    assert.equal(huge.status, 413);
+    assert.equal((await huge.json()).code, 'content_too_large');
     const missing = await new Client(server.url).get('/nowhere');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, 'not_found');

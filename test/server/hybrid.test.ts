@@ -40,8 +40,9 @@ describe('identity server, hybrid', () => {
     assert.equal(login.body.expires_in, 300);
     assert.equal(login.body.refresh_token, undefined, 'a browser never sees the handle');
     assert.equal(login.headers.get('cache-control'), 'no-store');
-    const [refresh, device, ...others] = login.headers.getSetCookie();
+    const [refresh, device, hint, ...others] = login.headers.getSetCookie();
     assert.deepEqual(others, []);
+    assert.equal(hint, 'tessera-signed-in=refresh; Max-Age=14400; Path=/; SameSite=Strict', 'the page\'s hint: no secret, readable by script');
     assert.match(refresh!, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`));
     assert.match(device!, /^tessera-device=[^;]+; Max-Age=15552000; Path=\/auth; HttpOnly; SameSite=Strict$/, 'the device cookie, for login throttling only');
     assert.ok(browser.cookies.get(REFRESH_COOKIE)!.startsWith(`${login.body.session.id}.`), 'the handle names its session');

@@ -86,7 +86,8 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
     const { token } = await signIn(server);
     const none = await oauth(server, '/oauth/introspect', { token }, null);
     assert.equal(none.status, 401);
-    assert.equal(none.body?.code, 'invalid_client');
+    assert.equal(none.headers.get('content-type'), 'application/json; charset=utf-8', 'RFC 6749 §5.2 JSON, not problem+json');
+    assert.deepEqual(none.body, { error: 'invalid_client', error_description: 'Client authentication failed.' });
     assert.equal(none.headers.get('www-authenticate'), 'Basic realm="tessera"');
     const wrong = await oauth(server, '/oauth/introspect', { token }, basic('gateway', `${SECRET}x`));
     const unknown = await oauth(server, '/oauth/introspect', { token }, basic('nobody', SECRET));
@@ -94,20 +95,24 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
     assert.deepEqual(wrong.body, unknown.body);
     const post = await oauth(server, '/oauth/introspect', { token, client_id: 'gateway', client_secret: SECRET }, null);
     assert.equal(post.body?.active, true, 'client_secret_post works too');
-    assert.equal((await oauth(server, '/oauth/introspect', {})).status, 400, 'token is required');
+    const missing = await oauth(server, '/oauth/introspect', {});
+    assert.deepEqual([missing.status, missing.body?.error], [400, 'invalid_request'], 'token is required');
     assert.equal((await oauth(server, '/oauth/introspect', { token: 'x'.repeat(9_000) })).status, 400, 'oversized tokens are refused before any decoding');
+    const huge = await oauth(server, '/oauth/introspect', { token: 'x'.repeat(20_000) });
+    assert.deepEqual([huge.status, huge.body?.error], [413, 'invalid_request'], 'a body over the limit');
   });
 
   it('introspection: live tokens and handles are active with their claims; dead ones are {"active":false} and nothing else', async () => {
     const { token, handle, username, api, login } = await signIn(server);
     const access = await oauth(server, '/oauth/introspect', { token });
     assert.equal(access.headers.get('cache-control'), 'no-store');
+    assert.equal(access.headers.get('pragma'), 'no-cache');
     assert.deepEqual(
-      [access.body?.active, access.body?.token_type, access.body?.username, access.body?.sid, access.body?.aud],
-      [true, 'access_token', username, login.body.session.id, server.url],
+      [access.body?.active, access.body?.token_type, access.body?.client_id, access.body?.username, access.body?.sid, access.body?.aud],
+      [true, 'Bearer', 'tessera', username, login.body.session.id, server.url],
     );
     const refresh = await oauth(server, '/oauth/introspect', { token: handle, token_type_hint: 'refresh_token' });
-    assert.deepEqual([refresh.body?.active, refresh.body?.token_type, refresh.body?.sid], [true, 'refresh_token', login.body.session.id]);
+    assert.deepEqual([refresh.body?.active, refresh.body?.token_type, refresh.body?.client_id, refresh.body?.sid], [true, undefined, 'tessera', login.body.session.id]);
     const service = (await api.post('/auth/token', { audience: 'orders' })).body.access_token as string;
     assert.equal((await oauth(server, '/oauth/introspect', { token: service })).body?.active, true);
 

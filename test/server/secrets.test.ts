@@ -31,7 +31,7 @@ describe('secrets from files', () => {
     };
     const server = await spawnServer(
       [
-        '--store', 'redis', '--strategy', 'hybrid', '--insecure-cookies', '--data-dir', dir,
+        '--store', 'redis', '--strategy', 'hybrid', '--insecure-cookies', '--data-dir', dir, '--issuer', 'https://id.test',
         '--redis-url-file', file('redis-url', `redis://:${REDIS_PASSWORD}@127.0.0.1:${redis.port}\n`),
         '--client-file', file('clients', CLIENT_SECRETS.map((secret, i) => `client${i}:${secret}`).join('\n') + '\n'),
       ],

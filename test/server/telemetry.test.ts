@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
 import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 
 const PASSWORD = 'correct horse battery';
+const hasPromtool = () => spawnSync('promtool', ['--version']).status === 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One sample of a Prometheus text page, 0 when the series is absent. */
@@ -55,6 +58,29 @@ describe('metrics', () => {
       assert.equal(moved('tessera_http_requests_total{method="POST",route="/auth/login",status="401"}'), 1);
       assert.equal(moved('tessera_http_request_duration_seconds_count{method="POST",route="/auth/register"}'), 1);
       assert.ok(sample(afterwards, 'process_cpu_user_seconds_total') > 0, 'process metrics are exported');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('the page passes Prometheus\' own lint (promtool check metrics)', async (t) => {
+    if (!hasPromtool()) {
+      if (process.env.CI) throw new Error('promtool (apt-get install prometheus) is required under CI.');
+      return t.skip('promtool is not installed');
+    }
+    const server = await startTestServer({ strategy: 'hybrid', metrics: 'public' });
+    try {
+      const client = new Client(server.url);
+      await client.post('/auth/login', { username: 'nobody', password: 'wrong password' });
+      const page = (await client.get('/metrics')).body as unknown as string;
+      const lint = spawn('promtool', ['check', 'metrics']);
+      let output = '';
+      lint.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      lint.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      lint.stdin.end(page);
+      const [code] = (await once(lint, 'exit')) as [number];
+      assert.equal(code, 0, output);
+      assert.match(page, /^tessera_logins_total\{outcome="failure"\} 1$/m);
     } finally {
       await server.stop();
     }
@@ -132,8 +158,8 @@ describe('metrics during a Redis outage', () => {
       staleness = sample(await scrape(), 'tessera_revocation_feed_staleness_seconds');
     }
     assert.ok(staleness > 2, `staleness ${staleness}`);
-    // Refused before any route is reached: the token middleware answers.
-    const storeErrors = async () => sample(await scrape(), 'tessera_store_errors_total{route="unmatched"}');
+    // The token check defers its 503 to the route that needs the user.
+    const storeErrors = async () => sample(await scrape(), 'tessera_store_errors_total{route="/auth/me"}');
     const errorsBefore = await storeErrors();
     assert.equal((await client.get('/auth/me', bearer)).status, 503, 'a stale copy is not trusted');
     assert.equal((await storeErrors()) - errorsBefore, 1);

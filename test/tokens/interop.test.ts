@@ -61,6 +61,21 @@ describe('interoperability with jose', () => {
   }
 });
 
+describe('tokens from issuers that set no typ (most examples, RFC 7515 A.3 among them)', () => {
+  it('verify with typ: null; a token typed as another kind is still refused; a missing typ option is a configuration error', async () => {
+    const side = tesseraSide('ES256');
+    const key = await jose.importJWK(side.jwk, 'ES256');
+    const signed = (typ?: string) => new jose.SignJWT(peerClaims()).setProtectedHeader({ alg: 'ES256', kid: side.jwk.kid, ...(typ && { typ }) }).sign(key);
+    const [none, generic, typed] = await Promise.all([signed(), signed('JWT'), signed('at+jwt')]);
+    const untyped = createVerifier({ keys: side.keys, typ: null, issuer: ISSUER, audience: AUDIENCE });
+    assert.equal(untyped(none).sub, 'user-2');
+    assert.equal(untyped(generic).sub, 'user-2', 'the generic JWT type names no kind');
+    assert.throws(() => untyped(typed), { code: 'token_claim_invalid' });
+    assert.throws(() => side.verify(none), { code: 'token_claim_invalid' }, 'an access-token verifier still wants at+jwt');
+    assert.throws(() => createVerifier({ keys: side.keys, typ: undefined as unknown as string }), { code: 'invalid_config', message: /or be null/ });
+  });
+});
+
 describe('interoperability with PyJWT (Debian python3-jwt)', () => {
   for (const alg of ASYMMETRIC) {
     it(`${alg}: Tessera's tokens verify under PyJWT fed from Tessera's JWKS, and PyJWT's under Tessera`, (t) => {

@@ -1,6 +1,6 @@
 """Interop peer: PyJWT from Debian, driven by the interop tests over stdin/stdout (JSON).
 
-verify: {"jwks": {...}, "token": "...", "alg": "...", "issuer": "...", "audience": "..."} -> {"claims": {...}}
+verify: {"jwks": {...}, "token": "...", "alg": "...", "issuer": "...", "audience": "...", "require"?: [...]} -> {"claims": {...}}
 sign:   {"jwk": {...private...}, "alg": "...", "claims": {...}} -> {"token": "..."}
 """
 import json
@@ -18,6 +18,7 @@ def main():
         claims = jwt.decode(
             request["token"], key, algorithms=[request["alg"]],
             audience=request["audience"], issuer=request["issuer"],
+            options={"require": request.get("require", [])},
         )
         print(json.dumps({"claims": claims}))
     else:

@@ -1,0 +1,251 @@
+/**
+ * The identity server's HTTP contract as an OpenAPI 3.1 document, served at `/openapi.json`. It is
+ * also the route table the server answers 405 and OPTIONS from, and a test matches it against the
+ * routes the app mounts: the description and the routes cannot drift apart.
+ */
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const oauthError = (description: string) => ({ description, content: json(ref('OAuthError')) });
+const ok = (description: string, schema?: object) => ({ description, ...(schema && { content: json(schema) }) });
+const form = (properties: Record<string, object>, required: string[]) => ({
+  required: true,
+  content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties, required } } },
+});
+const body = (properties: Record<string, object>, required: string[]) => ({
+  required: true,
+  content: json({ type: 'object', properties, required }),
+});
+const text = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string' } } } });
+const string = { type: 'string' };
+const integer = { type: 'integer' };
+const dateTime = { type: 'string', format: 'date-time' };
+
+const unauthenticated = problem('No valid credential: missing, expired or revoked (with `WWW-Authenticate: Bearer` for bearer requests).');
+const invalid = problem('The request is malformed.');
+const tooLarge = problem('The body is over 16 KiB.');
+const unavailable = problem('The store or the revocation feed is unavailable (`Retry-After` when overloaded).');
+const signedIn = [{ bearer: [] }, { sessionCookie: [] }];
+const tokenResponse = {
+  type: 'object',
+  properties: {
+    user: ref('User'),
+    session: { type: 'object', properties: { id: string, expires_at: dateTime }, required: ['id', 'expires_at'] },
+    access_token: string,
+    token_type: { const: 'Bearer' },
+    expires_in: integer,
+    refresh_token: string,
+  },
+};
+const asset = (type: string, description: string) => ({ get: { summary: description, responses: { 200: text(type, description) } } });
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Tessera identity server',
+    version: '1',
+    description: 'Sessions, tokens or both, by one switch (`--strategy`). Errors are problem+json, except on `/oauth/*` (RFC 6749 §5.2). A wrong method is 405 with `Allow`.',
+  },
+  components: {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' },
+      sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera' },
+      refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera-refresh' },
+      clientBasic: { type: 'http', scheme: 'basic', description: 'An OAuth client configured with --client (client_secret_basic); client_secret_post works too.' },
+      metricsToken: { type: 'http', scheme: 'bearer', description: 'The --metrics-token.' },
+    },
+    schemas: {
+      Problem: {
+        type: 'object',
+        properties: { type: string, title: string, status: integer, code: string, detail: string },
+        required: ['type', 'title', 'status', 'code', 'detail'],
+      },
+      OAuthError: { type: 'object', properties: { error: string, error_description: string }, required: ['error'] },
+      User: {
+        type: 'object',
+        properties: { id: string, username: string, roles: { type: 'array', items: string } },
+        required: ['id', 'username', 'roles'],
+      },
+      Credentials: { type: 'object', properties: { username: string, password: string }, required: ['username', 'password'] },
+    },
+  },
+  paths: {
+    '/': { get: { summary: 'The self-service page', responses: { 200: text('text/html', 'The page (its script and style are separate files).') } } },
+    '/tessera-page.js': asset('text/javascript', "The page's script"),
+    '/tessera-page.css': asset('text/css', "The page's style sheet"),
+    '/tessera-client.js': asset('text/javascript', 'The browser client (tessera/client), which the page imports'),
+    '/healthz': {
+      get: {
+        summary: 'Liveness and store reachability',
+        responses: { 200: ok('The store answers.', { type: 'object', properties: { status: { const: 'ok' } } }), 503: unavailable },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        security: [{ metricsToken: [] }],
+        responses: { 200: text('text/plain', 'Prometheus text format 0.0.4.'), 401: problem('Missing or wrong metrics token.'), 404: problem('Metrics are off.') },
+      },
+    },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1.', { type: 'object' }) } } },
+    '/.well-known/jwks.json': {
+      get: { summary: 'The public signing keys (RFC 7517), with kid, alg and use', responses: { 200: ok('A JWK set.', { type: 'object', properties: { keys: { type: 'array' } } }) } },
+    },
+    '/.well-known/oauth-authorization-server': {
+      get: { summary: 'Authorization server metadata (RFC 8414)', responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) } },
+    },
+    '/.well-known/openid-configuration': {
+      get: { summary: 'The same metadata, where OpenID clients look for it', responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) } },
+    },
+    '/auth/register': {
+      post: {
+        summary: 'Create an account',
+        requestBody: { required: true, content: json(ref('Credentials')) },
+        responses: {
+          201: ok('Created.', { type: 'object', properties: { user: ref('User') } }),
+          400: invalid,
+          409: problem('The name is taken.'),
+          413: tooLarge,
+          429: problem('Too many registrations from this client (`Retry-After`).'),
+          503: unavailable,
+        },
+      },
+    },
+    '/auth/login': {
+      post: {
+        summary: 'Log in',
+        description: 'Stateful: sets the session cookie. Stateless: the access token in the body. Hybrid: the access token in the body and the refresh handle as a cookie, or in the body with `"transport":"body"`.',
+        requestBody: body({ username: string, password: string, transport: { enum: ['cookie', 'body'] } }, ['username', 'password']),
+        responses: {
+          200: ok('Logged in.', tokenResponse),
+          400: invalid,
+          401: problem('`invalid_credentials`, the same for an unknown user and a wrong password.'),
+          409: problem('`credentials_changed`: the credentials changed during the login.'),
+          413: tooLarge,
+          429: problem('Throttled (`Retry-After`).'),
+          503: unavailable,
+        },
+      },
+    },
+    '/auth/me': {
+      get: {
+        summary: 'Who is calling',
+        security: signedIn,
+        responses: {
+          200: ok('The user and the credential.', {
+            type: 'object',
+            properties: {
+              user: ref('User'),
+              auth: { type: 'object', properties: { strategy: string, session_id: { type: ['string', 'null'] }, expires_at: { type: ['string', 'null'] } } },
+            },
+          }),
+          401: unauthenticated,
+          503: unavailable,
+        },
+      },
+    },
+    '/auth/logout': {
+      post: { summary: 'End this credential on every instance', security: signedIn, responses: { 204: ok('Logged out (also without a session).'), 401: unauthenticated, 503: unavailable } },
+    },
+    '/auth/logout-all': {
+      post: { summary: 'End every session and token of the user', security: signedIn, responses: { 204: ok('Every credential is dead.'), 401: unauthenticated, 503: unavailable } },
+    },
+    '/auth/sessions': {
+      get: {
+        summary: "The user's devices",
+        security: signedIn,
+        responses: {
+          200: ok('The sessions, the current one marked.', {
+            type: 'object',
+            properties: {
+              sessions: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { id: string, created_at: dateTime, last_seen_at: dateTime, expires_at: dateTime, user_agent: string, ip: string, current: { type: 'boolean' } },
+                },
+              },
+            },
+          }),
+          401: unauthenticated,
+          503: unavailable,
+        },
+      },
+    },
+    '/auth/sessions/{id}': {
+      delete: {
+        summary: 'End one of your devices',
+        security: signedIn,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: string }],
+        responses: { 204: ok('That device is dead.'), 401: unauthenticated, 404: problem('Not a session of yours.'), 503: unavailable },
+      },
+    },
+    '/auth/password': {
+      post: {
+        summary: 'Change the password; every other credential of the user dies',
+        security: signedIn,
+        requestBody: body({ current_password: string, new_password: string }, ['current_password', 'new_password']),
+        responses: { 204: ok('Changed.'), 400: invalid, 401: unauthenticated, 413: tooLarge, 429: problem('Throttled.'), 503: unavailable },
+      },
+    },
+    '/auth/refresh': {
+      post: {
+        summary: 'Hybrid: a new access token (and the next refresh handle) from the refresh cookie or body',
+        security: [{ refreshCookie: [] }, {}],
+        requestBody: { required: false, content: json({ type: 'object', properties: { refresh_token: string } }) },
+        responses: {
+          200: ok('Renewed.', tokenResponse),
+          401: problem('`refresh_token_invalid`, or `refresh_token_reused` (theft: the session is revoked).'),
+          404: problem('Not a hybrid server.'),
+          503: unavailable,
+        },
+      },
+    },
+    '/auth/token': {
+      post: {
+        summary: 'A short-lived token for a configured service, on behalf of the caller',
+        security: signedIn,
+        requestBody: body({ audience: string, scope: string }, ['audience']),
+        responses: {
+          200: ok('The token.', { type: 'object', properties: { access_token: string, token_type: { const: 'Bearer' }, expires_in: integer, scope: string } }),
+          400: problem('Invalid, or `invalid_target` (not a configured service), or `invalid_scope`.'),
+          401: unauthenticated,
+          503: unavailable,
+        },
+      },
+    },
+    '/oauth/introspect': {
+      post: {
+        summary: 'Token introspection (RFC 7662)',
+        security: [{ clientBasic: [] }],
+        requestBody: form({ token: string, token_type_hint: string }, ['token']),
+        responses: { 200: ok('`{"active":false}`, or the active token\'s claims.', { type: 'object', required: ['active'] }), 400: oauthError('invalid_request'), 401: oauthError('invalid_client'), 503: oauthError('temporarily_unavailable') },
+      },
+    },
+    '/oauth/revoke': {
+      post: {
+        summary: 'Token revocation (RFC 7009)',
+        security: [{ clientBasic: [] }],
+        requestBody: form({ token: string, token_type_hint: string }, ['token']),
+        responses: { 200: ok('Revoked, or nothing to revoke.'), 400: oauthError('invalid_request'), 401: oauthError('invalid_client'), 503: oauthError('temporarily_unavailable') },
+      },
+    },
+    '/admin/users/{id}/roles': {
+      put: {
+        summary: "Set a user's roles; the user's credentials end",
+        security: signedIn,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: string }],
+        requestBody: body({ roles: { type: 'array', items: string } }, ['roles']),
+        responses: {
+          200: ok('The user.', { type: 'object', properties: { user: ref('User') } }),
+          400: invalid,
+          401: unauthenticated,
+          403: problem('Admins only.'),
+          404: problem('No such user.'),
+          503: unavailable,
+        },
+      },
+    },
+  },
+} as const;
