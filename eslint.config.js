@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.test-build/', 'node_modules/', 'bench/results/'] },
+  { ignores: ['**/dist/', '.test-build/', 'node_modules/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,7 +14,7 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['error'] }],
     },
   },
-  { files: ['bench/**', 'examples/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['bench/**', 'examples/**', 'packages/tessera-auth-server/src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
   {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly', URL: 'readonly', Request: 'readonly', Response: 'readonly' } },

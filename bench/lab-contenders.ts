@@ -3,7 +3,7 @@
  * server script in bench/servers, every token signed HS256 (the peers' algorithm) with an hour to
  * live, every revocation list starting with 1,000 revoked ids.
  */
-import { generateJwk } from '../src/tokens/index.js';
+import { generateJwk } from '../packages/tessera-auth/src/tokens/index.js';
 
 export type Kind = 'ceiling' | 'stateful' | 'stateless' | 'hybrid';
 

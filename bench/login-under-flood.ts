@@ -18,7 +18,7 @@ import { freePort } from '../tools/redis-process.js';
 import { machine, median, replaceReadmeSection } from './harness.js';
 
 const { values } = parseArgs({ options: { cli: { type: 'string' } } });
-const cli = values.cli ?? 'dist/cli/main.js';
+const cli = values.cli ?? 'packages/tessera-auth-server/dist/cli/main.js';
 const PASSWORD = 'correct horse battery';
 const FLOOD = 600;
 const IN_FLIGHT = 64;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import * as jose from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type TokenKey } from '../src/tokens/index.js';
+import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type TokenKey } from '../packages/tessera-auth/src/tokens/index.js';
 import { machine, median, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });

@@ -4,9 +4,9 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import express from 'express';
-import { createAuth, CredentialsChangedError, InvalidCredentialsError } from 'tessera';
-import { problemHandler, requireAuth, tessera } from 'tessera/express';
-import { createSqliteStore } from 'tessera/sqlite';
+import { createAuth, CredentialsChangedError, InvalidCredentialsError } from 'tessera-auth';
+import { problemHandler, requireAuth, tessera } from 'tessera-auth/express';
+import { createSqliteStore } from 'tessera-auth/sqlite';
 
 const derive = promisify(scrypt);
 const hashPassword = async (password, salt = randomBytes(16)) => ({ salt, key: await derive(password, salt, 32) });

@@ -1,8 +1,8 @@
 // Stateful sessions on Fastify: `node examples/fastify.js`, then the same curl as the Express example.
 import Fastify from 'fastify';
-import { createAuth } from 'tessera';
-import { problemHandler, requireAuth, tessera } from 'tessera/fastify';
-import { createSqliteStore } from 'tessera/sqlite';
+import { createAuth } from 'tessera-auth';
+import { problemHandler, requireAuth, tessera } from 'tessera-auth/fastify';
+import { createSqliteStore } from 'tessera-auth/sqlite';
 
 const auth = createAuth({
   strategy: 'stateful',

@@ -2,10 +2,10 @@
 // Deno.serve, Cloudflare Workers or a Next.js route handler take it. Node has no built-in fetch
 // server, so this file serves it through @hono/node-server's bridge: `node examples/fetch-handler.js`.
 import { serve } from '@hono/node-server';
-import { createAuth } from 'tessera';
-import { createSqliteStore } from 'tessera/sqlite';
-import { openKeyDirectory } from 'tessera/tokens';
-import { requireAuth, withTessera } from 'tessera/web';
+import { createAuth } from 'tessera-auth';
+import { createSqliteStore } from 'tessera-auth/sqlite';
+import { openKeyDirectory } from 'tessera-auth/tokens';
+import { requireAuth, withTessera } from 'tessera-auth/web';
 
 const keys = openKeyDirectory(process.env.KEYS ?? './.tessera/example-keys', { createIfEmpty: 'EdDSA' });
 const auth = createAuth({

@@ -3,10 +3,10 @@
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
-import { createAuth } from 'tessera';
-import { problemHandler, refreshTokens, requireAuth, tessera } from 'tessera/hono';
-import { createSqliteStore } from 'tessera/sqlite';
-import { openKeyDirectory } from 'tessera/tokens';
+import { createAuth } from 'tessera-auth';
+import { problemHandler, refreshTokens, requireAuth, tessera } from 'tessera-auth/hono';
+import { createSqliteStore } from 'tessera-auth/sqlite';
+import { openKeyDirectory } from 'tessera-auth/tokens';
 
 const keys = openKeyDirectory(process.env.KEYS ?? './.tessera/example-keys', { createIfEmpty: 'EdDSA' });
 const auth = createAuth({

@@ -1,10 +1,10 @@
 // An API with the hybrid strategy: `node examples/hybrid-express.js`. Five-minute access tokens
 // checked in memory, renewed with a rotating refresh handle (cookie for browsers, body for apps).
 import express from 'express';
-import { createAuth } from 'tessera';
-import { problemHandler, refreshTokens, requireAuth, tessera } from 'tessera/express';
-import { createSqliteStore } from 'tessera/sqlite';
-import { openKeyDirectory } from 'tessera/tokens';
+import { createAuth } from 'tessera-auth';
+import { problemHandler, refreshTokens, requireAuth, tessera } from 'tessera-auth/express';
+import { createSqliteStore } from 'tessera-auth/sqlite';
+import { openKeyDirectory } from 'tessera-auth/tokens';
 
 const keys = openKeyDirectory(process.env.KEYS ?? './.tessera/example-keys', { createIfEmpty: 'EdDSA' });
 const auth = createAuth({

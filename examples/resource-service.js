@@ -4,10 +4,10 @@
 //   IDENTITY_URL  the identity server (http://127.0.0.1:3000), whose --issuer is ISSUER
 //   REDIS_URL     the Redis the identity server uses (redis://127.0.0.1:6379)
 import express from 'express';
-import { createRevocationMirror } from 'tessera';
-import { bearer, problemHandler, requireAuth } from 'tessera/express';
-import { createRedisStore } from 'tessera/redis';
-import { createRemoteKeySet, createVerifier } from 'tessera/tokens';
+import { createRevocationMirror } from 'tessera-auth';
+import { bearer, problemHandler, requireAuth } from 'tessera-auth/express';
+import { createRedisStore } from 'tessera-auth/redis';
+import { createRemoteKeySet, createVerifier } from 'tessera-auth/tokens';
 
 const identity = process.env.IDENTITY_URL ?? 'http://127.0.0.1:3000';
 const issuer = process.env.ISSUER ?? identity;

@@ -1,9 +1,9 @@
 // A shop that keeps a cart in the session: `node examples/stateful-express.js`, then see README.md.
 // Plain-http development mode (secure: false); in production leave cookies secure.
 import express from 'express';
-import { createAuth } from 'tessera';
-import { problemHandler, requireAuth, tessera } from 'tessera/express';
-import { createSqliteStore } from 'tessera/sqlite';
+import { createAuth } from 'tessera-auth';
+import { problemHandler, requireAuth, tessera } from 'tessera-auth/express';
+import { createSqliteStore } from 'tessera-auth/sqlite';
 
 const auth = createAuth({
   strategy: 'stateful',

@@ -2,10 +2,10 @@
 // Keys live in ./.tessera/example-keys (made on first start); every server sharing that directory
 // and the issuer accepts the same tokens.
 import express from 'express';
-import { createAuth } from 'tessera';
-import { problemHandler, requireAuth, tessera } from 'tessera/express';
-import { createSqliteStore } from 'tessera/sqlite';
-import { openKeyDirectory } from 'tessera/tokens';
+import { createAuth } from 'tessera-auth';
+import { problemHandler, requireAuth, tessera } from 'tessera-auth/express';
+import { createSqliteStore } from 'tessera-auth/sqlite';
+import { openKeyDirectory } from 'tessera-auth/tokens';
 
 const keys = openKeyDirectory(process.env.KEYS ?? './.tessera/example-keys', { createIfEmpty: 'EdDSA' });
 const auth = createAuth({

@@ -1,9 +1,9 @@
 // The benchmark route on Fastify: $AUTH=none (the framework's own ceiling) or tessera (stateless
 // HS256 through tessera/fastify, revocation list on, the same setup as tessera-stateless.js).
 import Fastify from 'fastify';
-import { createAuth, createMemoryStore } from 'tessera';
-import { requireAuth, tessera } from 'tessera/fastify';
-import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
+import { createAuth, createMemoryStore } from 'tessera-auth';
+import { requireAuth, tessera } from 'tessera-auth/fastify';
+import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 import { USER } from './common.js';
 
 const app = Fastify({ keepAliveTimeout: 60_000 });

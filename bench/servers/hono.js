@@ -2,9 +2,9 @@
 // tessera (stateless HS256 through tessera/hono, revocation list on).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createAuth, createMemoryStore } from 'tessera';
-import { requireAuth, tessera } from 'tessera/hono';
-import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
+import { createAuth, createMemoryStore } from 'tessera-auth';
+import { requireAuth, tessera } from 'tessera-auth/hono';
+import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 import { USER } from './common.js';
 
 const app = new Hono();

@@ -4,9 +4,9 @@
 // precision, comparable across processes on one machine.
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createAuth } from 'tessera';
-import { createRedisStore } from 'tessera/redis';
-import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
+import { createAuth } from 'tessera-auth';
+import { createRedisStore } from 'tessera-auth/redis';
+import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 
 const now = () => performance.timeOrigin + performance.now();
 const jwk = generateJwk('EdDSA');

@@ -1,9 +1,9 @@
 // Tessera's stateful strategy through the public package API, on the store named by $STORE.
 import express from 'express';
-import { createAuth, createMemoryStore } from 'tessera';
-import { requireAuth, tessera } from 'tessera/express';
-import { createRedisStore } from 'tessera/redis';
-import { createSqliteStore } from 'tessera/sqlite';
+import { createAuth, createMemoryStore } from 'tessera-auth';
+import { requireAuth, tessera } from 'tessera-auth/express';
+import { createRedisStore } from 'tessera-auth/redis';
+import { createSqliteStore } from 'tessera-auth/sqlite';
 import { listen, USER } from './common.js';
 
 const stores = {

@@ -5,10 +5,10 @@
 // the signing key that instances share (a fresh one when unset).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { createAuth, createMemoryStore } from 'tessera';
-import { requireAuth, tessera } from 'tessera/express';
-import { createRedisStore } from 'tessera/redis';
-import { createKeyRing, generateJwk, importKey } from 'tessera/tokens';
+import { createAuth, createMemoryStore } from 'tessera-auth';
+import { requireAuth, tessera } from 'tessera-auth/express';
+import { createRedisStore } from 'tessera-auth/redis';
+import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 import { listen, USER } from './common.js';
 
 const alg = process.env.ALG ?? 'EdDSA';

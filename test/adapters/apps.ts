@@ -5,14 +5,14 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
-import * as ex from '../../src/adapters/express.js';
-import * as fa from '../../src/adapters/fastify.js';
-import * as ho from '../../src/adapters/hono.js';
-import * as web from '../../src/adapters/web.js';
-import type { Auth } from '../../src/core/create-auth.js';
-import { InvalidRequestError } from '../../src/core/errors.js';
-import type { AuthContext, LoginOptions } from '../../src/core/types.js';
-import { tokenResponseBody } from '../../src/http/refresh.js';
+import * as ex from '../../packages/tessera-auth/src/adapters/express.js';
+import * as fa from '../../packages/tessera-auth/src/adapters/fastify.js';
+import * as ho from '../../packages/tessera-auth/src/adapters/hono.js';
+import * as web from '../../packages/tessera-auth/src/adapters/web.js';
+import type { Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
+import { InvalidRequestError } from '../../packages/tessera-auth/src/core/errors.js';
+import type { AuthContext, LoginOptions } from '../../packages/tessera-auth/src/core/types.js';
+import { tokenResponseBody } from '../../packages/tessera-auth/src/http/refresh.js';
 import { fetchListener } from '../helpers/fetch-server.js';
 
 /**

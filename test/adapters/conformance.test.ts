@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createAuth, type Auth } from '../../src/core/create-auth.js';
-import type { Strategy } from '../../src/core/types.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
-import { createKeyRing, createTokenIssuer, generateJwk, importKey } from '../../src/tokens/index.js';
+import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
+import type { Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
+import { createKeyRing, createTokenIssuer, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { ADAPTERS, type AdapterApp } from './apps.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { problemHandler, requireAuth, tessera } from '../../src/adapters/express.js';
-import { createAuth } from '../../src/core/create-auth.js';
-import { ConfigError } from '../../src/core/errors.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
+import { problemHandler, requireAuth, tessera } from '../../packages/tessera-auth/src/adapters/express.js';
+import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
+import { ConfigError } from '../../packages/tessera-auth/src/core/errors.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { Client } from '../helpers/http-client.js';
 import { useServer } from '../helpers/listen.js';
 

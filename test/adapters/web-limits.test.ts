@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createAuth } from '../../src/core/create-auth.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
-import { createKeyRing, generateJwk, importKey } from '../../src/tokens/index.js';
+import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
+import { createKeyRing, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
 import { webApp, type AdapterApp } from './apps.js';
 
 describe('tessera/web refresh route: input limits', () => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { freePort } from '../../tools/redis-process.js';
 
 /** The built command, as users run it (npm test builds dist/ first). */
-export const CLI = 'dist/cli/main.js';
+export const CLI = 'packages/tessera-auth-server/dist/cli/main.js';
 
 export interface ServerProcess {
   readonly url: string;

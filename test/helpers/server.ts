@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../packages/tessera-auth-server/src/server/serve.js';
 
 /** A real identity server on a free loopback port; `stop` also removes its data directory. */
 export async function startTestServer(options: Partial<ServeOptions> = {}): Promise<RunningServer & { dataDir: string; stop(): Promise<void> }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCsrfSafe } from '../../src/http/csrf.js';
+import { isCsrfSafe } from '../../packages/tessera-auth/src/http/csrf.js';
 
 const request = (method: string, headers: Record<string, string>) => ({
   method,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readBearerToken } from '../../src/http/bearer.js';
+import { readBearerToken } from '../../packages/tessera-auth/src/http/bearer.js';
 
 describe('Authorization header parsing (RFC 6750 §2.1)', () => {
   it('reads the token after "Bearer", in any case, with one or more spaces', () => {

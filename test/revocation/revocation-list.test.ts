@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRevocationList } from '../../src/revocation/revocation-list.js';
+import { createRevocationList } from '../../packages/tessera-auth/src/revocation/revocation-list.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const T = 2_000_000_000_000; // ms

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTrustProxy, UsageError } from '../../src/cli/serve-options.js';
+import { parseTrustProxy, UsageError } from '../../packages/tessera-auth-server/src/cli/serve-options.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSqliteStore } from '../../src/stores/sqlite.js';
+import { createSqliteStore } from '../../packages/tessera-auth/src/stores/sqlite.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
 

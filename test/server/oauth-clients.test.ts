@@ -5,8 +5,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
-import { parseClient } from '../../src/server/oauth-clients.js';
-import { parseService } from '../../src/server/service-grants.js';
+import { parseClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
+import { parseService } from '../../packages/tessera-auth-server/src/server/service-grants.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
 

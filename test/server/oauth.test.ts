@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseClient } from '../../src/server/oauth-clients.js';
-import { parseService } from '../../src/server/service-grants.js';
-import { createRemoteKeySet, createVerifier } from '../../src/tokens/index.js';
+import { parseClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
+import { parseService } from '../../packages/tessera-auth-server/src/server/service-grants.js';
+import { createRemoteKeySet, createVerifier } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
 

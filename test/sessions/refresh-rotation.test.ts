@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRefreshRotation, refreshHandle } from '../../src/sessions/refresh-rotation.js';
-import { generateSessionId, hashSessionId } from '../../src/sessions/session-id.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
-import { createRedisStore } from '../../src/stores/redis.js';
-import type { Store } from '../../src/stores/store.js';
+import { createRefreshRotation, refreshHandle } from '../../packages/tessera-auth/src/sessions/refresh-rotation.js';
+import { generateSessionId, hashSessionId } from '../../packages/tessera-auth/src/sessions/session-id.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
+import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
+import type { Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { frozenClock, type FrozenClock } from '../helpers/clock.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SessionDataTooLargeError } from '../../src/core/errors.js';
-import { hashSessionId } from '../../src/sessions/session-id.js';
-import { createSessionManager } from '../../src/sessions/session-manager.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
-import type { Store } from '../../src/stores/store.js';
+import { SessionDataTooLargeError } from '../../packages/tessera-auth/src/core/errors.js';
+import { hashSessionId } from '../../packages/tessera-auth/src/sessions/session-id.js';
+import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
+import type { Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const MINUTE = 60_000;

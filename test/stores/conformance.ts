@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { ownerTag } from '../../src/sessions/session-id.js';
-import { createSessionManager } from '../../src/sessions/session-manager.js';
-import type { SessionRecord, Store } from '../../src/stores/store.js';
+import { ownerTag } from '../../packages/tessera-auth/src/sessions/session-id.js';
+import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
+import type { SessionRecord, Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const HOUR = 3_600_000;

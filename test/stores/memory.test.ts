@@ -1,4 +1,4 @@
-import { createMemoryStore } from '../../src/stores/memory.js';
+import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { describeStoreConformance } from './conformance.js';
 
 describeStoreConformance('memory', async () => createMemoryStore());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { createSessionManager } from '../../src/sessions/session-manager.js';
-import { createRedisStore } from '../../src/stores/redis.js';
+import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
+import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import { useRedisCluster, waitUntilUp } from '../helpers/redis.js';
 import { describeStoreConformance } from './conformance.js';
 import { assertFeedDeliversInOrder } from './revocation-feed.js';

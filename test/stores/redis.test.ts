@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { StoreUnavailableError } from '../../src/core/errors.js';
-import { createSessionManager } from '../../src/sessions/session-manager.js';
-import { createRedisStore } from '../../src/stores/redis.js';
+import { StoreUnavailableError } from '../../packages/tessera-auth/src/core/errors.js';
+import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
+import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';
 import { describeStoreConformance } from './conformance.js';
 import { assertFeedDeliversInOrder } from './revocation-feed.js';

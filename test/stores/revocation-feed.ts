@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/stores/store.js';
+import type { Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { waitUntilUp } from '../helpers/redis.js';
 
 /**

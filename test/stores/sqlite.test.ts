@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { createSessionManager } from '../../src/sessions/session-manager.js';
+import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import Database from 'better-sqlite3';
-import { createSqliteStore } from '../../src/stores/sqlite.js';
+import { createSqliteStore } from '../../packages/tessera-auth/src/stores/sqlite.js';
 import { describeStoreConformance } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));

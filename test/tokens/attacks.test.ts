@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyInvalidError, TokenError } from '../../src/core/errors.js';
-import { createKeyRing, createVerifier, importKey } from '../../src/tokens/index.js';
-import { generateKeyPairObjects as generateKeyPairSync } from '../../src/tokens/keys.js';
+import { KeyInvalidError, TokenError } from '../../packages/tessera-auth/src/core/errors.js';
+import { createKeyRing, createVerifier, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
+import { generateKeyPairObjects as generateKeyPairSync } from '../../packages/tessera-auth/src/tokens/keys.js';
 import { forge, hmacWith, setup, signWith, validClaims } from './forge.js';
 
 /** Asserts the verifier refuses `token` with a TokenError, and that the message leaks no part of it. */

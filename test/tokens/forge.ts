@@ -1,6 +1,6 @@
 import { createHmac, type KeyObject, sign } from 'node:crypto';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../src/tokens/index.js';
-import type { TokenKey } from '../../src/tokens/keys.js';
+import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../packages/tessera-auth/src/tokens/index.js';
+import type { TokenKey } from '../../packages/tessera-auth/src/tokens/keys.js';
 
 export const ISSUER = 'https://id.example';
 export const AUDIENCE = 'api';

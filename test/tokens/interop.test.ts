@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 import * as jose from 'jose';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../src/tokens/index.js';
+import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../packages/tessera-auth/src/tokens/index.js';
 import { AUDIENCE, ISSUER } from './forge.js';
 
 /** Debian's interpreter, where Debian's python3-jwt lives (not whatever python3 is first on PATH). */

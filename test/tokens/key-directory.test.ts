@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createTokenIssuer, createVerifier, generateKeyFile, openKeyDirectory, readKeyFiles, rotateKeys, setKeyStatus } from '../../src/tokens/index.js';
+import { createTokenIssuer, createVerifier, generateKeyFile, openKeyDirectory, readKeyFiles, rotateKeys, setKeyStatus } from '../../packages/tessera-auth/src/tokens/index.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-keys-'));
@@ -78,7 +78,7 @@ describe('keys directory', () => {
 });
 
 describe('tessera keys', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', 'keys', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['packages/tessera-auth-server/dist/cli/main.js', 'keys', ...args], { encoding: 'utf8' });
 
   it('generate, list, rotate and revoke', () => {
     const dir = freshDir();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { createRemoteKeySet, generateJwk, importKey, publicJwk } from '../../src/tokens/index.js';
+import { createRemoteKeySet, generateJwk, importKey, publicJwk } from '../../packages/tessera-auth/src/tokens/index.js';
 import { frozenClock } from '../helpers/clock.js';
 import { listen } from '../helpers/listen.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createKeyRing, createVerifier, importKey, jwkThumbprint } from '../../src/tokens/index.js';
-import { signBytes, verifyBytes } from '../../src/tokens/keys.js';
+import { createKeyRing, createVerifier, importKey, jwkThumbprint } from '../../packages/tessera-auth/src/tokens/index.js';
+import { signBytes, verifyBytes } from '../../packages/tessera-auth/src/tokens/keys.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const signingInput = (token: string) => Buffer.from(token.slice(0, token.lastIndexOf('.')), 'latin1');

@@ -4,10 +4,10 @@
  */
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import { problemHandler as fastifyProblems, refreshTokens as fastifyRefresh, requireAuth as fastifyRequire, tessera as fastifyTessera } from '../../src/adapters/fastify.js';
-import { requireAuth as honoRequire, tessera as honoTessera, type TesseraEnv } from '../../src/adapters/hono.js';
-import { authenticate, problemResponse, requireAuth, withTessera } from '../../src/adapters/web.js';
-import { createAuth, createMemoryStore, type AuthContext, type Identity } from '../../src/index.js';
+import { problemHandler as fastifyProblems, refreshTokens as fastifyRefresh, requireAuth as fastifyRequire, tessera as fastifyTessera } from '../../packages/tessera-auth/src/adapters/fastify.js';
+import { requireAuth as honoRequire, tessera as honoTessera, type TesseraEnv } from '../../packages/tessera-auth/src/adapters/hono.js';
+import { authenticate, problemResponse, requireAuth, withTessera } from '../../packages/tessera-auth/src/adapters/web.js';
+import { createAuth, createMemoryStore, type AuthContext, type Identity } from '../../packages/tessera-auth/src/index.js';
 
 const auth = createAuth({ strategy: 'stateful', store: createMemoryStore() });
 

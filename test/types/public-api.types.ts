@@ -2,7 +2,7 @@
  * Compile-only type tests: `npm run typecheck` fails if the public types drift. Nothing here runs.
  */
 import type { Request } from 'express';
-import { createAuth, createMemoryStore, type AuthContext, type Identity, type TesseraError } from '../../src/index.js';
+import { createAuth, createMemoryStore, type AuthContext, type Identity, type TesseraError } from '../../packages/tessera-auth/src/index.js';
 
 const auth = createAuth({ strategy: 'stateful', store: createMemoryStore() });
 void auth;

@@ -1,0 +1,44 @@
+import { parse, serialize } from 'cookie';
+import { type Clock, TokenError } from 'tessera-auth';
+import { createTokenIssuer, createVerifier, type KeyRing } from 'tessera-auth/tokens';
+
+/** How long a device stays trusted after its last successful login: 180 days. */
+const DEVICE_TTL_SECONDS = 180 * 24 * 3600;
+const TYP = 'device+jwt';
+
+export type DeviceCookies = ReturnType<typeof createDeviceCookies>;
+
+/**
+ * Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a client that
+ * has logged in to an account gets a signed cookie naming that account and a device id, and later
+ * attempts through it are throttled on their own, so a brute force against the account cannot lock
+ * its owner out. Signed with the token keys (its own `typ`, never accepted as an access token), so
+ * every instance sharing the keys accepts it. Sent only to `/auth`, and never cross-site.
+ */
+export function createDeviceCookies(options: { keys: KeyRing; issuer: string; secure: boolean; clock: Clock }) {
+  const name = options.secure ? '__Secure-tessera-device' : 'tessera-device';
+  const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds: DEVICE_TTL_SECONDS, typ: TYP, clock: options.clock });
+  const verify = createVerifier({ keys: options.keys, typ: TYP, issuer: options.issuer, audience: options.issuer, clock: options.clock, cacheSize: 0 });
+
+  return {
+    /** The device id, if the request carries a valid device cookie for `userId`. */
+    deviceOf(cookieHeader: string | undefined, userId: string): string | undefined {
+      // Parsed only when present and of a sane size: the header is the client's to make up.
+      const value = cookieHeader && cookieHeader.length <= 8192 && cookieHeader.includes(name) ? parse(cookieHeader)[name] : undefined;
+      if (value === undefined) return undefined;
+      try {
+        const claims = verify(value);
+        return claims.sub === userId ? claims.jti : undefined;
+      } catch (error) {
+        if (error instanceof TokenError) return undefined;
+        throw error;
+      }
+    },
+
+    /** A Set-Cookie value trusting this client for `userId` (a new device id each login). */
+    issue(userId: string): string {
+      const { token } = issuer.issue({ sub: userId, aud: options.issuer });
+      return serialize(name, token, { httpOnly: true, secure: options.secure, sameSite: 'strict', path: '/auth', maxAge: DEVICE_TTL_SECONDS });
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { CounterStore } from 'tessera-auth';
+import { counterKey, countWithin, throttled, type ThrottleLimit } from './counted-limits.js';
+
+export interface LoginThrottleOptions {
+  /**
+   * One client (address) guessing one account: `free` attempts per window, then one attempt at a
+   * time after a delay that doubles with each failure (1 s, 2 s, 4 s …) up to `maxDelayMs`.
+   */
+  readonly perAccountAndClient: { readonly free: number; readonly maxDelayMs: number; readonly windowMs: number };
+  /** One client across every account (password spraying). */
+  readonly perClient: ThrottleLimit;
+  /** One account from every untrusted client (a distributed guess). A trusted device is neither counted nor stopped by it. */
+  readonly perAccount: ThrottleLimit;
+  /** Failures through one trusted device (or one signed-in session) before it counts as untrusted. */
+  readonly perTrusted: ThrottleLimit;
+}
+
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
+  perAccountAndClient: { free: 5, maxDelayMs: 15 * 60_000, windowMs: 60 * 60_000 },
+  perClient: { max: 100, windowMs: 15 * 60_000 },
+  perAccount: { max: 100, windowMs: 60 * 60_000 },
+  perTrusted: { max: 10, windowMs: 15 * 60_000 },
+};
+
+export interface LoginAttempt {
+  /** The existing account tried, if any: nothing is counted per account for a name that does not exist. */
+  readonly account?: string | undefined;
+  /** The client's address. */
+  readonly client: string;
+  /** A handle that vouches for the client on this account: a device cookie it was given, or its session. */
+  readonly trusted?: string | undefined;
+}
+
+export interface AttemptTicket {
+  /** A correct password: the attempt is given back. */
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Login throttling that slows guessing without locking out the owner (OWASP's "slow down online
+ * guessing", NIST SP 800-63B 5.2.2):
+ * - a client that proves it has logged in to this account before (a device cookie, or a session
+ *   for a password change) is counted on its own and not stopped by what other clients do;
+ * - any other client gets a few free attempts per account, then doubling delays, and a limit
+ *   across accounts; an account also has a limit for untrusted clients overall.
+ *
+ * Storage stays bounded: keys are fixed-size digests, nothing is counted per account for a name
+ * that does not exist, and an attempt refused by a counter it read writes nothing (`countWithin`).
+ * Each attempt is counted before the password is checked, so parallel guesses cannot slip past.
+ */
+export function createLoginThrottle(counters: CounterStore, options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE) {
+  const { perAccountAndClient: pair, perClient, perAccount, perTrusted } = options;
+  const delayAfter = (failures: number) => Math.min(pair.maxDelayMs, 1000 * 2 ** Math.max(0, failures - pair.free - 1));
+
+  /** A trusted client: counted on its own; past its limit it is treated like any other client. */
+  async function trustedAttempt(key: string): Promise<AttemptTicket | undefined> {
+    if (((await counters.get(key))?.count ?? 0) >= perTrusted.max) return undefined;
+    await countWithin(counters, [{ key, ...perTrusted }]);
+    return { succeeded: () => counters.reset(key) };
+  }
+
+  return {
+    /** Counts one attempt, or throws `ThrottledError` (with Retry-After). */
+    async attempt(attempt: LoginAttempt): Promise<AttemptTicket> {
+      const { account, client, trusted } = attempt;
+      if (account !== undefined && trusted !== undefined) {
+        const ticket = await trustedAttempt(counterKey('login:t:', account, trusted));
+        if (ticket) return ticket;
+      }
+      const clientKey = counterKey('login:c:', client);
+      if (account === undefined) {
+        await countWithin(counters, [{ key: clientKey, ...perClient }]);
+        return { succeeded: async () => void (await counters.add(clientKey, -1, perClient.windowMs)) };
+      }
+
+      const accountKey = counterKey('login:a:', account);
+      const pairKey = counterKey('login:p:', account, client);
+      const delayKey = counterKey('login:d:', account, client);
+      // While a delay runs, refused without a write.
+      const delay = await counters.get(delayKey);
+      if (delay) throw throttled(delay);
+      await countWithin(counters, [{ key: clientKey, ...perClient }, { key: accountKey, ...perAccount }]);
+      const pairCount = await counters.add(pairKey, 1, pair.windowMs);
+      // Past the free attempts, one attempt per delay: the one that starts the delay goes ahead.
+      if (pairCount.count > pair.free) {
+        const waiting = await counters.add(delayKey, 1, delayAfter(pairCount.count));
+        if (waiting.count > 1) throw throttled(waiting);
+      }
+      return {
+        async succeeded() {
+          await Promise.all([
+            counters.add(clientKey, -1, perClient.windowMs),
+            counters.add(accountKey, -1, perAccount.windowMs),
+            counters.reset(pairKey),
+            counters.reset(delayKey),
+          ]);
+        },
+      };
+    },
+  };
+}

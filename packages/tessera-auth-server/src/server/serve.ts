@@ -1,0 +1,185 @@
+import { once } from 'node:events';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type Clock, ConfigError, createAuth, createMemoryStore, type Store, type Strategy, systemClock } from 'tessera-auth';
+import { createRedisStore } from 'tessera-auth/redis';
+import { createSqliteStore } from 'tessera-auth/sqlite';
+import { createServerApp } from './app.js';
+import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
+import type { Logger } from 'pino';
+import type { LogOptions } from './logger.js';
+import { createHashingGate, type HashingGateOptions } from './hashing-gate.js';
+import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
+import { createRegistrationThrottle, DEFAULT_REGISTRATION_THROTTLE, type RegistrationThrottleOptions } from './registration-throttle.js';
+import type { OAuthClient } from './oauth-clients.js';
+import type { MetricsAccess } from './metrics-access.js';
+import type { ServiceGrant } from './service-grants.js';
+import { createTelemetry } from './telemetry.js';
+import { createUserService } from './users.js';
+import { openKeyDirectory } from 'tessera-auth/tokens';
+import { claimDefaultIssuer } from './default-issuer.js';
+
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  strategy: Strategy;
+  store: StoreKind;
+  dataDir: string;
+  redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`host:port`); when set, `redisUrl` is not used. */
+  redisCluster?: readonly string[];
+  /** Signing keys; default `<dataDir>/keys`, with one EdDSA key generated on first start. */
+  keysDir?: string | undefined;
+  insecureCookies: boolean;
+  /** `iss` of issued tokens (default: the server's own URL). */
+  issuer?: string | undefined;
+  /** Access-token lifetime in seconds (hybrid default 300, stateless 900). */
+  accessTtl?: number | undefined;
+  /** Hybrid: seconds a just-rotated refresh handle still gets the same successor (10). */
+  refreshGrace?: number | undefined;
+  /** Seconds a token instance trusts its revocation list without hearing from the feed (5). */
+  maxStaleness?: number | undefined;
+  bootstrapAdmin?: { username: string; password: string } | undefined;
+  /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
+  trustProxy?: string | number | undefined;
+  trustedOrigins?: readonly string[] | undefined;
+  /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
+  clients?: readonly OAuthClient[] | undefined;
+  /** The services users may get tokens for (`POST /auth/token`), each with the scopes it grants. */
+  services?: readonly ServiceGrant[] | undefined;
+  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number; maxPerUser?: number } | undefined;
+  /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
+  loginThrottle?: Partial<LoginThrottleOptions> | undefined;
+  /** Registration throttling; each limit left out keeps its default (`DEFAULT_REGISTRATION_THROTTLE`). */
+  registrationThrottle?: Partial<RegistrationThrottleOptions> | undefined;
+  /** How many password hashes run and wait at once before requests are shed with 503. */
+  hashing?: HashingGateOptions | undefined;
+  /** Timeouts and connection caps (see `DEFAULT_CONNECTION_LIMITS`). */
+  limits?: ConnectionLimits | undefined;
+  /** Who may read `/metrics`: a bearer token's holder, everyone, or no one (the default). */
+  metrics?: MetricsAccess | undefined;
+  /** JSON logs: level (info) and destination (standard output). */
+  log?: LogOptions | undefined;
+  clock?: Clock | undefined;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly store: Store;
+  readonly server: Server;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster'>): Store {
+  switch (kind) {
+    case 'memory':
+      return createMemoryStore();
+    case 'sqlite':
+      return createSqliteStore({ path: join(options.dataDir, 'tessera.db') });
+    case 'redis':
+      return createRedisStore(options.redisCluster ? { cluster: options.redisCluster } : { url: options.redisUrl });
+  }
+}
+
+/** Waits until the store answers, so the first requests do not fail while Redis connects. */
+async function waitForStore(store: Store, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  if (options.store === 'redis' && options.issuer === undefined) {
+    throw new ConfigError('--issuer is required with --store redis: every instance that shares the store must name the same issuer, the URL clients reach them at.');
+  }
+  const clock = options.clock ?? systemClock;
+  const store = openStore(options.store, options);
+  const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
+  let opened: Server | undefined;
+  let releaseIssuer = () => {};
+  try {
+    await waitForStore(store, 10_000);
+    // Listen first: the default issuer is the server's own URL, known only once it has a port.
+    // A request that arrives before the app is ready (the revocation list still loading) waits
+    // for it instead of finding no handler and hanging: a balancer sends traffic at once.
+    const early: (() => void)[] = [];
+    let handle: RequestListener = (request, response) => void early.push(() => handle(request, response));
+    const server = (opened = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) => handle(request, response)));
+    server.listen(options.port, options.host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const url = `http://${host}:${port}`;
+    if (options.issuer === undefined && options.store === 'sqlite') releaseIssuer = claimDefaultIssuer(options.dataDir, url);
+
+    const auth = createAuth({
+      strategy: options.strategy,
+      store,
+      clock,
+      cookie: { secure: !options.insecureCookies },
+      session: options.session,
+      csrf: { trustedOrigins: options.trustedOrigins ?? [] },
+      ...(options.refreshGrace !== undefined && { refresh: { graceSeconds: options.refreshGrace } }),
+      // Every strategy gets keys: a stateful server signs service tokens only.
+      tokens: {
+        keys: keys.ring,
+        issuer: options.issuer ?? url,
+        ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }),
+        ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
+      },
+    });
+    const telemetry = createTelemetry(auth, options.log);
+    const users = createUserService({
+      users: store.users,
+      throttle: createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
+      countRegistration: createRegistrationThrottle(store.counters, { ...DEFAULT_REGISTRATION_THROTTLE, ...options.registrationThrottle }),
+      hashing: createHashingGate(options.hashing),
+      clock,
+      generationOf: auth.credentialGeneration,
+    });
+    // Replay the revocations and start following the feed now, not on the first token request.
+    await auth.tokens?.ensureLoaded();
+    if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
+    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], services: options.services ?? [], telemetry, metrics: options.metrics ?? 'off' });
+    for (const held of early.splice(0)) held();
+    // Programs wait for this line, so it is written even when the level hides other info lines.
+    const { logger } = telemetry;
+    const ready = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+    ready.info({ event: 'listening', url, strategy: options.strategy, store: options.store }, `tessera ${options.strategy} on ${options.store}: listening on ${url}`);
+
+    return {
+      url,
+      store,
+      server,
+      logger,
+      async close() {
+        logger.info({ event: 'shutdown' }, 'draining in-flight requests');
+        const closed = new Promise((resolve) => server.close(resolve));
+        server.closeIdleConnections();
+        await closed;
+        auth.close();
+        keys.close();
+        await store.close();
+        releaseIssuer();
+        logger.info({ event: 'stopped' }, 'stopped');
+      },
+    };
+  } catch (error) {
+    opened?.close(); // a configuration refused late (a short metrics token) must not leave the port open
+    releaseIssuer();
+    keys.close();
+    await store.close();
+    throw error;
+  }
+}

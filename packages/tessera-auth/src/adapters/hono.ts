@@ -1,0 +1,60 @@
+import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
+import type { Auth } from '../core/create-auth.js';
+import type { AuthContext } from '../core/types.js';
+import { failureScheme } from '../http/context.js';
+import { authenticate, problemResponse, refreshResponse, requireAuth as authorize, type WebAuth } from './web.js';
+
+/**
+ * `tessera-auth/hono`: Hono middleware on the fetch-standard adapter (`tessera-auth/web`). Type your app with
+ * `new Hono<TesseraEnv>()` and read `c.get('auth')`.
+ */
+export type TesseraEnv = { Variables: { auth: AuthContext } };
+
+export interface HonoOptions {
+  /** The client's address, e.g. `(c) => getConnInfo(c).remote.address ?? ''` from your runtime's adapter. */
+  ip?: (c: Context) => string;
+}
+
+const NO_IP = {};
+const ipOf = (options: HonoOptions, c: Context) => (options.ip ? { ip: () => options.ip?.(c) ?? '' } : NO_IP);
+
+/** Sets `c.get('auth')` on every request and adds the cookies it sets to the response. */
+export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandler<TesseraEnv> {
+  return async function tesseraAuth(c, next) {
+    let authenticated: WebAuth;
+    try {
+      const pending = authenticate(auth, c.req.raw, ipOf(options, c));
+      // No await when none is needed: the token strategies' path stays synchronous.
+      authenticated = pending instanceof Promise ? await pending : pending;
+    } catch (error) {
+      return problemResponse(error, failureScheme(auth));
+    }
+    c.set('auth', authenticated.context);
+    await next();
+    const response = authenticated.apply(c.res);
+    if (response !== c.res) c.res = response; // a copy, when the handler's headers were immutable
+  };
+}
+
+/** 401 unless authenticated; 403 unless the user holds every one of `roles`. */
+export function requireAuth(options: { roles?: readonly string[] } = {}): MiddlewareHandler<TesseraEnv> {
+  return async function requireAuthentication(c, next) {
+    const context = c.get('auth');
+    try {
+      authorize(context, options);
+    } catch (error) {
+      return problemResponse(error, context?.scheme);
+    }
+    await next();
+  };
+}
+
+/** The hybrid strategy's refresh route. Mount it before `tessera()`: an expired access token must not block renewal. */
+export function refreshTokens(auth: Auth, options: HonoOptions = {}): Handler {
+  return (c) => refreshResponse(auth, c.req.raw, ipOf(options, c));
+}
+
+/** For `app.onError`: errors thrown by routes (TesseraErrors included) become problem+json. */
+export function problemHandler(): ErrorHandler<TesseraEnv> {
+  return (error, c) => problemResponse(error, c.get('auth')?.scheme);
+}

@@ -1,0 +1,166 @@
+import { authorize } from '../core/authorize.js';
+import type { Auth } from '../core/create-auth.js';
+import { InvalidRequestError } from '../core/errors.js';
+import type { AuthContext, Identity } from '../core/types.js';
+import { createAuthContext, failureScheme } from '../http/context.js';
+import { toProblem } from '../http/problem.js';
+import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
+import type { RequestFacts, ResponseSink } from '../http/request.js';
+
+/**
+ * `tessera-auth/web`: the fetch-standard adapter, for any runtime with `Request` and `Response` (Node,
+ * Bun, Deno, edge workers) and the frameworks built on them (Hono, Next.js route handlers).
+ */
+
+export interface WebOptions {
+  /**
+   * The client's address, which a `Request` does not carry: take it from the runtime (Bun's
+   * `server.requestIP`, Hono's `getConnInfo`) or from a proxy header you trust. Default: empty.
+   */
+  ip?: (request: Request) => string;
+}
+
+/** Bodies Tessera reads itself (the refresh route) are capped before parsing. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+class WebRequestFacts implements RequestFacts {
+  constructor(
+    private readonly request: Request,
+    readonly ip: string,
+  ) {}
+
+  get method() {
+    return this.request.method;
+  }
+
+  header(name: string): string | undefined {
+    return this.request.headers.get(name) ?? undefined;
+  }
+}
+
+/** Collects the cookies Tessera sets while a request is handled, for the response built later. */
+class CookieSink implements ResponseSink {
+  readonly cookies: string[] = [];
+
+  appendSetCookie(value: string): void {
+    this.cookies.push(value);
+  }
+}
+
+/** One request's authentication: the context, and what its response must carry. */
+export interface WebAuth {
+  readonly context: AuthContext;
+  /** Adds the cookies set while handling the request (login, logout, rotation) to `response`. */
+  apply(response: Response): Response;
+}
+
+class AuthenticatedRequest implements WebAuth {
+  constructor(
+    readonly context: AuthContext,
+    private readonly sink: CookieSink,
+  ) {}
+
+  apply(response: Response): Response {
+    return withCookies(response, this.sink.cookies);
+  }
+}
+
+function withCookies(response: Response, cookies: readonly string[]): Response {
+  if (cookies.length === 0) return response;
+  // Responses from fetch() or Response.redirect() have immutable headers: copy those.
+  let target = response;
+  try {
+    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+  } catch {
+    target = new Response(response.body, response);
+    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+  }
+  return target;
+}
+
+/**
+ * Builds the auth context of `request`: synchronously when the strategy needs no I/O (stateless and
+ * hybrid, once warm), as a promise otherwise. Throws or rejects with a `TesseraError` (see
+ * `problemResponse`); `await` it either way.
+ */
+export function authenticate(auth: Auth, request: Request, options: WebOptions = {}): WebAuth | Promise<WebAuth> {
+  const sink = new CookieSink();
+  const context = createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
+  return context instanceof Promise ? context.then((resolved) => new AuthenticatedRequest(resolved, sink)) : new AuthenticatedRequest(context, sink);
+}
+
+/** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */
+export function problemResponse(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): Response {
+  const problem = toProblem(error, scheme);
+  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
+}
+
+/** The identity if authenticated with every one of `roles`; throws 401 or 403 otherwise. */
+export function requireAuth(context: AuthContext, options: { roles?: readonly string[] } = {}): Identity {
+  return authorize(context, options.roles);
+}
+
+export type AuthenticatedHandler = (request: Request, auth: AuthContext) => Response | Promise<Response>;
+
+/**
+ * Wraps a fetch handler: authenticates the request, calls `handler` with its context, carries the
+ * cookies it set, and turns thrown errors (TesseraErrors included) into problem+json.
+ */
+export function withTessera(auth: Auth, handler: AuthenticatedHandler, options: WebOptions = {}): (request: Request) => Promise<Response> {
+  return async function tesseraFetch(request) {
+    let authenticated: WebAuth;
+    try {
+      authenticated = await authenticate(auth, request, options);
+    } catch (error) {
+      return problemResponse(error, failureScheme(auth));
+    }
+    let response: Response;
+    try {
+      response = await handler(request, authenticated.context);
+    } catch (error) {
+      response = problemResponse(error, authenticated.context.scheme);
+    }
+    return authenticated.apply(response);
+  };
+}
+
+/** A JSON body read with a size cap before parsing; undefined when there is none. */
+async function readJsonBody(request: Request): Promise<unknown> {
+  if (!request.body || !/^application\/json\b/i.test(request.headers.get('content-type') ?? '')) return undefined;
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw new InvalidRequestError('The body is too large.');
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new InvalidRequestError('The body is too large.');
+    }
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  text += decoder.decode();
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidRequestError('The body is not valid JSON.');
+  }
+}
+
+/**
+ * The hybrid strategy's refresh route as a fetch handler: `{refresh_token}` in a JSON body (mobile,
+ * CLI) or the refresh cookie (browsers). It needs no access token: serve it outside `withTessera`.
+ */
+export async function refreshResponse(auth: Auth, request: Request, options: WebOptions = {}): Promise<Response> {
+  const sink = new CookieSink();
+  try {
+    const body = await readJsonBody(request);
+    const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
+    const result = await refreshFromRequest(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink, token);
+    return withCookies(Response.json(refreshResponseBody(result), { headers: TOKEN_RESPONSE_HEADERS }), sink.cookies);
+  } catch (error) {
+    return withCookies(problemResponse(error), sink.cookies);
+  }
+}

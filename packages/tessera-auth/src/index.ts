@@ -1,0 +1,18 @@
+export { createAuth } from './core/create-auth.js';
+export type { Auth, AuthOptions, CookieOptions } from './core/create-auth.js';
+export { authorize } from './core/authorize.js';
+export { systemClock, type Clock } from './core/clock.js';
+export * from './core/errors.js';
+export type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo, Strategy } from './core/types.js';
+export type { AuthEvents, RefreshReusedEvent } from './core/hybrid.js';
+export { createIntrospection, type Introspection } from './core/introspection.js';
+export type { TokenStrategyOptions } from './core/token-runtime.js';
+export type { RevocationEntry } from './revocation/revocation-list.js';
+export { createRevocationMirror, type RevocationMirror, type RevocationMirrorOptions } from './revocation/revocation-mirror.js';
+export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export type * from './stores/store.js';
+export { toProblem, type ProblemDetails } from './http/problem.js';
+export { createAuthContext } from './http/context.js';
+export { refreshFromRequest, TOKEN_RESPONSE_HEADERS, tokenResponseBody } from './http/refresh.js';
+export { toOAuthError, type OAuthErrorResponse } from './http/oauth-error.js';
+export { clientAddress, type RequestFacts, type ResponseSink } from './http/request.js';
