@@ -10,8 +10,8 @@ import * as fa from '../../packages/tessera-auth/src/adapters/fastify.js';
 import * as ho from '../../packages/tessera-auth/src/adapters/hono.js';
 import * as web from '../../packages/tessera-auth/src/adapters/web.js';
 import type { Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
-import { InvalidRequestError } from '../../packages/tessera-auth/src/core/errors.js';
-import type { AuthContext, LoginOptions } from '../../packages/tessera-auth/src/core/types.js';
+import { InvalidRequestError } from '../../packages/tessera-auth/src/base/errors.js';
+import type { AuthContext, LoginOptions } from '../../packages/tessera-auth/src/base/types.js';
 import { tokenResponseBody } from '../../packages/tessera-auth/src/http/refresh.js';
 import { fetchListener } from '../helpers/fetch-server.js';
 

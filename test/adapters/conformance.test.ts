@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
-import type { Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { createKeyRing, createTokenIssuer, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { problemHandler, requireAuth, tessera } from '../../packages/tessera-auth/src/adapters/express.js';
 import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
-import { ConfigError } from '../../packages/tessera-auth/src/core/errors.js';
+import { ConfigError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { Client } from '../helpers/http-client.js';
 import { useServer } from '../helpers/listen.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../packages/tessera-auth/src/core/clock.js';
+import type { Clock } from '../../packages/tessera-auth/src/base/clock.js';
 
 export interface FrozenClock extends Clock {
   advance(ms: number): void;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
-import type { Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { freePort, hasRedisServer, startRedis, type RedisServer } from '../../tools/redis-process.js';
 import { Client } from './http-client.js';
 import { hasNginx, requireNginx, startNginx, type Balancer } from './nginx.js';

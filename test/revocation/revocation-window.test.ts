@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
-import { TesseraError } from '../../packages/tessera-auth/src/core/errors.js';
+import { TesseraError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createIntrospection } from '../../packages/tessera-auth/src/core/introspection.js';
-import type { AuthContext, Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import type { AuthContext, Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { createAuthContext } from '../../packages/tessera-auth/src/http/context.js';
 import { authorize } from '../../packages/tessera-auth/src/core/authorize.js';
 import type { RequestFacts } from '../../packages/tessera-auth/src/http/request.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { hasRedisServer } from '../../tools/redis-process.js';
 import { Client } from '../helpers/http-client.js';
 import { requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type express from 'express';
 import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
-import { systemClock } from '../../packages/tessera-auth/src/core/clock.js';
+import { systemClock } from '../../packages/tessera-auth/src/base/clock.js';
 import { createServerApp } from '../../packages/tessera-auth-server/src/server/app.js';
 import { createHashingGate } from '../../packages/tessera-auth-server/src/server/hashing-gate.js';
 import { createLoginThrottle } from '../../packages/tessera-auth-server/src/server/login-throttle.js';

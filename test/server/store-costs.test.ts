@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Strategy } from '../../packages/tessera-auth/src/core/types.js';
+import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { Client } from '../helpers/http-client.js';
 import { roundTripsDuring, useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';

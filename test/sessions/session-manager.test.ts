@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SessionDataTooLargeError } from '../../packages/tessera-auth/src/core/errors.js';
+import { SessionDataTooLargeError } from '../../packages/tessera-auth/src/base/errors.js';
 import { hashSessionId } from '../../packages/tessera-auth/src/sessions/session-id.js';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';

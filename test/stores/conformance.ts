@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { ownerTag } from '../../packages/tessera-auth/src/sessions/session-id.js';
+import { ownerTag } from '../../packages/tessera-auth/src/base/owner-tag.js';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import type { SessionRecord, Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { frozenClock } from '../helpers/clock.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { StoreUnavailableError } from '../../packages/tessera-auth/src/core/errors.js';
+import { StoreUnavailableError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';

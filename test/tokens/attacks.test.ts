@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyInvalidError, TokenError } from '../../packages/tessera-auth/src/core/errors.js';
+import { KeyInvalidError, TokenError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createKeyRing, createVerifier, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
 import { generateKeyPairObjects as generateKeyPairSync } from '../../packages/tessera-auth/src/tokens/keys.js';
 import { forge, hmacWith, setup, signWith, validClaims } from './forge.js';

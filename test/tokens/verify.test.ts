@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../packages/tessera-auth/src/core/errors.js';
+import { ConfigError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createKeyRing, createVerifier, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
 import { frozenClock } from '../helpers/clock.js';
 import { AUDIENCE, forge, hmacWith, ISSUER } from './forge.js';

@@ -1,9 +1,9 @@
 export { createAuth } from './core/create-auth.js';
 export type { Auth, AuthOptions, CookieOptions } from './core/create-auth.js';
 export { authorize } from './core/authorize.js';
-export { systemClock, type Clock } from './core/clock.js';
-export * from './core/errors.js';
-export type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo, Strategy } from './core/types.js';
+export { systemClock, type Clock } from './base/clock.js';
+export * from './base/errors.js';
+export type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo, Strategy } from './base/types.js';
 export type { AuthEvents, RefreshReusedEvent } from './core/hybrid.js';
 export { createIntrospection, type Introspection } from './core/introspection.js';
 export type { TokenStrategyOptions } from './core/token-runtime.js';
@@ -16,3 +16,4 @@ export { createAuthContext } from './http/context.js';
 export { refreshFromRequest, TOKEN_RESPONSE_HEADERS, tokenResponseBody } from './http/refresh.js';
 export { toOAuthError, type OAuthErrorResponse } from './http/oauth-error.js';
 export { clientAddress, type RequestFacts, type ResponseSink } from './http/request.js';
+export type { BearerOptions } from './http/bearer.js';

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../core/types.js';
+import type { AuthContext } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, RouteHandlerMethod } from 'fastify';
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../core/types.js';
+import type { AuthContext } from '../base/types.js';
+import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
 import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
@@ -91,6 +92,19 @@ export async function tessera(fastify: FastifyInstance, options: TesseraPluginOp
 }
 // Fastify's documented switch (what fastify-plugin sets): the hook applies outside this plugin's scope.
 Object.assign(tessera, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'tessera' });
+
+/**
+ * For resource services: a read-only `request.auth` from the bearer token on every request (a
+ * local key ring or a remote JWKS, optionally the revocation feed), with no session and no store
+ * trip. Register it like `tessera`: `app.register(bearer, { verify, remoteKeys, revocations })`.
+ */
+export async function bearer(fastify: FastifyInstance, options: BearerOptions): Promise<void> {
+  fastify.decorateRequest('auth', null as unknown as AuthContext);
+  fastify.addHook('onRequest', async (request) => {
+    request.auth = await createBearerContext(new FastifyRequestFacts(request), options);
+  });
+}
+Object.assign(bearer, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'tessera-bearer' });
 
 /** A `preHandler`: 401 unless authenticated; 403 unless the user holds every one of `roles`. */
 export function requireAuth(options: { roles?: readonly string[] } = {}): preHandlerHookHandler {

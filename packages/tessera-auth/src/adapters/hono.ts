@@ -1,8 +1,9 @@
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../core/types.js';
+import type { AuthContext } from '../base/types.js';
 import { failureScheme } from '../http/context.js';
-import { authenticate, problemResponse, refreshResponse, requireAuth as authorize, type WebAuth } from './web.js';
+import type { BearerOptions } from '../http/bearer.js';
+import { authenticate, authenticateBearer, problemResponse, refreshResponse, requireAuth as authorize, type WebAuth } from './web.js';
 
 /**
  * `tessera-auth/hono`: Hono middleware on the fetch-standard adapter (`tessera-auth/web`). Type your app with
@@ -33,6 +34,14 @@ export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandle
     await next();
     const response = authenticated.apply(c.res);
     if (response !== c.res) c.res = response; // a copy, when the handler's headers were immutable
+  };
+}
+
+/** For resource services: sets a read-only `c.get('auth')` from the bearer token (see `tessera-auth/web`'s `authenticateBearer`). */
+export function bearer(options: BearerOptions): MiddlewareHandler<TesseraEnv> {
+  return async function tesseraBearer(c, next) {
+    c.set('auth', await authenticateBearer(c.req.raw, options));
+    await next();
   };
 }
 

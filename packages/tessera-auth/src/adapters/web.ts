@@ -1,7 +1,8 @@
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
-import { InvalidRequestError } from '../core/errors.js';
-import type { AuthContext, Identity } from '../core/types.js';
+import { InvalidRequestError } from '../base/errors.js';
+import type { AuthContext, Identity } from '../base/types.js';
+import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { toProblem } from '../http/problem.js';
 import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
@@ -87,6 +88,15 @@ export function authenticate(auth: Auth, request: Request, options: WebOptions =
   const sink = new CookieSink();
   const context = createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
   return context instanceof Promise ? context.then((resolved) => new AuthenticatedRequest(resolved, sink)) : new AuthenticatedRequest(context, sink);
+}
+
+/**
+ * A resource service's context, from the bearer token alone (a local key ring or a remote JWKS,
+ * and optionally the revocation feed): no session, no store trip. A bad token leaves it anonymous
+ * with the reason in `failure`, which `requireAuth` throws.
+ */
+export function authenticateBearer(request: Request, options: BearerOptions): Promise<AuthContext> {
+  return createBearerContext(new WebRequestFacts(request, ''), options);
 }
 
 /** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */

@@ -1,5 +1,5 @@
-import { AuthenticationRequiredError, ForbiddenError } from './errors.js';
-import type { AuthContext, Identity } from './types.js';
+import { AuthenticationRequiredError, ForbiddenError } from '../base/errors.js';
+import type { AuthContext, Identity } from '../base/types.js';
 
 /** The identity, if the request is authenticated and holds every one of `roles`; otherwise throws. */
 export function authorize(context: AuthContext | undefined, roles: readonly string[] = []): Identity {

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from './clock.js';
-import { ConfigError } from './errors.js';
+import { systemClock, type Clock } from '../base/clock.js';
+import { ConfigError } from '../base/errors.js';
 import { createHybridRuntime, type AuthEvents, type HybridRuntime } from './hybrid.js';
 import { createRevoker } from './revoker.js';
 import { createTokenRuntime, type TokenRuntime, type TokenStrategyOptions } from './token-runtime.js';
-import type { Strategy } from './types.js';
+import type { Strategy } from '../base/types.js';
 import { createSessionManager, type SessionManager } from '../sessions/session-manager.js';
 import type { Store } from '../stores/store.js';
 

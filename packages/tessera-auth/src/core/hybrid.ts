@@ -2,10 +2,10 @@ import type { EventEmitter } from 'node:events';
 import { createRefreshRotation, refreshHandle } from '../sessions/refresh-rotation.js';
 import type { ClientInfo, SessionManager } from '../sessions/session-manager.js';
 import type { SessionRecord, Store } from '../stores/store.js';
-import type { Clock } from './clock.js';
-import { RefreshTokenReusedError } from './errors.js';
+import type { Clock } from '../base/clock.js';
+import { RefreshTokenReusedError } from '../base/errors.js';
 import type { TokenRuntime } from './token-runtime.js';
-import type { Identity } from './types.js';
+import type { Identity } from '../base/types.js';
 
 export interface RefreshReusedEvent {
   /** The public id of the session that was revoked. */

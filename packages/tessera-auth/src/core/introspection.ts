@@ -1,5 +1,5 @@
 import type { Auth } from './create-auth.js';
-import { StoreUnavailableError, TokenError } from './errors.js';
+import { StoreUnavailableError, TokenError } from '../base/errors.js';
 import type { TokenClaims } from '../tokens/verify.js';
 
 /** RFC 7662 §2.2: for a dead token, `active: false` and nothing else. */

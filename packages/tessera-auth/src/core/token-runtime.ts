@@ -3,9 +3,9 @@ import type { Store } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer } from '../tokens/sign.js';
 import { createVerifier, MAX_LEEWAY_SECONDS } from '../tokens/verify.js';
-import type { Clock } from './clock.js';
-import { ConfigError } from './errors.js';
-import type { Identity } from './types.js';
+import type { Clock } from '../base/clock.js';
+import { ConfigError } from '../base/errors.js';
+import type { Identity } from '../base/types.js';
 
 export interface TokenStrategyOptions {
   /** Signing and verification keys (see `openKeyDirectory` to share a directory between servers). */

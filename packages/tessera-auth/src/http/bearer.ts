@@ -1,5 +1,5 @@
-import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../core/types.js';
+import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../base/types.js';
 import type { SessionData } from '../stores/store.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';

@@ -1,6 +1,6 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError } from '../core/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../core/types.js';
+import { AuthenticationRequiredError, CsrfError } from '../base/errors.js';
+import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../base/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';

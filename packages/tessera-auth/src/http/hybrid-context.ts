@@ -1,7 +1,7 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError } from '../base/errors.js';
 import type { HybridCredentials } from '../core/hybrid.js';
-import type { Identity, LoginOptions, LoginResult } from '../core/types.js';
+import type { Identity, LoginOptions, LoginResult } from '../base/types.js';
 import type { SessionData } from '../stores/store.js';
 import { clearedSessionCookie, sessionCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';

@@ -1,4 +1,4 @@
-import { TesseraError, type ErrorCode } from '../core/errors.js';
+import { TesseraError, type ErrorCode } from '../base/errors.js';
 import { toProblem } from './problem.js';
 
 /** The RFC 6749 §5.2 error codes (and RFC 8693's `invalid_target`) Tessera's codes map to. */

@@ -1,4 +1,4 @@
-import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, MethodNotAllowedError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../core/errors.js';
+import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, MethodNotAllowedError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../base/errors.js';
 
 export interface ProblemDetails {
   readonly type: string;

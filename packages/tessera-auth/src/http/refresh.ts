@@ -1,6 +1,6 @@
 import type { Auth } from '../core/create-auth.js';
-import { CsrfError, InvalidRequestError, NotImplementedError, RefreshTokenInvalidError, RefreshTokenReusedError } from '../core/errors.js';
-import type { LoginResult } from '../core/types.js';
+import { CsrfError, InvalidRequestError, NotImplementedError, RefreshTokenInvalidError, RefreshTokenReusedError } from '../base/errors.js';
+import type { LoginResult } from '../base/types.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import { deliverHybrid } from './hybrid-context.js';

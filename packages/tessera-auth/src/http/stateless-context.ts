@@ -1,7 +1,7 @@
 import type { Auth } from '../core/create-auth.js';
-import { AuthenticationRequiredError, CsrfError, NotImplementedError, type TesseraError } from '../core/errors.js';
+import { AuthenticationRequiredError, CsrfError, NotImplementedError, type TesseraError } from '../base/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
-import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../core/types.js';
+import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo } from '../base/types.js';
 import type { SessionData, SessionRecord } from '../stores/store.js';
 import type { TokenClaims } from '../tokens/verify.js';
 import { BearerContext } from './bearer.js';

@@ -1,7 +1,7 @@
 import type { Auth } from '../core/create-auth.js';
-import { CsrfError, TesseraError, TokenInvalidError } from '../core/errors.js';
+import { CsrfError, TesseraError, TokenInvalidError } from '../base/errors.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
-import type { AuthContext } from '../core/types.js';
+import type { AuthContext } from '../base/types.js';
 import { readBearerToken } from './bearer.js';
 import { readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
-import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../core/errors.js';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../base/errors.js';
 import type { RevocationFollower, RevocationStore } from '../stores/store.js';
 import { createRevocationList, type RevocableClaims, type RevocationEntry } from './revocation-list.js';
 

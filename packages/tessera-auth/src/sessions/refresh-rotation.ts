@@ -1,6 +1,6 @@
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
-import { RefreshTokenInvalidError } from '../core/errors.js';
+import type { Clock } from '../base/clock.js';
+import { RefreshTokenInvalidError } from '../base/errors.js';
 import type { RefreshState, SessionRecord, Store } from '../stores/store.js';
 import { sessionExpiresAt, storeTtlMs, type SessionPolicy } from './session-manager.js';
 import { isWellFormedSessionId } from './session-id.js';

@@ -1,17 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
-
-/** Length of the owner tag that opens every session id and id hash. */
-const TAG_LENGTH = 3;
-
-/**
- * Three base64url characters (18 bits) of the user id's SHA-256. Every session id of a user, and
- * so every id hash, begins with it; a Redis Cluster store uses it as the hash tag that puts a
- * user's sessions and their index in one slot, so logout-all stays one atomic script. It tells
- * nothing but which sessions share an owner, to someone who already holds them.
- */
-export function ownerTag(userId: string): string {
-  return hash('sha256', userId, 'base64url').slice(0, TAG_LENGTH);
-}
+import { ownerTag, TAG_LENGTH } from '../base/owner-tag.js';
 
 /**
  * The owner tag, then 240 bits from the CSPRNG, base64url without padding: always 43 characters.
@@ -38,6 +26,3 @@ export function hashSessionId(id: string): string {
   // one-shot hash(): about half the cost of createHash()
   return id.slice(0, TAG_LENGTH) + hash('sha256', id, 'base64url').slice(0, 43 - TAG_LENGTH);
 }
-
-/** The owner tag an id hash carries (see `ownerTag`). */
-export const tagOfIdHash = (idHash: string): string => idHash.slice(0, TAG_LENGTH);

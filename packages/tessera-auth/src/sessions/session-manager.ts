@@ -1,6 +1,6 @@
-import type { Clock } from '../core/clock.js';
-import type { DeviceSession } from '../core/types.js';
-import { AuthenticationRequiredError, CredentialsChangedError, SessionConflictError, SessionDataTooLargeError } from '../core/errors.js';
+import type { Clock } from '../base/clock.js';
+import type { DeviceSession } from '../base/types.js';
+import { AuthenticationRequiredError, CredentialsChangedError, SessionConflictError, SessionDataTooLargeError } from '../base/errors.js';
 import type { RefreshState, SessionData, SessionRecord, Store } from '../stores/store.js';
 import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
 

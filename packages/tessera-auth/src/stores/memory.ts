@@ -7,7 +7,7 @@ import {
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../revocation/revocation-list.js';
+import type { RevocationEntry } from '../base/types.js';
 
 export interface MemoryStoreOptions {
   /** How often expired records are swept, in milliseconds (default 60 000). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../core/errors.js';
-import { ownerTag, tagOfIdHash } from '../sessions/session-id.js';
+import { StoreUnavailableError } from '../base/errors.js';
+import { ownerTag, tagOfIdHash } from '../base/owner-tag.js';
 import * as scripts from './redis-scripts.js';
 import {
   normalizeUsername,
@@ -12,7 +12,7 @@ import {
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../revocation/revocation-list.js';
+import type { RevocationEntry } from '../base/types.js';
 import type { RevocationFollower } from './store.js';
 
 export interface RedisStoreOptions {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../core/errors.js';
+import { StoreUnavailableError } from '../base/errors.js';
 import {
   normalizeUsername,
   type SessionCreateCondition,
@@ -10,7 +10,7 @@ import {
   type Store,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../revocation/revocation-list.js';
+import type { RevocationEntry } from '../base/types.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if absent. `':memory:'` for a throwaway database. */

@@ -1,4 +1,6 @@
-import type { RevocationEntry } from '../revocation/revocation-list.js';
+import type { RevocationEntry, SessionData } from '../base/types.js';
+
+export type { RevocationEntry, SessionData };
 
 /**
  * The one contract every store implements (memory, SQLite, Redis). The core talks to storage only
@@ -40,7 +42,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type SessionData = Record<string, unknown>;
 
 export interface SessionRecord {
   /**

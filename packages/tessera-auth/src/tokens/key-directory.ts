@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, KeyInvalidError } from '../core/errors.js';
+import { ConfigError, KeyInvalidError } from '../base/errors.js';
 import { createKeyRing, type KeyRing, type KeyRingEntry, type KeyStatus } from './key-ring.js';
 import { ALGORITHMS, generateJwk, importKey, type Algorithm } from './keys.js';
 import type { JsonWebKey } from 'node:crypto';

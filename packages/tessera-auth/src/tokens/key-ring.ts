@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../base/errors.js';
 import { publicJwk, type TokenKey } from './keys.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   verify,
   type JsonWebKey,
 } from 'node:crypto';
-import { KeyInvalidError } from '../core/errors.js';
+import { KeyInvalidError } from '../base/errors.js';
 import { decodeBase64url } from './base64url.js';
 
 export const ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256', 'HS512'] as const;

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock } from '../base/clock.js';
 import { createKeyRing, type KeyRing, type KeyRingEntry } from './key-ring.js';
 import { ALGORITHMS, importKey, type Algorithm } from './keys.js';
 

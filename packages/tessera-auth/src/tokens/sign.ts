@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { ConfigError } from '../base/errors.js';
 import { encodeBase64url } from './base64url.js';
 import type { KeyRing } from './key-ring.js';
 import { signBytes, type TokenKey } from './keys.js';

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock } from '../base/clock.js';
 import {
   ConfigError,
   TokenClaimError,
@@ -8,7 +8,7 @@ import {
   TokenKeyUnknownError,
   TokenNotYetValidError,
   TokenSignatureError,
-} from '../core/errors.js';
+} from '../base/errors.js';
 import { decodeBase64url } from './base64url.js';
 import { parseJsonObject } from './json-object.js';
 import type { KeyRing } from './key-ring.js';

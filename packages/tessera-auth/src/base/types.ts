@@ -1,5 +1,20 @@
-import type { SessionData } from '../stores/store.js';
 import type { TesseraError } from './errors.js';
+
+/** What a stateful session carries for the application: JSON, at most `maxDataBytes` of it. */
+export type SessionData = Record<string, unknown>;
+
+/**
+ * What can be revoked, and for how long the entry must live: only as long as a token it could
+ * kill, so the list stays bounded by the revocations of one maximum token lifetime.
+ * - `jti`: one token;
+ * - `sid`: every token of one login (logout, a revoked device);
+ * - `sub`: every token of a user issued before `revokedBefore` (logout everywhere, password or
+ *   role change, account disabled), compared with the token's `iat` in whole seconds;
+ * - `kid`: every token signed by a key.
+ */
+export type RevocationEntry =
+  | { readonly kind: 'jti' | 'sid' | 'kid'; readonly value: string; readonly expiresAt: number }
+  | { readonly kind: 'sub'; readonly value: string; readonly revokedBefore: number; readonly expiresAt: number };
 
 export type Strategy = 'stateful' | 'stateless' | 'hybrid';
 
