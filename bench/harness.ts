@@ -1,7 +1,7 @@
 /** What every HTTP benchmark shares: contender processes, a measured round (CPU time, Redis commands), medians, the machine. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type RedisServer } from '../tools/redis-process.js';
@@ -114,10 +114,10 @@ export function machine(): Machine {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString().slice(0, 10) };
 }
 
-/** Keeps a README section (between `<!-- bench:NAME -->` markers) equal to the committed results. */
+/** Keeps a docs section (between `<!-- bench:NAME -->` markers, in one of docs/*.md) equal to the committed results. */
 export function replaceReadmeSection(marker: string, content: string): void {
-  const readme = readFileSync('README.md', 'utf8');
   const pattern = new RegExp(`(<!-- bench:${marker} -->\\n)[\\s\\S]*?(<!-- /bench:${marker} -->)`);
-  if (!pattern.test(readme)) throw new Error(`README.md has no bench:${marker} section`);
-  writeFileSync('README.md', readme.replace(pattern, `$1${content}\n$2`));
+  const file = readdirSync('docs').map((name) => `docs/${name}`).find((path) => path.endsWith('.md') && pattern.test(readFileSync(path, 'utf8')));
+  if (!file) throw new Error(`no docs/*.md has a bench:${marker} section`);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(pattern, `$1${content}\n$2`));
 }

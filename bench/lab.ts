@@ -4,7 +4,7 @@
  * rounds after a warm-up (median round reported). Every contender that uses Redis runs twice: on
  * loopback, and through a proxy that delays each direction by about 1 ms, as a trip to another
  * zone would. Then each contender's revocation is timed (log out at one instance, poll it and a
- * second one). Writes bench/results/lab{-quick}.{md,json,svg}; a full run also updates the README.
+ * second one). Writes bench/results/lab{-quick}.{md,json,svg}; a full run also updates docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ const USAGE = `Usage: npm run bench -- [options]   (or: tessera bench [options])
   --duration S       seconds of load per contender and round (default 5)
   --connections N    concurrent connections of the load generator (default 32)
   --delay MS         the delaying proxy's hold, each way, in front of Redis (default 1)
-  --out DIR          where results are written (default bench/results; a full run there also updates README.md)
+  --out DIR          where results are written (default bench/results; a full run there also updates docs/benchmarks.md)
   --no-build         use the package as built (skip tsc)`;
 
 function usageError(message: string): never {

@@ -28,7 +28,7 @@ async function withExample(script: string, run: (url: string) => Promise<void>, 
   }
 }
 
-it('the README\'s stateless example: a token that works, then dies at logout', async () => {
+it('the documented stateless example: a token that works, then dies at logout', async () => {
   await withExample('examples/stateless-express.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana' });
     const reader = new Client(url, { authorization: `Bearer ${login.body.access_token}` });
@@ -38,7 +38,7 @@ it('the README\'s stateless example: a token that works, then dies at logout', a
   });
 });
 
-it('the README\'s stateful example: a cart that keeps concurrent additions', async () => {
+it('the documented stateful example: a cart that keeps concurrent additions', async () => {
   await withExample('examples/stateful-express.js', async (url) => {
     const shopper = new Client(url);
     assert.equal((await shopper.get('/cart')).status, 401);
@@ -51,7 +51,7 @@ it('the README\'s stateful example: a cart that keeps concurrent additions', asy
   });
 });
 
-it("the README's hybrid example: a mobile login, a rotation, then logout kills token and handle", async () => {
+it("the documented hybrid example: a mobile login, a rotation, then logout kills token and handle", async () => {
   await withExample('examples/hybrid-express.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
     const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
@@ -67,7 +67,7 @@ it("the README's hybrid example: a mobile login, a rotation, then logout kills t
 
 const redisFor = useRedis();
 
-it("the README's resource service: a fresh token is accepted, and refused right after logout at the identity server", async (t) => {
+it("the documented resource service: a fresh token is accepted, and refused right after logout at the identity server", async (t) => {
   const redis = redisFor(t);
   if (!redis) return;
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-identity-'));
@@ -98,7 +98,7 @@ it("the README's resource service: a fresh token is accepted, and refused right 
   }
 });
 
-it("the README's Fastify example: a session cookie, roles, logout", async () => {
+it("the documented Fastify example: a session cookie, roles, logout", async () => {
   await withExample('examples/fastify.js', async (url) => {
     const shopper = new Client(url);
     assert.equal((await shopper.get('/me')).status, 401);
@@ -110,7 +110,7 @@ it("the README's Fastify example: a session cookie, roles, logout", async () => 
   });
 });
 
-it("the README's Hono example: hybrid login, refresh by body, logout kills the token", async () => {
+it("the documented Hono example: hybrid login, refresh by body, logout kills the token", async () => {
   await withExample('examples/hono.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
     const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
@@ -122,7 +122,7 @@ it("the README's Hono example: hybrid login, refresh by body, logout kills the t
   });
 });
 
-it("the README's fetch-handler example: a token that works, then dies at logout", async () => {
+it("the documented fetch-handler example: a token that works, then dies at logout", async () => {
   await withExample('examples/fetch-handler.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana' });
     const reader = new Client(url, { authorization: `Bearer ${login.body.access_token}` });
@@ -134,7 +134,7 @@ it("the README's fetch-handler example: a token that works, then dies at logout"
   });
 });
 
-it("the README's credential-change example: a password change ends the other devices and the logins racing it", async () => {
+it("the documented credential-change example: a password change ends the other devices and the logins racing it", async () => {
   await withExample('examples/credential-changes.js', async (url) => {
     const OLD = 'correct horse';
     const laptop = new Client(url);

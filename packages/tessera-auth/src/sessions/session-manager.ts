@@ -1,5 +1,5 @@
 import type { Clock } from '../base/clock.js';
-import type { DeviceSession } from '../base/types.js';
+import type { DeviceSession, Identity } from '../base/types.js';
 import { AuthenticationRequiredError, CredentialsChangedError, SessionConflictError, SessionDataTooLargeError } from '../base/errors.js';
 import type { RefreshState, SessionData, SessionRecord, Store } from '../stores/store.js';
 import { generateSessionId, hashSessionId, isWellFormedSessionId } from './session-id.js';
@@ -21,11 +21,8 @@ export interface SessionPolicy {
   readonly retainMs: number;
 }
 
-export interface SessionOwner {
-  readonly id: string;
-  readonly name?: string | undefined;
-  readonly roles: readonly string[];
-}
+/** Whose session it is: the identity logging in. */
+export type SessionOwner = Identity;
 
 export interface ClientInfo {
   readonly userAgent: string;

@@ -1,13 +1,13 @@
 import {
   normalizeUsername,
   type CounterState,
+  type RevocationEntry,
   type SessionData,
   type SessionRecord,
   type Store,
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../base/types.js';
 
 export interface MemoryStoreOptions {
   /** How often expired records are swept, in milliseconds (default 60 000). */

@@ -6,13 +6,13 @@ import * as scripts from './redis-scripts.js';
 import {
   normalizeUsername,
   type RotateRefreshResult,
+  type RevocationEntry,
   type SessionData,
   type SessionRecord,
   type Store,
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../base/types.js';
 import type { RevocationFollower } from './store.js';
 
 export interface RedisStoreOptions {

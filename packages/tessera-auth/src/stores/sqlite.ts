@@ -4,13 +4,13 @@ import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../base/errors.js';
 import {
   normalizeUsername,
+  type RevocationEntry,
   type SessionCreateCondition,
   type SessionData,
   type SessionRecord,
   type Store,
   type UserRecord,
 } from './store.js';
-import type { RevocationEntry } from '../base/types.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if absent. `':memory:'` for a throwaway database. */
