@@ -28,7 +28,7 @@ const CONTENDERS: { name: string; script: string; env: Record<string, string>; b
 ];
 
 async function main() {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const progress = createProgress(CONTENDERS.length * (ROUNDS + 1));
   const running: { server: ServerProcess; headers: Record<string, string>; rounds: RoundResult[] }[] = [];
   try {

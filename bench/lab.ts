@@ -85,7 +85,7 @@ interface Running {
 
 async function main() {
   // Contenders run the built package, as users do: compile the current sources first.
-  if (!args['no-build']) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (!args['no-build']) execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const tmp = mkdtempSync(join(tmpdir(), 'tessera-lab-'));
   const redis = await startRedis({ durable: false });
   let proxy: ServerProcess | undefined;

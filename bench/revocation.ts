@@ -59,7 +59,7 @@ const heardBy = (instance: Instance, jti: string) =>
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 async function main() {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const redis = await startRedis({ durable: false });
   const instances: Instance[] = [];
   const latencies: number[] = [];

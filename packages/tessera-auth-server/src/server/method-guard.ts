@@ -16,11 +16,12 @@ export function methodGuard(paths: Readonly<Record<string, object>>): RequestHan
   });
   return function allowedMethods(req, res, next) {
     const route = routes.find(({ pattern }) => pattern.test(req.path));
-    if (!route || (route.allow.includes(req.method) && req.method !== 'OPTIONS')) return next();
+    if (!route) return next();
     if (req.method === 'OPTIONS') {
       res.set('allow', route.allow.join(', ')).status(204).end();
       return;
     }
-    throw new MethodNotAllowedError(route.allow);
+    if (!route.allow.includes(req.method)) throw new MethodNotAllowedError(route.allow);
+    next();
   };
 }
