@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { ownerTag } from '../../packages/tessera-auth/src/base/owner-tag.js';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
-import type { SessionRecord, Store } from '../../packages/tessera-auth/src/stores/store.js';
+import type { ServerStore, SessionRecord } from '../../packages/tessera-auth/src/stores/store.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const HOUR = 3_600_000;
@@ -32,9 +32,9 @@ function withTag(fields: Omit<SessionRecord, 'idHash'> & { idHash?: string }): S
  * The Store contract, run against every implementation. `open` returns a fresh store; a store
  * that needs a server it cannot find skips (or, under CI, fails) through `t`.
  */
-export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<Store | undefined>) {
+export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<ServerStore | undefined>) {
   describe(`${name} store conformance`, () => {
-    const withStore = (title: string, body: (store: Store) => Promise<void>) =>
+    const withStore = (title: string, body: (store: ServerStore) => Promise<void>) =>
       it(title, async (t) => {
         const store = await open(t);
         if (!store) return;

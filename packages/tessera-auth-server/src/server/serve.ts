@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Clock, ConfigError, createAuth, createMemoryStore, type Store, type Strategy, systemClock } from 'tessera-auth';
+import { type Clock, ConfigError, createAuth, createMemoryStore, type ServerStore, type Strategy, systemClock } from 'tessera-auth';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createSqliteStore } from 'tessera-auth/sqlite';
 import { createServerApp } from './app.js';
@@ -68,14 +68,14 @@ export interface ServeOptions {
 
 export interface RunningServer {
   readonly url: string;
-  readonly store: Store;
+  readonly store: ServerStore;
   readonly server: Server;
   readonly logger: Logger;
   /** Stops accepting, lets in-flight requests finish, then closes the store. */
   close(): Promise<void>;
 }
 
-export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster'>): Store {
+export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster'>): ServerStore {
   switch (kind) {
     case 'memory':
       return createMemoryStore();
@@ -87,7 +87,7 @@ export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir'
 }
 
 /** Waits until the store answers, so the first requests do not fail while Redis connects. */
-async function waitForStore(store: Store, timeoutMs: number): Promise<void> {
+async function waitForStore(store: ServerStore, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

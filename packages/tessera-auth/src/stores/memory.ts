@@ -4,7 +4,7 @@ import {
   type RevocationEntry,
   type SessionData,
   type SessionRecord,
-  type Store,
+  type ServerStore,
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
@@ -24,7 +24,7 @@ interface Expiring<T> {
  * A store in this process's memory: for tests, development and single-instance servers that may
  * lose every session on restart. Every method is atomic because it runs without awaiting.
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+export function createMemoryStore(options: MemoryStoreOptions = {}): ServerStore {
   const sessions = new Map<string, Expiring<SessionRecord>>();
   const userIndex = new Map<string, Set<string>>();
   const generations = new Map<string, number>();

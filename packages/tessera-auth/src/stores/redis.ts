@@ -9,7 +9,7 @@ import {
   type RevocationEntry,
   type SessionData,
   type SessionRecord,
-  type Store,
+  type ServerStore,
   type UpdateDataResult,
   type UserRecord,
 } from './store.js';
@@ -216,7 +216,7 @@ const pairsToObject = (pairs: string[]): Record<string, string> => {
  * The shared store for several instances. Keys are prefixed, lifetimes are set by Redis (PEXPIRE),
  * multi-key operations are Lua scripts, and every command has a timeout.
  */
-export function createRedisStore(options: RedisStoreOptions = {}): Store {
+export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
   const prefix = options.prefix ?? 'tessera:';
   // A brace would make the prefix the hash tag and put every key in one cluster slot.
   if (/[{}]/.test(prefix)) throw new TypeError('The Redis key prefix may not contain { or }');

@@ -8,7 +8,7 @@ import {
   type SessionCreateCondition,
   type SessionData,
   type SessionRecord,
-  type Store,
+  type ServerStore,
   type UserRecord,
 } from './store.js';
 
@@ -121,7 +121,7 @@ const toUser = (row: UserRow): UserRecord => ({
  * share the file (WAL mode, busy timeout). Each method is one statement or one transaction, so
  * each is atomic.
  */
-export function createSqliteStore(options: SqliteStoreOptions): Store {
+export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
   // Password hashes, addresses and sessions: readable by this user only, the folder included.
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
   const db = new Database(options.path);

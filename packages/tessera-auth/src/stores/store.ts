@@ -34,12 +34,20 @@ export type { RevocationEntry, SessionData };
  */
 export interface Store {
   readonly sessions: SessionStore;
-  readonly users: UserStore;
-  readonly counters: CounterStore;
   readonly revocations: RevocationStore;
   /** Resolves when the store answers; rejects with `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What the identity server needs beyond the library's `Store`: accounts and throttle counters.
+ * Tessera's memory, SQLite and Redis stores are both; a store written for the library alone need
+ * not be.
+ */
+export interface ServerStore extends Store {
+  readonly users: UserStore;
+  readonly counters: CounterStore;
 }
 
 
