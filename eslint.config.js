@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
  * The library's layers, bottom to top: a folder imports only from folders below it (folders on one
  * row do not import each other). `client/` stands alone: it runs in browsers.
  */
-const LAYERS = [['base'], ['stores'], ['tokens', 'sessions', 'revocation'], ['core'], ['http'], ['adapters']];
+const LAYERS = [['base'], ['stores'], ['tokens', 'sessions', 'revocation'], ['core'], ['http'], ['adapters', 'testing']];
 const FOLDERS = [...LAYERS.flat(), 'client'];
 const LIBRARY = 'packages/tessera-auth/src';
 

@@ -1,4 +1,6 @@
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 
-describeStoreConformance('memory', async () => createMemoryStore());
+const open = async () => createMemoryStore();
+describeStoreConformance('memory', open);
+describeServerStoreConformance('memory', open);

@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import { useRedisCluster, waitUntilUp } from '../helpers/redis.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 import { assertFeedDeliversInOrder } from './revocation-feed.js';
 
 const clusterFor = useRedisCluster();
 
-describeStoreConformance('redis cluster', async (t) => {
+const open = async (t: TestContext) => {
   const cluster = clusterFor(t);
   if (!cluster) return undefined;
   const store = createRedisStore({ cluster: cluster.seeds, prefix: 'conformance:' });
   await waitUntilUp(store);
   return store;
-});
+};
+describeStoreConformance('redis cluster', open);
+describeServerStoreConformance('redis cluster', open);
 
 const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024, retainMs: 0 };
 const owner = (id: string) => ({ id, roles: ['user'] });

@@ -1,21 +1,23 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { StoreUnavailableError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 import { assertFeedDeliversInOrder } from './revocation-feed.js';
 
 const redisFor = useRedis();
 
-describeStoreConformance('redis', async (t) => {
+const open = async (t: TestContext) => {
   const redis = redisFor(t);
   if (!redis) return undefined;
   const store = createRedisStore({ url: redis.url, prefix: 'conformance:' });
   await waitUntilUp(store);
   return store;
-});
+};
+describeStoreConformance('redis', open);
+describeServerStoreConformance('redis', open);
 
 const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024, retainMs: 0 };
 

@@ -6,12 +6,14 @@ import { after, it } from 'node:test';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import Database from 'better-sqlite3';
 import { createSqliteStore } from '../../packages/tessera-auth/src/stores/sqlite.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describeStoreConformance('sqlite', async () => createSqliteStore({ path: join(dir, 'conformance.db') }));
+const open = async () => createSqliteStore({ path: join(dir, 'conformance.db') });
+describeStoreConformance('sqlite', open);
+describeServerStoreConformance('sqlite', open);
 
 const policy = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 86_400_000, touchIntervalMs: 60_000, maxDataBytes: 1024, retainMs: 0 };
 

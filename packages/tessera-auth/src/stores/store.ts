@@ -4,7 +4,7 @@ export type { RevocationEntry, SessionData };
 
 /**
  * The one contract every store implements (memory, SQLite, Redis). The core talks to storage only
- * through it, and `test/stores/conformance.ts` runs the same suite against every implementation.
+ * through it, and `tessera-auth/testing` holds the suites every implementation passes.
  *
  * Units: every timestamp is milliseconds since the epoch, taken from the caller's clock; every
  * `ttlMs` is a relative lifetime in milliseconds. A store may forget a record any time after its

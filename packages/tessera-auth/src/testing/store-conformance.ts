@@ -1,9 +1,19 @@
+/**
+ * `tessera-auth/testing`: the conformance suites Tessera's own stores pass, for a store you write
+ * for another database. They run on `node:test`: call them from a test file and run it with
+ * `node --test`.
+ *
+ *   describeStoreConformance('mine', async () => createMyStore());        // the library's Store
+ *   describeServerStoreConformance('mine', async () => createMyStore());  // + users and counters
+ *
+ * `open` returns a fresh store for each test (it is closed after); return undefined after
+ * `t.skip()` when the database it needs is missing.
+ */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { ownerTag } from '../../packages/tessera-auth/src/base/owner-tag.js';
-import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
-import type { ServerStore, SessionRecord } from '../../packages/tessera-auth/src/stores/store.js';
-import { frozenClock } from '../helpers/clock.js';
+import { ownerTag } from '../base/owner-tag.js';
+import { createSessionManager } from '../sessions/session-manager.js';
+import type { ServerStore, SessionRecord, Store } from '../stores/store.js';
 
 const HOUR = 3_600_000;
 let counter = 0;
@@ -28,22 +38,26 @@ function withTag(fields: Omit<SessionRecord, 'idHash'> & { idHash?: string }): S
   return { ...fields, idHash: fields.idHash ?? ownerTag(fields.userId) + unique('hash') };
 }
 
+/** One test with a fresh store from `open`, closed after. */
+function storeTest<S extends Store>(open: (t: TestContext) => Promise<S | undefined>) {
+  return (title: string, body: (store: S) => Promise<void>) =>
+    it(title, async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+      }
+    });
+}
 /**
- * The Store contract, run against every implementation. `open` returns a fresh store; a store
- * that needs a server it cannot find skips (or, under CI, fails) through `t`.
+ * The library's `Store` contract: sessions (creation under conditions, rotation, generations,
+ * touch, refresh handles, data, the user index) and revocations, concurrency included.
  */
-export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<ServerStore | undefined>) {
+export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<Store | undefined>): void {
   describe(`${name} store conformance`, () => {
-    const withStore = (title: string, body: (store: ServerStore) => Promise<void>) =>
-      it(title, async (t) => {
-        const store = await open(t);
-        if (!store) return;
-        try {
-          await body(store);
-        } finally {
-          await store.close();
-        }
-      });
+    const withStore = storeTest(open);
 
     withStore('a created session reads back field for field', async (store) => {
       const session = record({ data: { cart: [{ sku: 'a', qty: 2 }] }, roles: ['user', 'admin'] });
@@ -230,7 +244,7 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const manager = createSessionManager(
         store,
         { idleTimeoutMs: HOUR, absoluteTimeoutMs: 24 * HOUR, touchIntervalMs: 60_000, maxDataBytes: 65_536, retainMs: 0 },
-        frozenClock(Date.now()),
+        { now: () => Date.now() },
       );
       const { record: session } = await manager.create({ id: unique('user'), roles: [] }, { userAgent: '', ip: '' });
       // Every request starts from the same stale snapshot, as concurrent requests do.
@@ -242,6 +256,32 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const cart = (await store.sessions.get(session.idHash))?.data.cart as number[];
       assert.deepEqual([...cart].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
     });
+
+    withStore('revocations are kept until they expire and listed in full', async (store) => {
+      const now = Date.now();
+      const sid = unique('sid');
+      const entries = [
+        { kind: 'sid', value: sid, expiresAt: now + HOUR },
+        { kind: 'sub', value: unique('user'), revokedBefore: now, expiresAt: now + HOUR },
+        { kind: 'jti', value: unique('jti'), expiresAt: now - 1 },
+      ] as const;
+      for (const entry of entries) await store.revocations.add(entry);
+      await store.revocations.add(entries[0]); // at-least-once delivery may repeat an entry
+      const listed = await store.revocations.list(now);
+      assert.ok(listed.some((e) => e.kind === 'sid' && e.value === sid));
+      assert.ok(listed.some((e) => e.kind === 'sub' && e.value === entries[1].value && e.revokedBefore === now));
+      assert.ok(!listed.some((e) => e.value === entries[2].value), 'an expired entry is not listed');
+    });
+
+    withStore('ping answers while the store is up', async (store) => {
+      await store.ping();
+    });
+  });
+}
+/** What the identity server adds: unique users and atomic counters. */
+export function describeServerStoreConformance(name: string, open: (t: TestContext) => Promise<ServerStore | undefined>): void {
+  describe(`${name} server store conformance`, () => {
+    const withStore = storeTest(open);
 
     withStore('users are unique by case-insensitive username', async (store) => {
       const username = unique('Alice');
@@ -301,24 +341,5 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal((await store.counters.add(key, 1, 50)).count, 1);
     });
 
-    withStore('revocations are kept until they expire and listed in full', async (store) => {
-      const now = Date.now();
-      const sid = unique('sid');
-      const entries = [
-        { kind: 'sid', value: sid, expiresAt: now + HOUR },
-        { kind: 'sub', value: unique('user'), revokedBefore: now, expiresAt: now + HOUR },
-        { kind: 'jti', value: unique('jti'), expiresAt: now - 1 },
-      ] as const;
-      for (const entry of entries) await store.revocations.add(entry);
-      await store.revocations.add(entries[0]); // at-least-once delivery may repeat an entry
-      const listed = await store.revocations.list(now);
-      assert.ok(listed.some((e) => e.kind === 'sid' && e.value === sid));
-      assert.ok(listed.some((e) => e.kind === 'sub' && e.value === entries[1].value && e.revokedBefore === now));
-      assert.ok(!listed.some((e) => e.value === entries[2].value), 'an expired entry is not listed');
-    });
-
-    withStore('ping answers while the store is up', async (store) => {
-      await store.ping();
-    });
   });
 }
