@@ -135,6 +135,7 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
           assert.equal((await client.post('/logout')).status, 204);
           const again = await client.post('/logout');
           assert.deepEqual([again.status, again.body.code], [401, 'token_revoked']);
+          assert.deepEqual(setCookies(again), [], 'a refused logout clears no cookie (hybrid: the refresh handle stays)');
         });
       }
 

@@ -1,6 +1,7 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AuthenticationRequiredError, NotFoundError } from 'tessera-auth';
+import { digest, MIN_CLIENT_SECRET_LENGTH } from './oauth-clients.js';
 
 /**
  * Who may read `/metrics`: whoever holds the token (Prometheus sends it as a bearer credential),
@@ -10,9 +11,7 @@ import { AuthenticationRequiredError, NotFoundError } from 'tessera-auth';
 export type MetricsAccess = { readonly token: string } | 'public' | 'off';
 
 /** A metrics token is machine-made, like a client secret: long enough that a fast digest will do. */
-export const MIN_METRICS_TOKEN_LENGTH = 32;
-
-const digest = (text: string) => hash('sha256', text, 'buffer');
+export const MIN_METRICS_TOKEN_LENGTH = MIN_CLIENT_SECRET_LENGTH;
 
 export function checkMetricsToken(token: string): string {
   if (token.length < MIN_METRICS_TOKEN_LENGTH) throw new TypeError(`The metrics token must be at least ${MIN_METRICS_TOKEN_LENGTH} characters.`);

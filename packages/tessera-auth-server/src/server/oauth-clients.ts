@@ -14,7 +14,8 @@ const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
  */
 export const MIN_CLIENT_SECRET_LENGTH = 32;
 
-const digest = (secret: string) => hash('sha256', secret, 'buffer');
+/** Machine-made secrets (client secrets, the metrics token) are compared as digests: equal length, constant time. */
+export const digest = (secret: string) => hash('sha256', secret, 'buffer');
 
 /** Parses `ID:SECRET`; the plain secret goes no further than this function. */
 export function parseClient(value: string): OAuthClient {

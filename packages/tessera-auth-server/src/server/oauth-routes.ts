@@ -1,5 +1,5 @@
 import express, { type Request } from 'express';
-import { type Auth, createIntrospection } from 'tessera-auth';
+import { type Auth, createIntrospection, TOKEN_RESPONSE_HEADERS } from 'tessera-auth';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { checkToken } from './oauth-params.js';
 import { body } from './request-body.js';
@@ -22,7 +22,7 @@ export function oauthRoutes(auth: Auth, clients: readonly OAuthClient[], telemet
 
   router.post('/introspect', async (req, res) => {
     const { token } = clientRequest(req);
-    res.set({ 'cache-control': 'no-store', pragma: 'no-cache' }).json(await introspection.introspect(token));
+    res.set(TOKEN_RESPONSE_HEADERS).json(await introspection.introspect(token));
   });
 
   router.post('/revoke', async (req, res) => {

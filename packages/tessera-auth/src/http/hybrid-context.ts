@@ -44,8 +44,9 @@ export class HybridContext extends StatelessContext {
   }
 
   override async logout(): Promise<void> {
-    this.forgetRefresh();
+    // The session first: a dead token (401) or a store outage (503) leaves the refresh cookie alone.
     await super.logout();
+    this.forgetRefresh();
   }
 
   override async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
