@@ -22,7 +22,7 @@ async function contextMaker(dist: string): Promise<() => unknown> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   const keys = tokens.createKeyRing([{ key: tokens.importKey({ alg: 'EdDSA', key: tokens.generateJwk('EdDSA') }), status: 'active' }]);
   const auth = lib.createAuth({ strategy: 'stateless', store: lib.createMemoryStore(), tokens: { keys, issuer: 'https://id.example' } });
-  await auth.tokens.ensureLoaded();
+  await auth.ready();
   const sink = { appendSetCookie() {} };
   const anonymous = { method: 'POST', ip: '127.0.0.1', header: () => undefined };
   const { accessToken } = await lib.createAuthContext(auth, anonymous, sink).login({ id: 'user', roles: ['reader'] });

@@ -11,7 +11,7 @@ if (process.env.AUTH === 'tessera') {
   const jwk = generateJwk('HS256');
   const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: jwk.kid, key: jwk }), status: 'active' }]);
   const auth = createAuth({ strategy: 'stateless', store: createMemoryStore(), tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
-  await auth.tokens.ensureLoaded();
+  await auth.ready();
   await app.register(tessera, { auth });
   app.post('/login', async (request) => ({ token: (await request.auth.login(USER, { transport: 'body' })).accessToken.token }));
   app.get('/me', { preHandler: requireAuth() }, async (request) => ({ id: request.auth.user.id }));

@@ -12,7 +12,7 @@ if (process.env.AUTH === 'tessera') {
   const jwk = generateJwk('HS256');
   const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: jwk.kid, key: jwk }), status: 'active' }]);
   const auth = createAuth({ strategy: 'stateless', store: createMemoryStore(), tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
-  await auth.tokens.ensureLoaded();
+  await auth.ready();
   app.use(tessera(auth));
   app.post('/login', async (c) => c.json({ token: (await c.get('auth').login(USER, { transport: 'body' })).accessToken.token }));
   app.get('/me', requireAuth(), (c) => c.json({ id: c.get('auth').user.id }));

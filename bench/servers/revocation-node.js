@@ -14,7 +14,7 @@ const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', kid: jwk.kid, key: 
 const store = createRedisStore({ url: process.env.REDIS_URL });
 const auth = createAuth({ strategy: 'stateless', store, tokens: { keys, issuer: 'https://bench.example' } });
 auth.tokens.events.on('revocation', (entry) => process.stdout.write(`heard ${entry.value} ${now()}\n`));
-await auth.tokens.ensureLoaded();
+await auth.ready();
 
 const server = createServer(async (req, res) => {
   const jti = req.url?.split('/')[2];

@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
 import { TesseraError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createIntrospection } from '../../packages/tessera-auth/src/core/introspection.js';
+import { internalsOf } from '../../packages/tessera-auth/src/core/internals.js';
 import type { AuthContext, Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { createAuthContext } from '../../packages/tessera-auth/src/http/context.js';
 import { authorize } from '../../packages/tessera-auth/src/core/authorize.js';
@@ -68,9 +69,9 @@ const KINDS: readonly { name: string; strategies?: readonly Strategy[]; revoke(a
   { name: 'RFC 7009 revocation of the token (jti)', revoke: (auth, login) => createIntrospection(auth).revoke(login.token) },
   { name: 'rotation: the old token (jti)', strategies: ['stateless'], revoke: async (auth, login) => void (await (await contextOf(auth, login.token)).rotate()) },
   { name: 'refresh handle reused after the grace window (sid)', strategies: ['hybrid'], revoke: async (auth, login, clock) => {
-    await auth.hybrid!.refresh(login.refreshToken!);
+    await internalsOf(auth).hybrid!.refresh(login.refreshToken!);
     clock.advance(11_000);
-    await assert.rejects(auth.hybrid!.refresh(login.refreshToken!), { code: 'refresh_token_reused' });
+    await assert.rejects(internalsOf(auth).hybrid!.refresh(login.refreshToken!), { code: 'refresh_token_reused' });
   } },
 ];
 
@@ -114,7 +115,7 @@ function describeWindow(storeName: string, open: OpenStore, shared: boolean) {
               const expMs = login.exp * 1000;
               for (const at of [expMs - 1, expMs, expMs + windowMs / 2, expMs + windowMs - 1]) {
                 clock.advance(at - clock.now());
-                auth.tokens!.revocations.prune();
+                internalsOf(auth).tokens!.revocations.prune();
                 const restarted = make();
                 started.push(restarted);
                 const instances: [Auth, string][] = [[auth, 'the revoking instance'], [restarted, 'an instance started now']];

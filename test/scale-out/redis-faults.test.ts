@@ -68,6 +68,10 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         let answer = await probe.get('/auth/me');
         for (const started = Date.now(); answer.status === 503 && Date.now() - started < 5_000; answer = await probe.get('/auth/me')) await sleep(50);
         assert.equal(answer.status, 401, `the credential revoked before the outage stays dead at ${instance.port}`);
+        // Tokens are checked from memory: the store connection itself is back when /healthz says so.
+        let health = await probe.get('/healthz');
+        for (const started = Date.now(); health.status !== 200 && Date.now() - started < 5_000; health = await probe.get('/healthz')) await sleep(50);
+        assert.equal(health.status, 200, `${instance.port} reaches Redis again`);
       }
     });
 

@@ -94,7 +94,7 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
   app.get('/metrics', guardMetrics(metrics), telemetry.metricsRoute);
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
-  if (auth.hybrid) app.post('/auth/refresh', refreshTokens(auth));
+  if (auth.strategy === 'hybrid') app.post('/auth/refresh', refreshTokens(auth));
   app.use('/oauth', oauthRoutes(auth, clients, telemetry)); // clients authenticate with HTTP Basic, not as users
   app.use(tessera(auth));
   const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
@@ -175,7 +175,7 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     // their own. Only for clients that keep cookies; bearer and body-transport clients get none.
     const keepsCookies = auth.strategy === 'stateful' || (auth.strategy === 'hybrid' && transport === 'cookie') || auth.tokens?.cookie === true;
     if (devices && keepsCookies) res.append('set-cookie', devices.issue(user.id));
-    if (keepsCookies) res.append('set-cookie', signedInHint(auth.hybrid ? 'refresh' : 'session', auth.cookie.secure, auth.cookie.maxAgeSeconds));
+    if (keepsCookies) res.append('set-cookie', signedInHint(auth.strategy === 'hybrid' ? 'refresh' : 'session', auth.cookie.secure, auth.cookie.maxAgeSeconds));
     telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
     res.set(TOKEN_RESPONSE_HEADERS).json({
       user: publicUser(user),

@@ -149,7 +149,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       generationOf: auth.credentialGeneration,
     });
     // Replay the revocations and start following the feed now, not on the first token request.
-    await auth.tokens?.ensureLoaded();
+    await auth.ready();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
     handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], services: options.services ?? [], telemetry, metrics: options.metrics ?? 'off' });
     for (const held of early.splice(0)) held();

@@ -3,9 +3,7 @@ import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
-import { createAuthContext, failureScheme } from '../http/context.js';
-import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
+import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import { clientAddress, type RequestFacts, type ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
@@ -24,8 +22,7 @@ class ExpressRequestFacts implements RequestFacts {
   }
 
   header(name: string): string | undefined {
-    const value = this.req.headers[name];
-    return Array.isArray(value) ? value[0] : value;
+    return firstHeader(this.req.headers[name]);
   }
 
   /** Express resolves X-Forwarded-For only when the app's 'trust proxy' setting says so. */
@@ -42,33 +39,25 @@ class ExpressResponseSink implements ResponseSink {
   }
 }
 
+const send = (res: Response, answer: Answer): void => void res.status(answer.status).set(answer.headers).end(answer.body);
+
 /** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
 export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): void {
-  const problem = toProblem(error, scheme);
-  res.status(problem.status).set(problem.headers).end(JSON.stringify(problem.body));
+  send(res, problemAnswer(error, scheme));
 }
 
 /** Puts `req.auth` on every request. */
 export function tessera(auth: Auth): RequestHandler {
   return function tesseraAuth(req, res, next) {
-    let context: ReturnType<typeof createAuthContext>;
-    try {
-      context = createAuthContext(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res));
-    } catch (error) {
-      sendProblem(res, error, failureScheme(auth));
-      return;
-    }
-    // No promise when none is needed: the stateless path stays synchronous.
-    if (!(context instanceof Promise)) {
-      req.auth = context;
-      return next();
-    }
-    context.then(
-      (resolved) => {
-        req.auth = resolved;
+    authenticateThen(
+      auth,
+      new ExpressRequestFacts(req),
+      new ExpressResponseSink(res),
+      (context) => {
+        req.auth = context;
         next();
       },
-      (error: unknown) => sendProblem(res, error, failureScheme(auth)),
+      (answer) => send(res, answer),
     );
   };
 }
@@ -96,14 +85,7 @@ export function bearer(options: BearerOptions): RequestHandler {
  */
 export function refreshTokens(auth: Auth): RequestHandler {
   return async function tesseraRefresh(req, res) {
-    try {
-      const body: unknown = req.body;
-      const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
-      const result = await refreshFromRequest(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res), token);
-      res.set(TOKEN_RESPONSE_HEADERS).json(refreshResponseBody(result));
-    } catch (error) {
-      sendProblem(res, error);
-    }
+    send(res, await refreshAnswer(auth, new ExpressRequestFacts(req), new ExpressResponseSink(res), req.body));
   };
 }
 

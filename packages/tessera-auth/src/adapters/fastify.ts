@@ -3,9 +3,7 @@ import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
-import { createAuthContext, failureScheme } from '../http/context.js';
-import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
+import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /** `tessera-auth/fastify`: the same `request.auth` as the Express adapter, as a Fastify plugin and hooks. */
@@ -28,8 +26,7 @@ class FastifyRequestFacts implements RequestFacts {
   }
 
   header(name: string): string | undefined {
-    const value = this.request.headers[name];
-    return Array.isArray(value) ? value[0] : value;
+    return firstHeader(this.request.headers[name]);
   }
 
   /** Fastify resolves X-Forwarded-For only when its `trustProxy` option says so. */
@@ -48,11 +45,12 @@ class FastifyResponseSink implements ResponseSink {
   }
 }
 
+// A Buffer, so Fastify keeps the content type as given (a string would gain "; charset=utf-8").
+const send = (reply: FastifyReply, answer: Answer): FastifyReply => reply.code(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
+
 /** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
 export function sendProblem(reply: FastifyReply, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): FastifyReply {
-  const problem = toProblem(error, scheme);
-  // A Buffer, so Fastify keeps the content type as given (a string would gain "; charset=utf-8").
-  return reply.code(problem.status).headers(problem.headers).send(Buffer.from(JSON.stringify(problem.body)));
+  return send(reply, problemAnswer(error, scheme));
 }
 
 export interface TesseraPluginOptions {
@@ -68,24 +66,15 @@ export async function tessera(fastify: FastifyInstance, options: TesseraPluginOp
   fastify.decorateRequest('auth', null as unknown as AuthContext);
   const hook: onRequestHookHandler = function tesseraAuth(request, reply, done) {
     if (request.routeOptions.config.tessera === false) return done();
-    let context: ReturnType<typeof createAuthContext>;
-    try {
-      context = createAuthContext(auth, new FastifyRequestFacts(request), new FastifyResponseSink(reply));
-    } catch (error) {
-      sendProblem(reply, error, failureScheme(auth));
-      return;
-    }
-    // No promise when none is needed: the stateless path stays synchronous.
-    if (!(context instanceof Promise)) {
-      request.auth = context;
-      return done();
-    }
-    context.then(
-      (resolved) => {
-        request.auth = resolved;
+    authenticateThen(
+      auth,
+      new FastifyRequestFacts(request),
+      new FastifyResponseSink(reply),
+      (context) => {
+        request.auth = context;
         done();
       },
-      (error: unknown) => void sendProblem(reply, error, failureScheme(auth)),
+      (answer) => void send(reply, answer),
     );
   };
   fastify.addHook('onRequest', hook);
@@ -127,14 +116,7 @@ export function requireAuth(options: { roles?: readonly string[] } = {}): preHan
  */
 export function refreshTokens(auth: Auth): RouteHandlerMethod {
   return async function tesseraRefresh(request, reply) {
-    try {
-      const body: unknown = request.body;
-      const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
-      const result = await refreshFromRequest(auth, new FastifyRequestFacts(request), new FastifyResponseSink(reply), token);
-      return reply.headers(TOKEN_RESPONSE_HEADERS).send(refreshResponseBody(result));
-    } catch (error) {
-      return sendProblem(reply, error);
-    }
+    return send(reply, await refreshAnswer(auth, new FastifyRequestFacts(request), new FastifyResponseSink(reply), request.body));
   };
 }
 

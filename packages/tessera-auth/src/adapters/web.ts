@@ -4,8 +4,7 @@ import { InvalidRequestError } from '../base/errors.js';
 import type { AuthContext, Identity } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
-import { toProblem } from '../http/problem.js';
-import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from '../http/refresh.js';
+import { problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /**
@@ -99,10 +98,11 @@ export function authenticateBearer(request: Request, options: BearerOptions): Pr
   return createBearerContext(new WebRequestFacts(request, ''), options);
 }
 
+const toResponse = (answer: Answer): Response => new Response(answer.body, { status: answer.status, headers: answer.headers });
+
 /** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */
 export function problemResponse(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): Response {
-  const problem = toProblem(error, scheme);
-  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
+  return toResponse(problemAnswer(error, scheme));
 }
 
 /** The identity if authenticated with every one of `roles`; throws 401 or 403 otherwise. */
@@ -165,12 +165,12 @@ async function readJsonBody(request: Request): Promise<unknown> {
  */
 export async function refreshResponse(auth: Auth, request: Request, options: WebOptions = {}): Promise<Response> {
   const sink = new CookieSink();
+  let body: unknown;
   try {
-    const body = await readJsonBody(request);
-    const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
-    const result = await refreshFromRequest(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink, token);
-    return withCookies(Response.json(refreshResponseBody(result), { headers: TOKEN_RESPONSE_HEADERS }), sink.cookies);
+    body = await readJsonBody(request);
   } catch (error) {
-    return withCookies(problemResponse(error), sink.cookies);
+    return problemResponse(error);
   }
+  const answer = await refreshAnswer(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink, body);
+  return withCookies(toResponse(answer), sink.cookies);
 }

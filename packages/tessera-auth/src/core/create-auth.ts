@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
-import { createHybridRuntime, type AuthEvents, type HybridRuntime } from './hybrid.js';
+import { createHybridStrategy, type AuthEvents } from './hybrid.js';
+import { attachInternals } from './internals.js';
 import { createRevoker } from './revoker.js';
-import { createTokenRuntime, type TokenRuntime, type TokenStrategyOptions } from './token-runtime.js';
+import { createStatefulStrategy } from './stateful.js';
+import { createStatelessStrategy } from './stateless.js';
+import { authTokensOf, createTokenRuntime, type AuthTokens, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from '../base/types.js';
-import { createSessionManager, type SessionManager } from '../sessions/session-manager.js';
+import { createSessionManager } from '../sessions/session-manager.js';
 import type { Store } from '../stores/store.js';
 
 export interface CookieOptions {
@@ -67,13 +70,11 @@ export interface Auth {
   readonly strategy: Strategy;
   readonly store: Store;
   readonly clock: Clock;
-  readonly sessions: SessionManager;
+  /** The session cookie (stateful; stateless with `tokens.cookie`). */
   readonly cookie: ResolvedCookie;
   readonly trustedOrigins: ReadonlySet<string>;
   /** Present for the token strategies, and for stateful when configured (service tokens). */
-  readonly tokens?: TokenRuntime | undefined;
-  /** Present for the hybrid strategy: refresh families. */
-  readonly hybrid?: HybridRuntime | undefined;
+  readonly tokens?: AuthTokens | undefined;
   /** The hybrid strategy's refresh-handle cookie, scoped to the refresh path. */
   readonly refreshCookie: ResolvedCookie;
   /** `refreshReused`: a stolen refresh handle was detected and its session revoked. */
@@ -96,6 +97,11 @@ export interface Auth {
   endSession(id: string): Promise<boolean>;
   /** Ends the user's oldest sessions past `session.maxPerUser` (every login calls it); returns how many. */
   capSessions(userId: string): Promise<number>;
+  /**
+   * Resolves once requests can be served without waiting: the persisted revocation list is in
+   * memory and the feed followed (token strategies). Rejects while the store is unreachable.
+   */
+  ready(): Promise<void>;
   /** Stops background work (the revocation feed); the store is the caller's to close. */
   close(): void;
 }
@@ -178,28 +184,29 @@ export function createAuth(options: AuthOptions): Auth {
     : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
 
   const sessions = createSessionManager(store, policy, clock);
-  const { revokeUser, endSession, capSessions } = createRevoker(sessions, tokens, maxPerUser);
+  const revoker = createRevoker(sessions, tokens, maxPerUser);
   const events = new EventEmitter<AuthEvents>();
   const hybrid = strategy === 'hybrid' && tokens
-    ? createHybridRuntime({ store, sessions, tokens, clock, graceMs: graceSeconds * 1000, endSession, capSessions, events })
+    ? createHybridStrategy({ store, sessions, tokens, revoker, clock, graceMs: graceSeconds * 1000, events })
     : undefined;
+  const tokenStrategy = strategy === 'stateless' && tokens ? createStatelessStrategy(sessions, tokens, revoker) : hybrid;
   const cookie = resolveCookie(options.cookie ?? {}, absolute);
 
-  return {
+  const auth: Auth = {
     strategy,
     store,
     clock,
-    tokens,
-    hybrid,
+    tokens: tokens && authTokensOf(tokens),
     events,
-    sessions,
-    revokeUser,
-    endSession,
-    capSessions,
+    revokeUser: revoker.revokeUser,
+    endSession: revoker.endSession,
+    capSessions: revoker.capSessions,
     credentialGeneration: sessions.generation,
     cookie,
     refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
+    ready: async () => tokens?.ensureLoaded(),
     close: () => tokens?.close(),
   };
+  return attachInternals(auth, { sessions, revoker, tokens, stateful: createStatefulStrategy(sessions, revoker), tokenStrategy, hybrid });
 }

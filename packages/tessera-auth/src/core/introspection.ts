@@ -1,4 +1,5 @@
 import type { Auth } from './create-auth.js';
+import { internalsOf } from './internals.js';
 import { StoreUnavailableError, TokenError } from '../base/errors.js';
 import type { TokenClaims } from '../tokens/verify.js';
 
@@ -14,8 +15,8 @@ const looksLikeJws = (token: string) => token.split('.').length === 3;
  * service's own check, since the session record is the last word.
  */
 export function createIntrospection(auth: Auth) {
+  const { tokens, sessions, hybrid } = internalsOf(auth);
   const verifiedClaims = (token: string): TokenClaims | null => {
-    const tokens = auth.tokens;
     if (!tokens) return null;
     let claims: TokenClaims;
     try {
@@ -26,15 +27,15 @@ export function createIntrospection(auth: Auth) {
     }
     // A stale copy cannot vouch for anything (503); a revoked token is merely inactive.
     if (tokens.isStale()) throw new StoreUnavailableError();
-    return tokens.revocations.isRevoked(claims, undefined) ? null : claims;
+    return tokens.revocations.isRevoked(claims) ? null : claims;
   };
 
   return {
     async introspect(token: string): Promise<Introspection> {
       if (looksLikeJws(token)) {
-        await auth.tokens?.ensureLoaded();
+        await tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
-        if (!claims || !(await auth.sessions.live(claims.sid))) return INACTIVE;
+        if (!claims || !(await sessions.live(claims.sid))) return INACTIVE;
         const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name, client_id } = claims;
         return {
           active: true,
@@ -45,18 +46,18 @@ export function createIntrospection(auth: Auth) {
           ...(typeof scope === 'string' && { scope }),
         };
       }
-      const record = await auth.hybrid?.rotation.current(token);
+      const record = await hybrid?.sessionOfHandle(token);
       if (!record) return INACTIVE;
       // RFC 7662's token_type names an access token type (RFC 6749 §5.1): a refresh handle has none.
       return {
         active: true,
-        client_id: auth.tokens?.clientId,
-        iss: auth.tokens?.issuer,
+        client_id: tokens?.clientId,
+        iss: tokens?.issuer,
         sub: record.userId,
         ...(record.userName !== undefined && { username: record.userName }),
         sid: record.idHash,
         iat: Math.floor(record.refresh!.issuedAt / 1000),
-        exp: Math.floor(auth.sessions.expiresAt(record) / 1000),
+        exp: Math.floor(sessions.expiresAt(record) / 1000),
       };
     },
 
@@ -66,12 +67,12 @@ export function createIntrospection(auth: Auth) {
      */
     async revoke(token: string): Promise<void> {
       if (looksLikeJws(token)) {
-        await auth.tokens?.ensureLoaded();
+        await tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
-        if (claims?.jti) await auth.tokens?.revokeToken({ jti: claims.jti, exp: claims.exp });
+        if (claims?.jti) await tokens?.revokeToken({ jti: claims.jti, exp: claims.exp });
         return;
       }
-      const record = await auth.hybrid?.rotation.current(token);
+      const record = await hybrid?.sessionOfHandle(token);
       if (record) await auth.endSession(record.idHash);
     },
   };

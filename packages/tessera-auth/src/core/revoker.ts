@@ -17,6 +17,12 @@ export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | u
   return {
     endSession,
 
+    /** Ends session `id` if it is one of the user's own: a device list only reaches its owner's sessions. */
+    async endOwnSession(userId: string, id: string): Promise<boolean> {
+      const owned = (await sessions.listOfUser(userId)).some((record) => record.idHash === id);
+      return owned && (await endSession(id));
+    },
+
     /** Ends the user's oldest live sessions past `maxPerUser`, so no one account can grow the store without end. */
     async capSessions(userId: string): Promise<number> {
       const live = await sessions.listOfUser(userId);

@@ -1,8 +1,10 @@
-import { createRevocationMirror } from '../revocation/revocation-mirror.js';
+import type { EventEmitter } from 'node:events';
+import type { RevocationEntry } from '../base/types.js';
+import { createRevocationMirror, type RevocationEvents, type RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { Store } from '../stores/store.js';
 import type { KeyRing } from '../tokens/key-ring.js';
-import { createTokenIssuer } from '../tokens/sign.js';
-import { createVerifier, MAX_LEEWAY_SECONDS } from '../tokens/verify.js';
+import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
+import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
 import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
@@ -38,20 +40,73 @@ export interface TokenStrategyOptions {
   cookie?: boolean;
 }
 
-export type TokenRuntime = ReturnType<typeof createTokenRuntime>;
+/** `auth.tokens`: what an application may read and do with the token side of its Auth. */
+export interface AuthTokens {
+  /** `iss` of every token. */
+  readonly issuer: string;
+  /** `aud` of access tokens. */
+  readonly audience: string;
+  /** `client_id` of every token. */
+  readonly clientId: string;
+  /** Access-token lifetime, in seconds. */
+  readonly ttlSeconds: number;
+  /** Whether access tokens also travel in the session cookie. */
+  readonly cookie: boolean;
+  /** `revocation`: an entry reached this instance's list (from the shared feed, or added here without one). */
+  readonly events: EventEmitter<RevocationEvents>;
+  /** Loads the persisted revocation list and follows the feed; requests wait for it otherwise. */
+  ensureLoaded(): Promise<void>;
+  /** Seconds since the shared revocation feed was last heard from (0 without a feed). */
+  feedSilenceSeconds(): number;
+  /** Revokes by a raw entry: durably, then here; other instances hear it from the feed. */
+  revoke(entry: RevocationEntry): Promise<void>;
+  /**
+   * A short-lived token for one other service (`audience`), on behalf of the user of session
+   * `sessionId`, which ends at `sessionEndsAt` (epoch ms): it dies with the session like any
+   * access token, and lives at most a minute.
+   */
+  issueService(identity: Identity, sessionId: string, sessionEndsAt: number, audience: string, scope: string | undefined): IssuedToken;
+}
+
+/** The token side as the library's own layers use it. */
+export interface TokenRuntime extends AuthTokens {
+  readonly loaded: boolean;
+  readonly verify: Verifier;
+  /** Introspection and revocation accept tokens for any audience (service tokens included). */
+  readonly verifyAnyAudience: Verifier;
+  readonly revocations: RevocationMirror;
+  /** How long a session's record is kept after it ends: a verifier accepts its last token for its leeway after `exp`. */
+  readonly retainMs: number;
+  /** Revocation check of verified claims: 503 when the copy is stale, 401 when revoked. */
+  checkRevocation(claims: TokenClaims): void;
+  isStale(): boolean;
+  /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
+  revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void>;
+  /** Revokes every token of a session or login issued up to now. */
+  revokeSession(sid: string): Promise<void>;
+  /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
+  issue(identity: Identity, sid: string, sessionEndsAt: number): IssuedToken;
+  close(): void;
+}
 
 /**
  * Everything the token strategies need at run time: issue, verify, and the revocation list that
  * every request checks in memory. A revocation is written to the store before it takes effect
  * here, so it survives a restart; the list is replayed from the store before the first request.
  */
-export function createTokenRuntime(options: TokenStrategyOptions, store: Store, clock: Clock) {
+export function createTokenRuntime(options: TokenStrategyOptions, store: Store, clock: Clock): TokenRuntime {
   const ttlSeconds = options.accessTtl ?? 900;
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigError('tokens.accessTtl must be a positive number of seconds.');
   if (!options.issuer) throw new ConfigError('tokens.issuer is required.');
   const audience = options.audience ?? options.issuer;
   const clientId = options.clientId ?? 'tessera';
   const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds, clock });
+  const claimsOf = (identity: Identity, sid: string) => ({
+    client_id: clientId,
+    sid,
+    roles: [...identity.roles],
+    ...(identity.name !== undefined && { name: identity.name }),
+  });
   const verify = createVerifier({
     keys: options.keys,
     typ: 'at+jwt',
@@ -60,7 +115,6 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     clock,
     ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
   });
-  // Introspection and revocation accept tokens for any audience (service tokens included).
   const verifyAnyAudience = createVerifier({
     keys: options.keys,
     typ: 'at+jwt',
@@ -78,57 +132,42 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     verify,
     verifyAnyAudience,
     cookie: options.cookie ?? false,
-    /** Whether the persisted list is in memory (after which requests need not wait for it). */
     get loaded() {
       return mirror.loaded;
     },
-    revocations: mirror.list,
+    revocations: mirror,
     events: mirror.events,
-    /** Revocation check of verified claims: 503 when the copy is stale, 401 when revoked. */
     checkRevocation: mirror.check,
     ensureLoaded: mirror.ensureLoaded,
     isStale: mirror.isStale,
     feedSilenceSeconds: mirror.feedSilenceSeconds,
     close: mirror.close,
-    /** Adds a raw entry (durably, then here; other instances hear it from the feed). */
     revoke: mirror.add,
+    retainMs: MAX_LEEWAY_SECONDS * 1000,
 
-    /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
-    revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void> {
+    revokeToken(claims) {
       return mirror.add({ kind: 'jti', value: claims.jti, expiresAt: (claims.exp + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
-    /**
-     * Revokes every token of a session or login issued up to now: the entry lives until the last of
-     * them could still be accepted (a token lifetime from now, plus the largest leeway).
-     */
-    revokeSession(sid: string): Promise<void> {
+    // The entry lives until the last token of the session could still be accepted: a token
+    // lifetime from now, plus the largest leeway.
+    revokeSession(sid) {
       return mirror.add({ kind: 'sid', value: sid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
-    /**
-     * How long a session's record is kept after the session ends: a token never outlives its
-     * session (see `issue`), but a verifier accepts it for its leeway after `exp`.
-     */
-    retainMs: MAX_LEEWAY_SECONDS * 1000,
-
-    /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
-    issue(identity: Identity, sid: string, sessionEndsAt: number) {
-      return issuer.issue({
-        sub: identity.id,
-        aud: audience,
-        claims: { client_id: clientId, sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }) },
-        notAfter: Math.floor(sessionEndsAt / 1000),
-      });
+    issue(identity, sid, sessionEndsAt) {
+      return issuer.issue({ sub: identity.id, aud: audience, claims: claimsOf(identity, sid), notAfter: Math.floor(sessionEndsAt / 1000) });
     },
 
-    /**
-     * A short-lived token for one other service (`aud`), on behalf of the user of session `sid`:
-     * it dies with the session like any access token, and lives at most a minute.
-     */
-    issueService(identity: Identity, sid: string, sessionEndsAt: number, audience: string, scope: string | undefined) {
-      const claims = { client_id: clientId, sid, roles: [...identity.roles], ...(identity.name !== undefined && { name: identity.name }), ...(scope && { scope }) };
-      return issuer.issue({ sub: identity.id, aud: audience, claims, ttlSeconds: Math.min(60, ttlSeconds), notAfter: Math.floor(sessionEndsAt / 1000) });
+    issueService(identity, sid, sessionEndsAt, serviceAudience, scope) {
+      const claims = { ...claimsOf(identity, sid), ...(scope && { scope }) };
+      return issuer.issue({ sub: identity.id, aud: serviceAudience, claims, ttlSeconds: Math.min(60, ttlSeconds), notAfter: Math.floor(sessionEndsAt / 1000) });
     },
   };
+}
+
+/** The public face of a token runtime: only what `AuthTokens` declares. */
+export function authTokensOf(runtime: TokenRuntime): AuthTokens {
+  const { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, revoke, issueService } = runtime;
+  return { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, revoke, issueService };
 }

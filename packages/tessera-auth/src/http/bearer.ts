@@ -1,6 +1,6 @@
+import { identityOfClaims } from '../core/strategy.js';
 import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionInfo, Strategy } from '../base/types.js';
-import type { SessionData } from '../stores/store.js';
+import type { AuthContext, DeviceSession, Identity, LoginResult, SessionData, SessionInfo, Strategy } from '../base/types.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import type { TokenClaims, Verifier } from '../tokens/verify.js';
@@ -26,9 +26,6 @@ export function readBearerToken(header: string | undefined): string | undefined 
   return token ?? (BEARER_SCHEME.test(header) ? null : undefined);
 }
 
-const stringArray = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-
 const readOnly = (): never => {
   throw new NotImplementedError('This service only verifies tokens; sessions are managed at the identity server.');
 };
@@ -48,8 +45,7 @@ export class BearerContext implements AuthContext {
   /** Built once per request from the claims (requireAuth and the route both read it). */
   get user(): Identity | null {
     if (this.#user !== undefined) return this.#user;
-    const claims = this.claims;
-    this.#user = claims && { id: claims.sub, name: typeof claims.name === 'string' ? claims.name : undefined, roles: stringArray(claims.roles) };
+    this.#user = this.claims && identityOfClaims(this.claims);
     return this.#user;
   }
 

@@ -1,10 +1,11 @@
 import type { Auth } from '../core/create-auth.js';
+import { internalsOf } from '../core/internals.js';
 import { CsrfError, InvalidRequestError, NotImplementedError, RefreshTokenInvalidError, RefreshTokenReusedError } from '../base/errors.js';
 import type { LoginResult } from '../base/types.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
-import { deliverHybrid } from './hybrid-context.js';
 import type { RequestFacts, ResponseSink } from './request.js';
+import { deliverTokens } from './token-delivery.js';
 
 /** Longest refresh handle accepted from a body: ours are 87 characters. */
 const MAX_HANDLE_LENGTH = 256;
@@ -16,7 +17,8 @@ const MAX_HANDLE_LENGTH = 256;
  * before (or outside) the middleware that verifies one: an expired token must not block renewal.
  */
 export async function refreshFromRequest(auth: Auth, request: RequestFacts, response: ResponseSink, bodyToken: unknown): Promise<LoginResult> {
-  if (!auth.hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
+  const hybrid = internalsOf(auth).hybrid;
+  if (!hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
   if (bodyToken !== undefined && (typeof bodyToken !== 'string' || bodyToken.length > MAX_HANDLE_LENGTH)) {
     throw new InvalidRequestError('refresh_token must be a string.');
   }
@@ -25,7 +27,7 @@ export async function refreshFromRequest(auth: Auth, request: RequestFacts, resp
   if (handle === undefined) throw new RefreshTokenInvalidError();
   if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   try {
-    return deliverHybrid(auth, response, await auth.hybrid.refresh(handle), transport);
+    return deliverTokens(auth, response, await hybrid.refresh(handle), transport);
   } catch (error) {
     // A dead handle is dropped from the browser; a store outage (503) leaves it in place.
     if (transport === 'cookie' && (error instanceof RefreshTokenInvalidError || error instanceof RefreshTokenReusedError)) {

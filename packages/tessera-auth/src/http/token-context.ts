@@ -1,25 +1,29 @@
 import type { Auth } from '../core/create-auth.js';
-import { CsrfError, TesseraError, TokenInvalidError } from '../base/errors.js';
+import { internalsOf, type AuthInternals } from '../core/internals.js';
+import type { TokenStrategy } from '../core/strategy.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
-import type { AuthContext } from '../base/types.js';
-import { readBearerToken } from './bearer.js';
-import { readCookie } from './cookies.js';
+import { AuthenticationRequiredError, CsrfError, TesseraError, TokenInvalidError } from '../base/errors.js';
+import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionData } from '../base/types.js';
+import type { TokenClaims } from '../tokens/verify.js';
+import { BearerContext, readBearerToken } from './bearer.js';
+import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
-import { HybridContext } from './hybrid-context.js';
 import type { RequestFacts, ResponseSink } from './request.js';
-import { StatelessContext } from './stateless-context.js';
+import { deliverTokens } from './token-delivery.js';
 
 /**
- * Builds `req.auth` for the stateless and hybrid strategies: the bearer token is verified with the key ring
- * and checked against the in-memory revocation list. The request path touches no store, and once
- * the persisted revocations are loaded it is synchronous: no promise per request.
+ * Builds `req.auth` for the stateless and hybrid strategies: the bearer token is verified with the
+ * key ring and checked against the in-memory revocation list. The request path touches no store,
+ * and once the persisted revocations are loaded it is synchronous: no promise per request.
  */
-export function createTokenContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
-  if (!tokens.loaded) return tokens.ensureLoaded().then(() => tokenContext(auth, tokens, request, response));
-  return tokenContext(auth, tokens, request, response);
+export function createTokenContext(auth: Auth, request: RequestFacts, response: ResponseSink): AuthContext | Promise<AuthContext> {
+  const internals = internalsOf(auth);
+  const tokens = internals.tokens as TokenRuntime;
+  if (!tokens.loaded) return tokens.ensureLoaded().then(() => tokenContext(auth, internals, tokens, request, response));
+  return tokenContext(auth, internals, tokens, request, response);
 }
 
-function tokenContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext {
+function tokenContext(auth: Auth, internals: AuthInternals, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext {
   let token = readBearerToken(request.header('authorization'));
   let fromCookie = false;
   if (token === undefined && tokens.cookie) {
@@ -28,18 +32,105 @@ function tokenContext(auth: Auth, tokens: TokenRuntime, request: RequestFacts, r
     // A cookie rides along on cross-site requests: the same guard as for session cookies.
     if (fromCookie && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   }
-  const Context = auth.hybrid ? HybridContext : StatelessContext;
-  if (token === undefined) return new Context(auth, tokens, request, response, null, false);
+  if (token === undefined) return new TokenContext(auth, internals, request, response, null, false);
   try {
     if (token === null) throw new TokenInvalidError('malformed Authorization header');
     const claims = tokens.verify(token);
     // After verification, never instead of it: a cached token is checked here like any other. A
     // copy that may be missing revocations is not trusted: 503, never accept blindly.
     tokens.checkRevocation(claims);
-    return new Context(auth, tokens, request, response, claims, fromCookie);
+    return new TokenContext(auth, internals, request, response, claims, fromCookie);
   } catch (error) {
     // A bad credential matters only where a route needs one: requireAuth answers with the reason.
     if (!(error instanceof TesseraError)) throw error;
-    return new Context(auth, tokens, request, response, null, fromCookie, error);
+    return new TokenContext(auth, internals, request, response, null, fromCookie, error);
+  }
+}
+
+/**
+ * `req.auth` of the stateless and hybrid strategies: everything about the request comes from the
+ * verified claims; what the strategy does (login, rotate …) is the core's, this only moves
+ * credentials in and out of cookies.
+ */
+class TokenContext extends BearerContext implements AuthContext {
+  override readonly scheme: 'cookie' | 'bearer';
+
+  constructor(
+    private readonly auth: Auth,
+    private readonly internals: AuthInternals,
+    private readonly request: RequestFacts,
+    private readonly response: ResponseSink,
+    claims: TokenClaims | null,
+    fromCookie: boolean,
+    failure: TesseraError | null = null,
+  ) {
+    super(claims, auth.strategy, failure);
+    this.scheme = fromCookie ? 'cookie' : 'bearer';
+  }
+
+  private get core(): TokenStrategy {
+    return this.internals.tokenStrategy as TokenStrategy;
+  }
+
+  override async login(identity: Identity, options: LoginOptions = {}): Promise<LoginResult> {
+    const transport = options.transport ?? 'cookie';
+    // A login that sets a cookie is guarded like a session login (login CSRF plants the attacker's session).
+    if (this.setsCookie(transport) && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
+    const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
+    const previous = typeof this.claims?.sid === 'string' ? this.claims.sid : undefined;
+    return deliverTokens(this.auth, this.response, await this.core.login(identity, client, { previous, generation: options.generation }), transport);
+  }
+
+  override async logout(): Promise<void> {
+    // A client logging out with a dead token is told so, not answered as if its session had ended.
+    if (this.failure) throw this.failure;
+    const sid = this.claims?.sid;
+    // The session first: a store outage (503) leaves the cookies in place.
+    if (typeof sid === 'string') await this.auth.endSession(sid);
+    this.forgetCookies();
+  }
+
+  override async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
+    const claims = this.current();
+    const ended = await this.auth.revokeUser(claims.sub, options.keepCurrent && typeof claims.sid === 'string' ? { except: claims.sid } : {});
+    if (!options.keepCurrent) this.forgetCookies();
+    return ended;
+  }
+
+  override async rotate(identity?: Identity, options: LoginOptions = {}): Promise<LoginResult> {
+    return deliverTokens(this.auth, this.response, await this.core.rotate(this.current(), identity), options.transport ?? 'cookie');
+  }
+
+  override listSessions(): Promise<DeviceSession[]> {
+    const claims = this.current();
+    return this.internals.sessions.devicesOfUser(claims.sub, claims.sid);
+  }
+
+  override async revokeSession(id: string): Promise<boolean> {
+    const ended = await this.internals.revoker.endOwnSession(this.current().sub, id);
+    if (ended && id === this.claims?.sid) this.forgetCookies();
+    return ended;
+  }
+
+  override updateData(update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>> {
+    return this.core.updateData(this.current(), update);
+  }
+
+  private current(): TokenClaims {
+    if (!this.claims) throw this.failure ?? new AuthenticationRequiredError();
+    return this.claims;
+  }
+
+  private setsCookie(transport: 'cookie' | 'body'): boolean {
+    return this.internals.hybrid ? transport === 'cookie' : this.internals.tokens?.cookie === true;
+  }
+
+  /**
+   * The token cookie if the request came with one; the refresh cookie is sent only to the refresh
+   * path, so it is cleared blindly: harmless when absent.
+   */
+  private forgetCookies(): void {
+    if (this.scheme === 'cookie') this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));
+    if (this.internals.hybrid) this.response.appendSetCookie(clearedSessionCookie(this.auth.refreshCookie));
   }
 }

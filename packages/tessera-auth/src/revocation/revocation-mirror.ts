@@ -20,14 +20,39 @@ export interface RevocationMirrorOptions {
   clock?: Clock;
 }
 
-export type RevocationMirror = ReturnType<typeof createRevocationMirror>;
+/** This process's copy of the revocation list (see `createRevocationMirror`). */
+export interface RevocationMirror {
+  /** Whether the persisted list is in memory (after which checks need not wait for it). */
+  readonly loaded: boolean;
+  /** `revocation`: an entry was heard from the shared feed (or added here, without a feed). */
+  readonly events: EventEmitter<RevocationEvents>;
+  /**
+   * Makes sure the persisted list is in memory and the feed followed. Until then, checks fail
+   * closed (the store error propagates as a 503) rather than trust a list that may be missing entries.
+   */
+  ensureLoaded(): Promise<void>;
+  /** Whether the copy may be missing revocations: the shared feed has been silent too long. */
+  isStale(): boolean;
+  /** Seconds since the shared feed was last heard from; 0 for a store without a feed (the copy is the list). */
+  feedSilenceSeconds(): number;
+  /** Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. */
+  check(claims: RevocableClaims, kid?: string): void;
+  /** Whether the token is revoked by this copy, stale or not. */
+  isRevoked(claims: RevocableClaims, kid?: string): boolean;
+  /** Writes the entry durably, then applies it here; other instances hear it from the feed. */
+  add(entry: RevocationEntry): Promise<void>;
+  /** Drops entries that can no longer revoke anything (additions do it as the list grows). */
+  prune(): void;
+  /** Stops following the feed (the store itself belongs to the caller). */
+  close(): void;
+}
 
 /**
  * This process's copy of the revocation list: replayed from the store, then kept current by the
  * store's feed. Every check is a few in-memory lookups. Used by the token strategies, and on its own
  * by resource services that verify the identity server's tokens.
  */
-export function createRevocationMirror(options: RevocationMirrorOptions) {
+export function createRevocationMirror(options: RevocationMirrorOptions): RevocationMirror {
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const list = createRevocationList(clock);
@@ -44,17 +69,11 @@ export function createRevocationMirror(options: RevocationMirrorOptions) {
     follower !== undefined && (!follower.connected || Date.now() - follower.lastContact > maxStalenessMs);
 
   return {
-    list,
     events,
-    /** Whether the persisted list is in memory (after which requests need not wait for it). */
     get loaded() {
       return loaded;
     },
 
-    /**
-     * Makes sure the persisted list is in memory and the feed followed. Until then, checks fail
-     * closed (the store error propagates as a 503) rather than trust a list that may be missing entries.
-     */
     async ensureLoaded(): Promise<void> {
       if (loaded) return;
       loading ??= (async () => {
@@ -73,21 +92,20 @@ export function createRevocationMirror(options: RevocationMirrorOptions) {
       await loading;
     },
 
-    /** Whether the copy may be missing revocations: the shared feed has been silent too long. */
     isStale,
 
-    /** Seconds since the shared feed was last heard from; 0 for a store without a feed (the copy is the list). */
     feedSilenceSeconds(): number {
       return follower ? Math.max(0, Date.now() - follower.lastContact) / 1000 : 0;
     },
 
-    /** Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. */
     check(claims: RevocableClaims, kid?: string): void {
       if (isStale()) throw new StoreUnavailableError();
       if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
     },
 
-    /** Writes the entry durably, then applies it here; other instances hear it from the feed. */
+    isRevoked: (claims: RevocableClaims, kid?: string) => list.isRevoked(claims, kid),
+    prune: list.prune,
+
     async add(entry: RevocationEntry): Promise<void> {
       await store.revocations.add(entry);
       list.add(entry);
@@ -95,7 +113,6 @@ export function createRevocationMirror(options: RevocationMirrorOptions) {
       if (!follower) events.emit('revocation', entry);
     },
 
-    /** Stops following the feed (the store itself belongs to the caller). */
     close(): void {
       follower?.stop();
       follower = undefined;

@@ -2,5 +2,5 @@ export { ALGORITHMS, generateJwk, importKey, jwkThumbprint, publicJwk, type Algo
 export { createKeyRing, type KeyRing, type KeyRingEntry, type KeyStatus } from './key-ring.js';
 export { generateKeyFile, openKeyDirectory, readKeyFiles, rotateKeys, setKeyStatus, type KeyFile } from './key-directory.js';
 export { createRemoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
-export { createTokenIssuer, signJwt, type IssueInput, type TokenIssuerOptions } from './sign.js';
+export { createTokenIssuer, signJwt, type IssueInput, type IssuedToken, type TokenIssuer, type TokenIssuerOptions } from './sign.js';
 export { createVerifier, type TokenClaims, type Verifier, type VerifierOptions } from './verify.js';

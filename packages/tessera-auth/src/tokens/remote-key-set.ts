@@ -44,12 +44,29 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
   }
 }
 
+/** An identity server's JWKS, fetched and kept current (see `createRemoteKeySet`). */
+export interface RemoteKeySet {
+  /** The keys as last fetched: give it to `createVerifier`. */
+  readonly ring: KeyRing;
+  /** Fetches now (at startup); rejects if the JWKS cannot be had. */
+  refresh(): Promise<void>;
+  /** Refetches after the max age, in the background (backing off after failures); never throws. */
+  refreshIfStale(): void;
+  /**
+   * Called when a token names a kid we lack: refetches unless one such fetch happened within the
+   * cooldown. Resolves to whether a fetch ran (and so a retry may succeed).
+   */
+  refreshForUnknownKid(): Promise<boolean>;
+  /** How many fetches were made: for tests and metrics. */
+  readonly fetchCount: number;
+}
+
 /**
  * A verification-only key ring fed from a remote JWKS. Verification stays synchronous and local;
  * only a token with an unknown kid (after a rotation) waits for one refetch. A failed fetch keeps
  * the last good keys. Symmetric keys are never accepted from a JWKS.
  */
-export function createRemoteKeySet(options: RemoteKeySetOptions) {
+export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxAgeMs = options.maxAgeMs ?? 300_000;
@@ -106,17 +123,11 @@ export function createRemoteKeySet(options: RemoteKeySetOptions) {
 
   return {
     ring,
-    /** Fetches now (at startup); rejects if the JWKS cannot be had. */
     refresh,
-    /** Refetches after the max age, in the background (backing off after failures); never throws. */
     refreshIfStale(): void {
       const now = clock.now();
       if (now - fetchedAt >= maxAgeMs && now - failedAt >= backoffMs) refresh().catch(() => {});
     },
-    /**
-     * Called when a token names a kid we lack: refetches unless one such fetch happened within the
-     * cooldown. Resolves to whether a fetch ran (and so a retry may succeed).
-     */
     async refreshForUnknownKid(): Promise<boolean> {
       const now = clock.now();
       if (now - lastUnknownKidFetch < cooldownMs) return false;
@@ -128,11 +139,9 @@ export function createRemoteKeySet(options: RemoteKeySetOptions) {
         return false;
       }
     },
-    /** How many fetches were made: for tests and metrics. */
     get fetchCount() {
       return fetches;
     },
   };
 }
 
-export type RemoteKeySet = ReturnType<typeof createRemoteKeySet>;

@@ -44,14 +44,28 @@ export interface IssueInput {
   notAfter?: number;
 }
 
+/** A signed token and what its holder is told of it. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly jti: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+  /** Seconds from now (RFC 6749 `expires_in`). */
+  readonly expiresIn: number;
+}
+
+export interface TokenIssuer {
+  issue(input: IssueInput): IssuedToken;
+}
+
 /** Issues tokens with `iss sub aud exp iat jti` set consistently, signed by the ring's active key. */
-export function createTokenIssuer(options: TokenIssuerOptions) {
+export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const clock = options.clock ?? systemClock;
   const typ = options.typ ?? 'at+jwt';
   if (!Number.isFinite(options.ttlSeconds) || options.ttlSeconds <= 0) throw new ConfigError('ttlSeconds must be positive.');
 
   return {
-    issue(input: IssueInput): { token: string; jti: string; expiresAt: number; expiresIn: number } {
+    issue(input: IssueInput): IssuedToken {
       const iat = Math.floor(clock.now() / 1000);
       const exp = Math.min(iat + Math.ceil(input.ttlSeconds ?? options.ttlSeconds), input.notAfter ?? Infinity);
       const jti = randomBytes(16).toString('base64url');

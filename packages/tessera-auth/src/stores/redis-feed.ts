@@ -1,0 +1,82 @@
+import { Cluster, type Redis, type RedisOptions } from 'ioredis';
+import type { RevocationEntry, RevocationFollower } from './store.js';
+
+/** Longest blocking read on the feed, so a healthy feed answers at least this often (ms). */
+const FEED_POLL_MS = 500;
+
+/** How long the revocation feed keeps entries (the durable sorted set keeps them longer). */
+export const FEED_RETENTION_MS = 24 * 3600_000;
+
+/**
+ * Follows the revocation feed on a dedicated connection with blocking reads. It starts from the
+ * feed's current last id (taken before `ready` resolves), so an entry added after that point is
+ * never missed; after a disconnect it resumes from the last id it saw, so nothing added meanwhile
+ * is lost (each read returns everything after that id: no COUNT, so one answer is a full catch-up).
+ * Delivery is at least once; the revocation list is idempotent.
+ */
+export function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
+  const readerOptions: RedisOptions = {
+    enableOfflineQueue: true,
+    commandTimeout: undefined,
+    // The read in flight when the connection drops is sent again after the reconnect.
+    maxRetriesPerRequest: null,
+    // Named so that CLIENT LIST shows which process each feed connection belongs to.
+    connectionName: `tessera:revocation-feed:${process.pid}`,
+  };
+  const reader =
+    client instanceof Cluster
+      ? client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...client.options.redisOptions, ...readerOptions } })
+      : client.duplicate(readerOptions);
+  reader.on('error', () => {});
+  let stopped = false;
+  let lastId = '0-0';
+  let lastContact = Date.now();
+  // A dropped connection may hide entries: untrusted at once, until a read from lastId answers.
+  let connected = true;
+  reader.on('close', () => (connected = false));
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const newest = await reader.xrevrange(feedKey, '+', '-', 'COUNT', 1);
+        lastId = newest[0]?.[0] ?? '0-0';
+        lastContact = Date.now();
+        return;
+      } catch (error) {
+        if (stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  })();
+  void ready.then(async () => {
+    while (!stopped) {
+      try {
+        // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
+        const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
+        lastContact = Date.now();
+        connected = true;
+        for (const [, messages] of batches ?? []) {
+          for (const [id, fields] of messages) {
+            lastId = id;
+            const json = fields[1];
+            if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry);
+          }
+        }
+      } catch {
+        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 200)); // reconnecting
+      }
+    }
+  }, () => {});
+  return {
+    ready,
+    get lastContact() {
+      return lastContact;
+    },
+    get connected() {
+      return connected;
+    },
+    stop() {
+      stopped = true;
+      reader.disconnect();
+    },
+  };
+}
