@@ -183,3 +183,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw error;
   }
 }
+
+export type { ConnectionLimits, HashingGateOptions, LoginThrottleOptions, LogOptions, MetricsAccess, OAuthClient, RegistrationThrottleOptions, ServiceGrant };
+export type { LogLevel } from './logger.js';
+export type { ThrottleLimit } from './counted-limits.js';

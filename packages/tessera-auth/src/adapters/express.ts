@@ -46,7 +46,16 @@ export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'b
   send(res, problemAnswer(error, scheme));
 }
 
-/** Puts `req.auth` on every request. */
+/**
+ * Puts `req.auth` on every request.
+ *
+ * @example
+ * ```ts
+ * app.use(express.json(), tessera(auth));
+ * app.get('/me', requireAuth(), (req, res) => res.json(req.auth.user));
+ * app.use(problemHandler());
+ * ```
+ */
 export function tessera(auth: Auth): RequestHandler {
   return function tesseraAuth(req, res, next) {
     authenticateThen(
@@ -65,6 +74,12 @@ export function tessera(auth: Auth): RequestHandler {
 /**
  * Puts a read-only `req.auth` from the bearer token on every request: for resource services that
  * verify tokens (with a local key ring or a remote JWKS) and keep no sessions.
+ *
+ * @example
+ * ```ts
+ * app.use(bearer({ verify, remoteKeys: remote }));
+ * app.get('/orders', requireAuth({ roles: ['orders:read'] }), listOrders);
+ * ```
  */
 export function bearer(options: BearerOptions): RequestHandler {
   return async function tesseraBearer(req, res, next) {
@@ -80,8 +95,8 @@ export function bearer(options: BearerOptions): RequestHandler {
 
 /**
  * The hybrid strategy's refresh route: takes `refresh_token` from a parsed JSON body (mobile, CLI)
- * or the refresh cookie (browsers) and answers `{access_token, token_type, expires_in,
- * refresh_token?}`. Mount it before `tessera()`: an expired access token must not block renewal.
+ * or the refresh cookie (browsers) and answers with `access_token`, `token_type`, `expires_in`
+ * and, for the body transport, `refresh_token`. Mount it before `tessera()`: an expired access token must not block renewal.
  */
 export function refreshTokens(auth: Auth): RequestHandler {
   return async function tesseraRefresh(req, res) {

@@ -53,6 +53,7 @@ export function sendProblem(reply: FastifyReply, error: unknown, scheme: 'cookie
   return send(reply, problemAnswer(error, scheme));
 }
 
+/** The options of the `tessera` Fastify plugin. */
 export interface TesseraPluginOptions {
   auth: Auth;
 }
@@ -60,6 +61,12 @@ export interface TesseraPluginOptions {
 /**
  * Registers `request.auth` on every request of the instance and its children. Register it with
  * `app.register(tessera, { auth })`; its hook is not encapsulated, like a fastify-plugin plugin.
+ *
+ * @example
+ * ```ts
+ * await app.register(tessera, { auth });
+ * app.get('/me', { preHandler: requireAuth() }, (request) => request.auth.user);
+ * ```
  */
 export async function tessera(fastify: FastifyInstance, options: TesseraPluginOptions): Promise<void> {
   const { auth } = options;
@@ -86,6 +93,11 @@ Object.assign(tessera, { [Symbol.for('skip-override')]: true, [Symbol.for('fasti
  * For resource services: a read-only `request.auth` from the bearer token on every request (a
  * local key ring or a remote JWKS, optionally the revocation feed), with no session and no store
  * trip. Register it like `tessera`: `app.register(bearer, { verify, remoteKeys, revocations })`.
+ *
+ * @example
+ * ```ts
+ * await app.register(bearer, { verify, remoteKeys: remote });
+ * ```
  */
 export async function bearer(fastify: FastifyInstance, options: BearerOptions): Promise<void> {
   fastify.decorateRequest('auth', null as unknown as AuthContext);

@@ -11,6 +11,7 @@ import { authenticate, authenticateBearer, problemResponse, refreshResponse, req
  */
 export type TesseraEnv = { Variables: { auth: AuthContext } };
 
+/** Options of the Hono middleware. */
 export interface HonoOptions {
   /** The client's address, e.g. `(c) => getConnInfo(c).remote.address ?? ''` from your runtime's adapter. */
   ip?: (c: Context) => string;
@@ -19,7 +20,16 @@ export interface HonoOptions {
 const NO_IP = {};
 const ipOf = (options: HonoOptions, c: Context) => (options.ip ? { ip: () => options.ip?.(c) ?? '' } : NO_IP);
 
-/** Sets `c.get('auth')` on every request and adds the cookies it sets to the response. */
+/**
+ * Sets `c.get('auth')` on every request and adds the cookies it sets to the response.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<TesseraEnv>();
+ * app.use(tessera(auth));
+ * app.get('/me', requireAuth(), (c) => c.json(c.get('auth').user));
+ * ```
+ */
 export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandler<TesseraEnv> {
   return async function tesseraAuth(c, next) {
     let authenticated: WebAuth;
@@ -37,7 +47,14 @@ export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandle
   };
 }
 
-/** For resource services: sets a read-only `c.get('auth')` from the bearer token (see `tessera-auth/web`'s `authenticateBearer`). */
+/**
+ * For resource services: sets a read-only `c.get('auth')` from the bearer token (see `tessera-auth/web`'s `authenticateBearer`).
+ *
+ * @example
+ * ```ts
+ * app.use(bearer({ verify, remoteKeys: remote }));
+ * ```
+ */
 export function bearer(options: BearerOptions): MiddlewareHandler<TesseraEnv> {
   return async function tesseraBearer(c, next) {
     c.set('auth', await authenticateBearer(c.req.raw, options));

@@ -93,6 +93,12 @@ export function authenticate(auth: Auth, request: Request, options: WebOptions =
  * A resource service's context, from the bearer token alone (a local key ring or a remote JWKS,
  * and optionally the revocation feed): no session, no store trip. A bad token leaves it anonymous
  * with the reason in `failure`, which `requireAuth` throws.
+ *
+ * @example
+ * ```ts
+ * const context = await authenticateBearer(request, { verify });
+ * const user = requireAuth(context, { roles: ['orders:read'] });
+ * ```
  */
 export function authenticateBearer(request: Request, options: BearerOptions): Promise<AuthContext> {
   return createBearerContext(new WebRequestFacts(request, ''), options);
@@ -110,11 +116,17 @@ export function requireAuth(context: AuthContext, options: { roles?: readonly st
   return authorize(context, options.roles);
 }
 
+/** A fetch handler that also gets the request's auth context. */
 export type AuthenticatedHandler = (request: Request, auth: AuthContext) => Response | Promise<Response>;
 
 /**
  * Wraps a fetch handler: authenticates the request, calls `handler` with its context, carries the
  * cookies it set, and turns thrown errors (TesseraErrors included) into problem+json.
+ *
+ * @example
+ * ```ts
+ * export default { fetch: withTessera(auth, async (request, auth) => Response.json(auth.user)) };
+ * ```
  */
 export function withTessera(auth: Auth, handler: AuthenticatedHandler, options: WebOptions = {}): (request: Request) => Promise<Response> {
   return async function tesseraFetch(request) {

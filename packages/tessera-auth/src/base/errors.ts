@@ -33,6 +33,20 @@ export type ErrorCode =
   | 'invalid_scope'
   | 'key_invalid';
 
+/**
+ * Every error Tessera throws on purpose: `code` is stable (problem+json `code`, `urn:tessera:error:<code>`),
+ * the message is safe to show. Adapters answer with `toProblem(error)`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await req.auth.login(user);
+ * } catch (error) {
+ *   if (error instanceof TesseraError && error.code === 'credentials_changed') return retry();
+ *   throw error;
+ * }
+ * ```
+ */
 export class TesseraError extends Error {
   readonly code: ErrorCode;
 
@@ -67,6 +81,7 @@ export class CsrfError extends TesseraError {
   }
 }
 
+/** The request is malformed (a missing field, a body that is not JSON): 400. */
 export class InvalidRequestError extends TesseraError {
   constructor(message: string) {
     super('invalid_request', message);
@@ -91,12 +106,14 @@ export class ContentTooLargeError extends TesseraError {
   }
 }
 
+/** Wrong username or password (the same answer for either, so names cannot be probed): 401. */
 export class InvalidCredentialsError extends TesseraError {
   constructor() {
     super('invalid_credentials', 'The username or password is incorrect.');
   }
 }
 
+/** Too many failed attempts from this client or on this account: 429, retry after `retryAfterSeconds`. */
 export class ThrottledError extends TesseraError {
   readonly retryAfterSeconds: number;
 
@@ -116,12 +133,14 @@ export class OverloadedError extends TesseraError {
   }
 }
 
+/** Registration with a name already in use: 409. */
 export class UsernameTakenError extends TesseraError {
   constructor() {
     super('username_taken', 'That username is already taken.');
   }
 }
 
+/** No such route or resource: 404. */
 export class NotFoundError extends TesseraError {
   constructor(message = 'Not found.') {
     super('not_found', message);
@@ -161,18 +180,21 @@ export class StoreUnavailableError extends TesseraError {
   }
 }
 
+/** An option is invalid; thrown at startup by the `create*` functions, never per request. */
 export class ConfigError extends TesseraError {
   constructor(message: string) {
     super('invalid_config', message);
   }
 }
 
+/** The configured strategy has no such operation (session data in stateless, refresh outside hybrid): 501. */
 export class NotImplementedError extends TesseraError {
   constructor(message: string) {
     super('not_implemented', message);
   }
 }
 
+/** The codes of `TokenError`: why a presented token was refused. */
 export type TokenErrorCode = Extract<
   ErrorCode,
   'token_invalid' | 'token_signature' | 'token_expired' | 'token_not_yet_valid' | 'token_claim_invalid' | 'token_revoked'

@@ -16,6 +16,7 @@ export type RevocationEntry =
   | { readonly kind: 'jti' | 'sid' | 'kid'; readonly value: string; readonly expiresAt: number }
   | { readonly kind: 'sub'; readonly value: string; readonly revokedBefore: number; readonly expiresAt: number };
 
+/** How a user stays logged in: `stateful` (session cookie, a store read per request), `stateless` (signed access tokens), `hybrid` (short tokens renewed from a stateful session). */
 export type Strategy = 'stateful' | 'stateless' | 'hybrid';
 
 /** Who the request is on behalf of: the same shape whichever strategy is configured. */
@@ -25,6 +26,7 @@ export interface Identity {
   readonly roles: readonly string[];
 }
 
+/** The request's session as `req.auth.session` shows it. Times are epoch ms. */
 export interface SessionInfo {
   /** A public handle of the session (SHA-256 of the secret id): safe to show and log, useless as a credential. */
   readonly id: string;
@@ -33,6 +35,7 @@ export interface SessionInfo {
   readonly data: Readonly<SessionData>;
 }
 
+/** Options of `login` and `rotate`. */
 export interface LoginOptions {
   /**
    * The user's credential generation, from `auth.credentialGeneration(userId)` read *before* the

@@ -12,6 +12,7 @@ export interface ClientUser {
   readonly roles: readonly string[];
 }
 
+/** Where the identity server is and how early tokens are renewed. */
 export interface TesseraClientOptions {
   /** The identity server's URL (default: this page's origin). */
   baseUrl?: string;
@@ -72,7 +73,46 @@ async function problemOf(response: Response): Promise<TesseraClientError> {
   return new TesseraClientError(response.status, body?.code ?? 'http_error', body?.detail ?? `HTTP ${response.status}`);
 }
 
-export function createTesseraClient(options: TesseraClientOptions = {}) {
+/** A browser's handle on its Tessera session (see `createTesseraClient`). */
+export interface TesseraClient {
+  /** The signed-in user, or null. */
+  readonly user: ClientUser | null;
+  /**
+   * The session behind the access token (its id, when it ends unless used again), as the server
+   * last described it; null when signed out or signed in by a session cookie (ask `/auth/me`).
+   */
+  readonly session: ClientSession | null;
+  /** Calls `listener` with the user (or null) whenever that changes, in this tab or another; returns the unsubscribe function. */
+  subscribe(listener: (user: ClientUser | null) => void): () => void;
+  /**
+   * Picks up an existing session after a page load: by the refresh cookie (hybrid), else by the
+   * session cookie (stateful). `via` tries only the one the page knows the server uses.
+   */
+  restore(options?: { via?: 'refresh' | 'session' }): Promise<ClientUser | null>;
+  /** Signs in with a password; throws `TesseraClientError` with the server's problem code. */
+  login(username: string, password: string): Promise<ClientUser>;
+  /** A live access token (renewed first if it is about to expire), or null when signed out or cookie-based. */
+  getAccessToken(): Promise<string | null>;
+  /** `fetch` with the access token attached (cookies ride along for same-origin calls). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Signs out here and in every tab. */
+  logout(): Promise<void>;
+  /** Stops the renewal timer and leaves the tab channel. */
+  close(): void;
+}
+
+/**
+ * The browser client: signs in, keeps the access token in memory and renews it before it expires,
+ * shares the sign-in state between tabs, and restores it after a reload from the refresh cookie.
+ *
+ * @example
+ * ```ts
+ * const client = createTesseraClient({ baseUrl: 'https://id.example.com' });
+ * await client.restore();
+ * const orders = await client.fetch('/api/orders');
+ * ```
+ */
+export function createTesseraClient(options: TesseraClientOptions = {}): TesseraClient {
   const base = options.baseUrl ?? '';
   const leewayMs = (options.leewaySeconds ?? 30) * 1000;
   const name = options.name ?? 'tessera';
@@ -191,29 +231,19 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
   }
 
   return {
-    /** The signed-in user, or null. */
     get user(): ClientUser | null {
       return state?.user ?? cookieUser;
     },
 
-    /**
-     * The session behind the access token (its id, when it ends unless used again), as the server
-     * last described it; null when signed out or signed in by a session cookie (ask `/auth/me`).
-     */
     get session(): ClientSession | null {
       return state?.session ?? null;
     },
 
-    /** Calls `listener` with the user (or null) whenever that changes, in this tab or another. */
     subscribe(listener: (user: ClientUser | null) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
 
-    /**
-     * Picks up an existing session after a page load: by the refresh cookie (hybrid), else by the
-     * session cookie (stateful). `via` tries only the one the page knows the server uses.
-     */
     async restore(options: { via?: 'refresh' | 'session' } = {}): Promise<ClientUser | null> {
       if (options.via !== 'session' && (await renew())) return state?.user ?? null;
       if (options.via === 'refresh') return null;
@@ -246,7 +276,6 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       adopt(null, true);
     },
 
-    /** Stops the renewal timer and leaves the tab channel. */
     close(): void {
       clearTimeout(timer);
       channel?.close();
@@ -255,4 +284,3 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
   };
 }
 
-export type TesseraClient = ReturnType<typeof createTesseraClient>;

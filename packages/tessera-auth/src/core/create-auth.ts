@@ -11,6 +11,7 @@ import type { Strategy } from '../base/types.js';
 import { createSessionManager } from '../sessions/session-manager.js';
 import type { Store } from '../stores/store.js';
 
+/** The session cookie: HttpOnly, SameSite=Lax, Path=/, never a Domain. */
 export interface CookieOptions {
   /**
    * `Secure` cookie with the `__Host-` prefix (default true). Turn off only for plain-http
@@ -21,6 +22,18 @@ export interface CookieOptions {
   name?: string;
 }
 
+/**
+ * What `createAuth` takes: the strategy switch, a store, and the options of each part.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuth({
+ *   strategy: 'hybrid',
+ *   store: createMemoryStore(),
+ *   tokens: { keys: openKeyDirectory('./keys', { createIfEmpty: 'EdDSA' }).ring, issuer: 'https://id.example.com' },
+ * });
+ * ```
+ */
 export interface AuthOptions {
   strategy: Strategy;
   store: Store;
@@ -59,6 +72,7 @@ export interface AuthOptions {
   clock?: Clock;
 }
 
+/** A cookie as `createAuth` resolved it from the options. */
 export interface ResolvedCookie {
   readonly name: string;
   readonly secure: boolean;
@@ -66,6 +80,17 @@ export interface ResolvedCookie {
   readonly maxAgeSeconds: number;
 }
 
+/**
+ * The application's one Auth object (from `createAuth`): hand it to an adapter, call its methods
+ * for what happens outside of any request (an admin ends a user's sessions, a password changes).
+ *
+ * @example
+ * ```ts
+ * app.use(tessera(auth));
+ * // after a password change, from anywhere:
+ * await auth.revokeUser(user.id);
+ * ```
+ */
 export interface Auth {
   readonly strategy: Strategy;
   readonly store: Store;
@@ -147,7 +172,17 @@ function resolveOrigins(origins: readonly string[]): Set<string> {
   );
 }
 
-/** One Auth object for the whole application; every option is checked here, once. */
+/**
+ * One Auth object for the whole application; every option is checked here, once (`ConfigError`).
+ *
+ * @example
+ * ```ts
+ * import { createAuth } from 'tessera-auth';
+ * import { createSqliteStore } from 'tessera-auth/sqlite';
+ *
+ * const auth = createAuth({ strategy: 'stateful', store: createSqliteStore({ path: 'sessions.db' }) });
+ * ```
+ */
 export function createAuth(options: AuthOptions): Auth {
   const { strategy, store } = options;
   if (strategy !== 'stateful' && strategy !== 'stateless' && strategy !== 'hybrid') {

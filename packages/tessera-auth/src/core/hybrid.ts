@@ -8,6 +8,7 @@ import type { Revoker } from './revoker.js';
 import { assertSameUser, identityOfRecord, liveRecord, sessionInfo, updateRecordData, type Issued, type TokenStrategy } from './strategy.js';
 import type { TokenRuntime } from './token-runtime.js';
 
+/** Emitted as `refreshReused` when a former refresh handle comes back after the grace window. */
 export interface RefreshReusedEvent {
   /** The public id of the session that was revoked. */
   readonly sessionId: string;
@@ -16,6 +17,7 @@ export interface RefreshReusedEvent {
   readonly at: number;
 }
 
+/** The events of `auth.events`. */
 export interface AuthEvents {
   /** A rotated refresh handle came back after the grace window: its session has been revoked. */
   refreshReused: [event: RefreshReusedEvent];

@@ -3,6 +3,17 @@ import { internalsOf } from './internals.js';
 import { StoreUnavailableError, TokenError } from '../base/errors.js';
 import type { TokenClaims } from '../tokens/verify.js';
 
+/** RFC 7662 introspection and RFC 7009 revocation, for the identity server's `/oauth/*` routes. */
+export interface Introspector {
+  /** Whether `token` (an access token or a refresh handle) is live, with its claims when it is. */
+  introspect(token: string): Promise<Introspection>;
+  /**
+   * RFC 7009: an access token is revoked by its `jti`; a refresh handle ends its whole session,
+   * access tokens included. Anything else (unknown, expired, already spent) is silently ignored.
+   */
+  revoke(token: string): Promise<void>;
+}
+
 /** RFC 7662 §2.2: for a dead token, `active: false` and nothing else. */
 export type Introspection = { readonly active: false } | ({ readonly active: true } & Readonly<Record<string, unknown>>);
 
@@ -14,7 +25,7 @@ const looksLikeJws = (token: string) => token.split('.').length === 3;
  * revocation list, and the session behind it, read from the store. Stricter than a resource
  * service's own check, since the session record is the last word.
  */
-export function createIntrospection(auth: Auth) {
+export function createIntrospection(auth: Auth): Introspector {
   const { tokens, sessions, hybrid } = internalsOf(auth);
   const verifiedClaims = (token: string): TokenClaims | null => {
     if (!tokens) return null;
@@ -61,10 +72,6 @@ export function createIntrospection(auth: Auth) {
       };
     },
 
-    /**
-     * RFC 7009: an access token is revoked by its `jti`; a refresh handle ends its whole session,
-     * access tokens included. Anything else (unknown, expired, already spent) is silently ignored.
-     */
     async revoke(token: string): Promise<void> {
       if (looksLikeJws(token)) {
         await tokens?.ensureLoaded();

@@ -9,6 +9,7 @@ import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
 
+/** The `tokens` options of `createAuth`: keys, issuer, lifetimes. */
 export interface TokenStrategyOptions {
   /** Signing and verification keys (see `openKeyDirectory` to share a directory between servers). */
   keys: KeyRing;

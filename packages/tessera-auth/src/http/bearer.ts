@@ -84,6 +84,17 @@ export class BearerContext implements AuthContext {
   }
 }
 
+/**
+ * How a resource service verifies the identity server's tokens: a verifier, optionally the JWKS
+ * behind it and the revocation feed.
+ *
+ * @example
+ * ```ts
+ * const remote = createRemoteKeySet({ url: 'https://id.example.com/.well-known/jwks.json' });
+ * await remote.refresh();
+ * const options: BearerOptions = { verify: createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer, audience: 'orders' }), remoteKeys: remote };
+ * ```
+ */
 export interface BearerOptions {
   verify: Verifier;
   /** A remote key set behind `verify`: refreshed when stale, and refetched once for an unknown kid. */

@@ -11,6 +11,7 @@ const OAUTH_ERROR: Partial<Record<ErrorCode, string>> = {
   throttled: 'temporarily_unavailable',
 };
 
+/** An RFC 6749 §5.2 error answer: status, headers and `{ error, error_description }`. */
 export interface OAuthErrorResponse {
   readonly status: number;
   readonly headers: Record<string, string>;

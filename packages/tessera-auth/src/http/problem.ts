@@ -1,5 +1,6 @@
 import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, MethodNotAllowedError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../base/errors.js';
 
+/** An RFC 9457 problem body: `code` is the `TesseraError` code. */
 export interface ProblemDetails {
   readonly type: string;
   readonly title: string;
@@ -8,6 +9,7 @@ export interface ProblemDetails {
   readonly detail: string;
 }
 
+/** The status, headers and body of an error answer. */
 export interface ProblemResponse {
   readonly status: number;
   readonly headers: Record<string, string>;

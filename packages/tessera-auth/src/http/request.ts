@@ -11,6 +11,7 @@ export interface RequestFacts {
 
 /** Where Tessera writes what the response must carry; each adapter fills it in. */
 export interface ResponseSink {
+  /** Adds one `Set-Cookie` header to the response. */
   appendSetCookie(value: string): void;
 }
 

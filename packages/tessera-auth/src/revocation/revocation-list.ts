@@ -3,6 +3,7 @@ import type { RevocationEntry } from '../base/types.js';
 
 export type { RevocationEntry };
 
+/** The claims a revocation entry can match: `jti`, `sid`, `sub` with `iat`. */
 export interface RevocableClaims {
   readonly sub?: string;
   readonly jti?: string;

@@ -5,10 +5,12 @@ import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../base/e
 import type { RevocationFollower, RevocationStore } from '../stores/store.js';
 import { createRevocationList, type RevocableClaims, type RevocationEntry } from './revocation-list.js';
 
+/** The events of a revocation mirror. */
 export interface RevocationEvents {
   revocation: [entry: RevocationEntry];
 }
 
+/** The store a mirror follows and how stale it may get. */
 export interface RevocationMirrorOptions {
   /** The durable list, and with Redis the feed every instance follows. */
   store: { readonly revocations: RevocationStore };
@@ -51,6 +53,13 @@ export interface RevocationMirror {
  * This process's copy of the revocation list: replayed from the store, then kept current by the
  * store's feed. Every check is a few in-memory lookups. Used by the token strategies, and on its own
  * by resource services that verify the identity server's tokens.
+ *
+ * @example
+ * ```ts
+ * const revocations = createRevocationMirror({ store: createRedisStore({ url }) });
+ * await revocations.ensureLoaded();
+ * app.use(bearer({ verify, revocations }));
+ * ```
  */
 export function createRevocationMirror(options: RevocationMirrorOptions): RevocationMirror {
   const { store } = options;

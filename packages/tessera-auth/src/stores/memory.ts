@@ -9,6 +9,7 @@ import {
   type UserRecord,
 } from './store.js';
 
+/** Options of the in-process store. */
 export interface MemoryStoreOptions {
   /** How often expired records are swept, in milliseconds (default 60 000). */
   sweepIntervalMs?: number;
@@ -23,6 +24,11 @@ interface Expiring<T> {
 /**
  * A store in this process's memory: for tests, development and single-instance servers that may
  * lose every session on restart. Every method is atomic because it runs without awaiting.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuth({ strategy: 'stateful', store: createMemoryStore() });
+ * ```
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): ServerStore {
   const sessions = new Map<string, Expiring<SessionRecord>>();
@@ -199,3 +205,5 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ServerStore
     },
   };
 }
+
+export type * from './store.js';

@@ -10,7 +10,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
  * fails at once instead of waiting for a reconnect), a per-command timeout, and endless
  * reconnection in the background. Together they turn an outage into quick 503s, not hangs.
  */
-export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions & { retryStrategy: (attempt: number) => number } {
+export function failFastRedisOptions(commandTimeoutMs = 1000): RedisOptions & Required<Pick<RedisOptions, 'retryStrategy'>> {
   return {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,

@@ -8,6 +8,7 @@ import type { RevocationEntry, RotateRefreshResult, SessionRecord, ServerStore, 
 
 export { failFastClusterOptions, failFastRedisOptions } from './redis-connection.js';
 
+/** Where the Redis store connects and how it names its keys. */
 export interface RedisStoreOptions {
   /** `redis://host:port/db` (default `redis://127.0.0.1:6379`); ignored when `client` or `cluster` is given. */
   url?: string;
@@ -27,6 +28,12 @@ export interface RedisStoreOptions {
 /**
  * The shared store for several instances. Keys are prefixed, lifetimes are set by Redis (PEXPIRE),
  * multi-key operations are Lua scripts, and every command has a timeout.
+ *
+ * @example
+ * ```ts
+ * const store = createRedisStore({ url: process.env.REDIS_URL });
+ * await store.ping(); // fails fast while Redis is unreachable
+ * ```
  */
 export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
   const keys = redisKeys(options.prefix ?? 'tessera:');
@@ -181,3 +188,5 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
     },
   };
 }
+
+export type * from './store.js';

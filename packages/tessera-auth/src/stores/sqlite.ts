@@ -12,6 +12,7 @@ import {
   type UserRecord,
 } from './store.js';
 
+/** Options of the SQLite store. */
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if absent. `':memory:'` for a throwaway database. */
   path: string;
@@ -120,6 +121,11 @@ const toUser = (row: UserRow): UserRecord => ({
  * The embedded durable store: sessions survive a restart, and several processes on one host may
  * share the file (WAL mode, busy timeout). Each method is one statement or one transaction, so
  * each is atomic.
+ *
+ * @example
+ * ```ts
+ * const store = createSqliteStore({ path: './data/tessera.db' });
+ * ```
  */
 export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
   // Password hashes, addresses and sessions: readable by this user only, the folder included.
@@ -334,3 +340,5 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     },
   };
 }
+
+export type * from './store.js';

@@ -37,6 +37,7 @@ export interface Store {
   readonly revocations: RevocationStore;
   /** Resolves when the store answers; rejects with `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
+  /** Closes the connection if the store opened it (a client passed in stays the caller's). */
   close(): Promise<void>;
 }
 
@@ -51,6 +52,7 @@ export interface ServerStore extends Store {
 }
 
 
+/** One session (or, for stateless, one login) as stored. Times are epoch ms. */
 export interface SessionRecord {
   /**
    * `hashSessionId(id)`: the owner tag of `userId` (`ownerTag`), then the id's SHA-256, base64url.
@@ -85,8 +87,10 @@ export interface RefreshState {
   readonly key: string;
 }
 
+/** `rotated`; `conflict`: the handle was rotated by someone else first; `missing`: the session is gone. */
 export type RotateRefreshResult = 'rotated' | 'conflict' | 'missing';
 
+/** `updated`; `conflict`: the version moved (the caller retries with fresh data); `missing`: the session is gone. */
 export type UpdateDataResult = 'updated' | 'conflict' | 'missing';
 
 /**
@@ -101,6 +105,7 @@ export type SessionCreateCondition =
   /** A rotation: only while the session `rotates` still exists (it was not revoked meanwhile); it is deleted in the same step. */
   | { readonly rotates: string };
 
+/** The session records (see `Store` for the guarantees every method keeps). */
 export interface SessionStore {
   /**
    * Writes the record and its index entry if `condition` holds (always, without one: imports and
@@ -109,6 +114,7 @@ export interface SessionStore {
   create(record: SessionRecord, ttlMs: number, condition?: SessionCreateCondition): Promise<boolean>;
   /** The user's credential generation: 0 until `advanceGeneration` is first called. */
   generation(userId: string): Promise<number>;
+  /** The record, or null when absent or past its ttl. */
   get(idHash: string): Promise<SessionRecord | null>;
   /** Records activity and extends the lifetime; `false` (and no write) if the session is gone. */
   touch(idHash: string, lastSeenAt: number, ttlMs: number): Promise<boolean>;
@@ -120,6 +126,7 @@ export interface SessionStore {
   rotateRefresh(idHash: string, expectedHash: string, next: { hash: string; issuedAt: number }, ttlMs: number): Promise<RotateRefreshResult>;
   /** Replaces `data` only if `version` still equals `expectedVersion`. */
   updateData(idHash: string, expectedVersion: number, data: SessionData): Promise<UpdateDataResult>;
+  /** Deletes the record and its index entry; `false` if it was already gone. */
   delete(idHash: string): Promise<boolean>;
   /** Every session of the user the store still holds (expired leftovers may be included; callers filter by time). */
   listByUser(userId: string): Promise<SessionRecord[]>;
@@ -135,6 +142,7 @@ export interface SessionStore {
   count(): Promise<number>;
 }
 
+/** An account of the identity server; `passwordHash` is an argon2id PHC string. */
 export interface UserRecord {
   readonly id: string;
   readonly username: string;
@@ -143,26 +151,32 @@ export interface UserRecord {
   readonly createdAt: number;
 }
 
+/** The identity server's accounts. */
 export interface UserStore {
   /** Inserts the user unless the username (compared case-insensitively) exists; `false` if it does. */
   create(user: UserRecord): Promise<boolean>;
+  /** The user with this id, or null. */
   getById(id: string): Promise<UserRecord | null>;
+  /** The user with this name (compared as `normalizeUsername` does), or null. */
   getByUsername(username: string): Promise<UserRecord | null>;
   /** `false` if no such user. */
   update(id: string, changes: { passwordHash?: string; roles?: readonly string[] }): Promise<boolean>;
 }
 
+/** A fixed-window counter's value and how long its window still runs. */
 export interface CounterState {
   readonly count: number;
   /** Milliseconds until the window ends. */
   readonly resetInMs: number;
 }
 
+/** Fixed-window counters for the identity server's throttles, each with its own window. */
 export interface CounterStore {
   /** Adds `delta` (may be negative) and returns the new count; the window starts at the first hit. */
   add(key: string, delta: number, windowMs: number): Promise<CounterState>;
   /** The counter as it is, without writing anything; null when it is absent or its window has ended. */
   get(key: string): Promise<CounterState | null>;
+  /** Deletes the counter (a successful login clears its failures). */
   reset(key: string): Promise<void>;
 }
 
@@ -171,6 +185,7 @@ export interface CounterStore {
  * are kept until their `expiresAt` (epoch ms), then may be dropped.
  */
 export interface RevocationStore {
+  /** Stores the entry durably (and, for a shared store, publishes it on the feed); idempotent. */
   add(entry: RevocationEntry): Promise<void>;
   /** Every entry still in force at `now`. */
   list(now: number): Promise<RevocationEntry[]>;
@@ -183,12 +198,14 @@ export interface RevocationStore {
   follow?(onEntry: (entry: RevocationEntry) => void): RevocationFollower;
 }
 
+/** A subscription to a shared store's revocation feed (see `RevocationStore.follow`). */
 export interface RevocationFollower {
   readonly ready: Promise<void>;
   /** Epoch ms of the last answer from the feed (an entry or an empty poll): its heartbeat. */
   readonly lastContact: number;
   /** False from a dropped connection until a read from the last seen entry answers again. */
   readonly connected: boolean;
+  /** Stops following and closes the feed connection. */
   stop(): void;
 }
 

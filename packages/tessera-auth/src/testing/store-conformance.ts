@@ -54,6 +54,11 @@ function storeTest<S extends Store>(open: (t: TestContext) => Promise<S | undefi
 /**
  * The library's `Store` contract: sessions (creation under conditions, rotation, generations,
  * touch, refresh handles, data, the user index) and revocations, concurrency included.
+ *
+ * @example
+ * ```ts
+ * describeStoreConformance('my store', async () => createMyStore());
+ * ```
  */
 export function describeStoreConformance(name: string, open: (t: TestContext) => Promise<Store | undefined>): void {
   describe(`${name} store conformance`, () => {
@@ -343,3 +348,5 @@ export function describeServerStoreConformance(name: string, open: (t: TestConte
 
   });
 }
+
+export type * from '../stores/store.js';

@@ -33,6 +33,7 @@ function writeKeyFile(dir: string, file: KeyFile): void {
   renameSync(temporary, fileOf(dir, file.kid));
 }
 
+/** Every key file of the directory (`<kid>.json`), sorted by creation. */
 export function readKeyFiles(dir: string): KeyFile[] {
   let names: string[];
   try {
@@ -58,6 +59,7 @@ function toEntry(file: KeyFile): KeyRingEntry {
   };
 }
 
+/** Generates a key of `alg` and writes it to the directory (mode 0600) with the given status. */
 export function generateKeyFile(dir: string, alg: Algorithm, status: KeyStatus, now = Date.now()): KeyFile {
   const jwk = generateJwk(alg);
   const file: KeyFile = { kid: jwk.kid, alg, status, created_at: new Date(now).toISOString(), jwk };
@@ -65,6 +67,7 @@ export function generateKeyFile(dir: string, alg: Algorithm, status: KeyStatus, 
   return file;
 }
 
+/** Changes one key's status (and, for `retiring`, when it stops verifying), atomically on disk. */
 export function setKeyStatus(dir: string, kid: string, status: KeyStatus, notAfter?: number): KeyFile {
   const file = readKeyFiles(dir).find((candidate) => candidate.kid === kid);
   if (!file) throw new ConfigError(`No key ${kid} in ${dir}.`);
@@ -73,13 +76,20 @@ export function setKeyStatus(dir: string, kid: string, status: KeyStatus, notAft
   return updated;
 }
 
+/** What one rotation step did: the key it created, and the ones it promoted and retired. */
+export interface KeyRotation {
+  readonly created: KeyFile;
+  readonly promoted?: string;
+  readonly retired?: string | undefined;
+}
+
 /**
  * One step of a rotation without downtime. Without a `next` key, it creates one: it is published
  * at once but signs nothing, so every verifier learns it first. With one, it promotes it to
  * `active` and retires the old active key until every token it signed has expired
  * (`maxTokenLifetimeSeconds`). Retired keys past that time are deleted.
  */
-export function rotateKeys(dir: string, options: { alg: Algorithm; maxTokenLifetimeSeconds: number; now?: number }) {
+export function rotateKeys(dir: string, options: { alg: Algorithm; maxTokenLifetimeSeconds: number; now?: number }): KeyRotation {
   const now = options.now ?? Date.now();
   const files = readKeyFiles(dir);
   for (const file of files) {
@@ -93,11 +103,27 @@ export function rotateKeys(dir: string, options: { alg: Algorithm; maxTokenLifet
   return { promoted: next.kid, retired: active?.kid, created: generateKeyFile(dir, options.alg, 'next', now) };
 }
 
+/** A key directory opened by `openKeyDirectory`. */
+export interface KeyDirectory {
+  /** The keys as the directory last held them: give it to `createAuth` (`tokens.keys`) or `createVerifier`. */
+  readonly ring: KeyRing;
+  /** Reads the directory again now if a file changed (the timer does it every `reloadIntervalMs`). */
+  reload(): void;
+  /** Stops watching the directory. */
+  close(): void;
+}
+
 /**
  * A key ring backed by a directory, reloaded when its files change. With `createIfEmpty`, an empty
  * directory gets one active key of that algorithm (a server's first start).
+ *
+ * @example
+ * ```ts
+ * const keys = openKeyDirectory('./keys', { createIfEmpty: 'EdDSA' });
+ * const auth = createAuth({ strategy: 'stateless', store, tokens: { keys: keys.ring, issuer: 'https://id.example.com' } });
+ * ```
  */
-export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorithm; reloadIntervalMs?: number } = {}) {
+export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorithm; reloadIntervalMs?: number } = {}): KeyDirectory {
   if (options.createIfEmpty && readKeyFiles(dir).length === 0) generateKeyFile(dir, options.createIfEmpty, 'active');
   const fingerprint = () =>
     readdirSync(dir)

@@ -1,8 +1,8 @@
 import { ConfigError } from '../base/errors.js';
-import { publicJwk, type TokenKey } from './keys.js';
+import { publicJwk, type PublicJwk, type TokenKey } from './keys.js';
 
 /**
- * Where a key is in its life. Rotation without downtime goes next -> active -> retiring:
+ * Where a key is in its life. Rotation without downtime goes next, active, retiring:
  * - `next`: published in the JWKS and trusted, but signs nothing yet, so every verifier has it
  *   before the first token signed with it arrives;
  * - `active`: the one key that signs;
@@ -11,6 +11,7 @@ import { publicJwk, type TokenKey } from './keys.js';
  */
 export type KeyStatus = 'next' | 'active' | 'retiring' | 'revoked';
 
+/** A key with where it is in its life. */
 export interface KeyRingEntry {
   readonly key: TokenKey;
   readonly status: KeyStatus;
@@ -18,6 +19,7 @@ export interface KeyRingEntry {
   readonly notAfter?: number | undefined;
 }
 
+/** The keys that sign and verify tokens, each with its status (see `KeyStatus`); updated in place on rotation. */
 export interface KeyRing {
   /** The active key. Throws if the ring has none (a verification-only ring). */
   signingKey(): TokenKey;
@@ -28,7 +30,7 @@ export interface KeyRing {
    */
   verificationKey(kid: string | undefined, now: number): TokenKey | undefined;
   /** The public JWKS: next, active and unexpired retiring keys; never HMAC secrets, never revoked keys. */
-  jwks(now: number): { keys: NonNullable<ReturnType<typeof publicJwk>>[] };
+  jwks(now: number): { keys: PublicJwk[] };
   readonly entries: readonly KeyRingEntry[];
   /**
    * Replaces every entry at once (a reload of the keys directory, a rotation, an emergency
@@ -58,6 +60,14 @@ function index(entries: readonly KeyRingEntry[]): RingState {
 const verifies = (entry: KeyRingEntry, now: number) =>
   entry.status !== 'revoked' && !(entry.status === 'retiring' && entry.notAfter !== undefined && now >= entry.notAfter);
 
+/**
+ * A key ring from entries (at most one `active`).
+ *
+ * @example
+ * ```ts
+ * const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', kid: 'k1', key: privateJwk }), status: 'active' }]);
+ * ```
+ */
 export function createKeyRing(initial: readonly KeyRingEntry[]): KeyRing {
   let state = index(initial);
   return {

@@ -15,8 +15,10 @@ import {
 import { KeyInvalidError } from '../base/errors.js';
 import { decodeBase64url } from './base64url.js';
 
-export const ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256', 'HS512'] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
+/** The signing algorithms Tessera issues and accepts (`none` and every other one are refused). */
+export type Algorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256' | 'HS512';
+/** Every `Algorithm`, for option parsing and help texts. */
+export const ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256', 'HS512'];
 
 /** A key bound to exactly one algorithm when it was imported; the binding never changes. */
 export interface TokenKey {
@@ -30,6 +32,7 @@ export interface TokenKey {
   readonly signatureBytes: number;
 }
 
+/** A key to import: its algorithm, its id and the key material (a JWK, a KeyObject, PEM or a secret). */
 export interface KeyInput {
   alg: Algorithm;
   /** Default: the RFC 7638 thumbprint for asymmetric keys; required for HMAC secrets. */
@@ -98,6 +101,7 @@ export function jwkThumbprint(publicKey: KeyObject): string {
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
+/** Imports a key for signing (private or secret) or verifying (public), bound to its algorithm. */
 export function importKey(input: KeyInput): TokenKey {
   const { alg } = input;
   if (!(ALGORITHMS as readonly string[]).includes(alg)) throw new KeyInvalidError(`Unsupported algorithm ${JSON.stringify(alg)}.`);
@@ -151,7 +155,11 @@ export function generateJwk(alg: Algorithm): JsonWebKey & { kid: string; alg: Al
 }
 
 /** The public half as a JWK for a JWKS; HMAC secrets have none and are never published. */
-export function publicJwk(key: TokenKey): (JsonWebKey & { kid: string; alg: Algorithm; use: 'sig' }) | undefined {
+/** A verification key as the JWKS publishes it. */
+export type PublicJwk = JsonWebKey & { kid: string; alg: Algorithm; use: 'sig' };
+
+/** The key's public JWK for the JWKS; undefined for HMAC secrets, which are never published. */
+export function publicJwk(key: TokenKey): PublicJwk | undefined {
   if (isHmac(key.alg)) return undefined;
   return { ...key.verificationKey.export({ format: 'jwk' }), kid: key.kid, alg: key.alg, use: 'sig' };
 }

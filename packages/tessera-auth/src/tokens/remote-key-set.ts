@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../base/clock.js';
 import { createKeyRing, type KeyRing, type KeyRingEntry } from './key-ring.js';
 import { ALGORITHMS, importKey, type Algorithm } from './keys.js';
 
+/** Where a resource service fetches the identity server's public keys, and how often. */
 export interface RemoteKeySetOptions {
   /** The identity server's JWKS, e.g. `https://id.example/.well-known/jwks.json`. */
   url: string;
@@ -65,6 +66,13 @@ export interface RemoteKeySet {
  * A verification-only key ring fed from a remote JWKS. Verification stays synchronous and local;
  * only a token with an unknown kid (after a rotation) waits for one refetch. A failed fetch keeps
  * the last good keys. Symmetric keys are never accepted from a JWKS.
+ *
+ * @example
+ * ```ts
+ * const remote = createRemoteKeySet({ url: 'https://id.example.com/.well-known/jwks.json' });
+ * await remote.refresh();
+ * const verify = createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: 'https://id.example.com', audience: 'orders' });
+ * ```
  */
 export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   const clock = options.clock ?? systemClock;

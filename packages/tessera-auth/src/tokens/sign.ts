@@ -24,6 +24,7 @@ export function signJwt(key: TokenKey, claims: Record<string, unknown>, typ: str
   return `${input}.${signBytes(key, Buffer.from(input, 'latin1')).toString('base64url')}`;
 }
 
+/** What a token issuer signs with and sets in every token. */
 export interface TokenIssuerOptions {
   keys: KeyRing;
   issuer: string;
@@ -34,6 +35,7 @@ export interface TokenIssuerOptions {
   clock?: Clock;
 }
 
+/** One token's subject, audience and claims. */
 export interface IssueInput {
   sub: string;
   aud: string | readonly string[];
@@ -54,7 +56,9 @@ export interface IssuedToken {
   readonly expiresIn: number;
 }
 
+/** Signs tokens (see `createTokenIssuer`). */
 export interface TokenIssuer {
+  /** Signs a token with the ring's active key. */
   issue(input: IssueInput): IssuedToken;
 }
 

@@ -14,6 +14,7 @@ import { parseJsonObject } from './json-object.js';
 import type { KeyRing } from './key-ring.js';
 import { ALGORITHMS, verifyBytes, type Algorithm, type TokenKey } from './keys.js';
 
+/** The claims of a verified token: the registered ones typed, the rest as they came. */
 export interface TokenClaims {
   readonly iss?: string;
   readonly sub: string;
@@ -25,6 +26,7 @@ export interface TokenClaims {
   readonly [claim: string]: unknown;
 }
 
+/** What a verifier accepts: keys, the token type, issuer and audience, clock and leeway. */
 export interface VerifierOptions {
   keys: KeyRing;
   /**
@@ -48,6 +50,7 @@ export interface VerifierOptions {
   clock?: Clock;
 }
 
+/** Verifies a token and returns its claims; throws a `TokenError` saying why it was refused. */
 export type Verifier = (token: unknown) => TokenClaims;
 
 interface ParsedHeader {
@@ -94,17 +97,24 @@ function parseHeader(segment: string): ParsedHeader {
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /**
- * Builds a verifier: every option is checked here, once; the returned function does only the
- * per-token work. Order: size cap, shape, header (alg bound to the key, forbidden members, typ),
- * signature, then claims. Nothing is decoded before the size check, nothing from the payload is
- * trusted before the signature.
- */
-/**
  * The largest clock-skew allowance any verifier accepts. A revocation entry outlives the tokens it
  * kills by this much, so no verifier, whatever its leeway, accepts one after its entry is gone.
  */
 export const MAX_LEEWAY_SECONDS = 60;
 
+/**
+ * Builds a verifier: every option is checked here, once; the returned function does only the
+ * per-token work. Order: size cap, shape, header (alg bound to the key, forbidden members, typ),
+ * signature, then claims. Nothing is decoded before the size check, nothing from the payload is
+ * trusted before the signature.
+
+ *
+ * @example
+ * ```ts
+ * const verify = createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: 'https://id.example.com', audience: 'orders' });
+ * const claims = verify(token); // throws a TokenError when refused
+ * ```
+ */
 export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
   const leeway = options.leewaySeconds ?? 5;
