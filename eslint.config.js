@@ -30,7 +30,7 @@ const layerRules = FOLDERS.map((folder) => {
 });
 
 export default tseslint.config(
-  { ignores: ['**/dist/', '.test-build/', 'node_modules/', 'bench/results/'] },
+  { ignores: ['**/dist/', '.test-build/', 'node_modules/', 'bench/results/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

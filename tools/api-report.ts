@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Extractor, ExtractorConfig, type ExtractorMessage } from '@microsoft/api-extractor';
+import { Extractor, ExtractorConfig, ExtractorLogLevel, type ExtractorMessage } from '@microsoft/api-extractor';
 import ts from 'typescript';
 
 const PACKAGES = ['tessera-auth', 'tessera-auth-server'];
@@ -49,12 +49,12 @@ for (const name of PACKAGES) {
           // Release tags (@public, @beta) are not used: an export is public by being exported. Missing
           // documentation is the API reference's check (typedoc.json), which knows what needs it.
           extractorMessageReporting: {
-            default: { logLevel: 'warning' },
-            'ae-missing-release-tag': { logLevel: 'none' },
-            'ae-undocumented': { logLevel: 'none' },
+            default: { logLevel: ExtractorLogLevel.Warning },
+            'ae-missing-release-tag': { logLevel: ExtractorLogLevel.None },
+            'ae-undocumented': { logLevel: ExtractorLogLevel.None },
           },
-          tsdocMessageReporting: { default: { logLevel: 'warning' } },
-          compilerMessageReporting: { default: { logLevel: 'warning' } },
+          tsdocMessageReporting: { default: { logLevel: ExtractorLogLevel.Warning } },
+          compilerMessageReporting: { default: { logLevel: ExtractorLogLevel.Warning } },
         },
       },
       configObjectFullPath: join(folder, 'api-extractor.json'),
@@ -64,8 +64,8 @@ for (const name of PACKAGES) {
       localBuild: !check,
       messageCallback(message: ExtractorMessage) {
         const forgotten = message.messageId === 'ae-forgotten-export' && /The symbol "([^"]+)"/.exec(message.text)?.[1];
-        if (subpath !== '.' && forgotten && mainNames.has(forgotten)) message.logLevel = 'none' as ExtractorMessage['logLevel'];
-        if (message.logLevel === 'warning' || message.logLevel === 'error') {
+        if (subpath !== '.' && forgotten && mainNames.has(forgotten)) message.logLevel = ExtractorLogLevel.None;
+        if (message.logLevel === ExtractorLogLevel.Warning || message.logLevel === ExtractorLogLevel.Error) {
           problems.push(`${reportName}: ${message.formatMessageWithLocation(process.cwd())}`);
         }
         message.handled = true;
@@ -80,5 +80,5 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exitCode = 1;
 } else {
-  console.log(check ? 'API reports match the packages.' : 'API reports written.');
+  process.stdout.write(check ? 'API reports match the packages.\n' : 'API reports written.\n');
 }
