@@ -20,7 +20,10 @@ const layerRules = FOLDERS.map((folder) => {
         'error',
         {
           patterns: [
-            { group: forbidden.map((other) => `../${other}/*`), message: `${folder}/ may import only from ${allowed.join(', ') || 'nothing else in the library'} (the layers are in eslint.config.js).` },
+            {
+              group: forbidden.map((other) => `../${other}/*`),
+              message: `${folder}/ may import only from ${allowed.join(', ') || 'nothing else in the library'} (the layers are in eslint.config.js).`,
+            },
             { group: ['tessera-auth-server', 'tessera-auth-server/*'], message: 'The library never depends on the server.' },
           ],
         },
@@ -49,13 +52,30 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/tessera-auth/src/**', '**/tessera-auth/dist/**', 'tessera-auth/src/*', 'tessera-auth/dist/*'], message: 'Import the library by its entry points (tessera-auth, tessera-auth/tokens …).' }] },
+        {
+          patterns: [
+            {
+              group: ['**/tessera-auth/src/**', '**/tessera-auth/dist/**', 'tessera-auth/src/*', 'tessera-auth/dist/*'],
+              message: 'Import the library by its entry points (tessera-auth, tessera-auth/tokens …).',
+            },
+          ],
+        },
       ],
     },
   },
   { files: ['bench/**', 'examples/**', 'packages/tessera-auth-server/src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
   {
     files: ['**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly', URL: 'readonly', Request: 'readonly', Response: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        Request: 'readonly',
+        Response: 'readonly',
+      },
+    },
   },
 );

@@ -8,7 +8,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hasWrk, load } from './load.js';
-import { login, machine, measureRound, median, replaceReadmeSection, startServer, type RoundResult, type ServerProcess } from './harness.js';
+import {
+  login,
+  machine,
+  measureRound,
+  median,
+  replaceReadmeSection,
+  startServer,
+  type RoundResult,
+  type ServerProcess,
+} from './harness.js';
 import { createProgress } from './progress.js';
 
 const { values: args } = parseArgs({
@@ -64,7 +73,13 @@ async function main() {
       failed: rounds.reduce((sum, r) => sum + r.failed, 0),
     };
   });
-  const m = { ...machine(), rounds: ROUNDS, secondsPerRound: DURATION, connections: CONNECTIONS, loadGenerator: hasWrk ? 'wrk' : 'autocannon' };
+  const m = {
+    ...machine(),
+    rounds: ROUNDS,
+    secondsPerRound: DURATION,
+    connections: CONNECTIONS,
+    loadGenerator: hasWrk ? 'wrk' : 'autocannon',
+  };
   const text = [
     `GET of one authenticated route. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, ${m.loadGenerator} on the same machine.`,
     '',
@@ -72,7 +87,16 @@ async function main() {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
       const base = rows.find((b) => b.name === r.baseline);
-      const cells = [r.name, Math.round(r.rps), base ? `${Math.round((r.rps / base.rps) * 100)}%` : '–', r.p50.toFixed(1), r.p99.toFixed(1), Math.round(r.cpu), base ? Math.round(r.cpu - base.cpu) : '–', r.failed];
+      const cells = [
+        r.name,
+        Math.round(r.rps),
+        base ? `${Math.round((r.rps / base.rps) * 100)}%` : '–',
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        Math.round(r.cpu),
+        base ? Math.round(r.cpu - base.cpu) : '–',
+        r.failed,
+      ];
       return `| ${cells.join(' | ')} |`;
     }),
   ].join('\n');

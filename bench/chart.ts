@@ -22,12 +22,16 @@ export function renderChart(result: LabResult): string {
     const color = row.kind === 'ceiling' ? COLORS.ceiling : row.tessera ? COLORS.tessera : COLORS.peer;
     const delayed = delayedOf(row.id);
     const height = delayed ? BAR * 2 + 2 : BAR;
-    parts.push(`<text x="${LABEL - 10}" y="${y + height / 2 + 4}" text-anchor="end" font-weight="${row.tessera ? 600 : 400}">${escape(row.name)}</text>`);
+    parts.push(
+      `<text x="${LABEL - 10}" y="${y + height / 2 + 4}" text-anchor="end" font-weight="${row.tessera ? 600 : 400}">${escape(row.name)}</text>`,
+    );
     parts.push(bar(y, row, color, 1, scale));
     if (delayed) parts.push(bar(y + BAR + 2, delayed, color, 0.45, scale));
     y += height + GAP;
   }
-  const axis = ceiling ? `<line x1="${LABEL + scale(ceiling.rps)}" y1="${TOP - 8}" x2="${LABEL + scale(ceiling.rps)}" y2="${y - GAP + 4}" stroke="${COLORS.ceiling}" stroke-dasharray="4 4"/>` : '';
+  const axis = ceiling
+    ? `<line x1="${LABEL + scale(ceiling.rps)}" y1="${TOP - 8}" x2="${LABEL + scale(ceiling.rps)}" y2="${y - GAP + 4}" stroke="${COLORS.ceiling}" stroke-dasharray="4 4"/>`
+    : '';
   const m = result.machine;
   const legend = [
     `<text x="16" y="64" fill="#475569">Whiskers: slowest and fastest round. Dashed line: no authentication.</text>`,

@@ -35,7 +35,9 @@ export async function startServer(script: string, env: Record<string, string>, n
 }
 
 /** Starts several servers at once; if one fails, stops the others before throwing. */
-export async function startServers(specs: readonly { script: string; env: Record<string, string>; name: string }[]): Promise<ServerProcess[]> {
+export async function startServers(
+  specs: readonly { script: string; env: Record<string, string>; name: string }[],
+): Promise<ServerProcess[]> {
   const started = await Promise.allSettled(specs.map((spec) => startServer(spec.script, spec.env, spec.name)));
   const failure = started.find((outcome) => outcome.status === 'rejected');
   if (!failure) return started.map((outcome) => (outcome as PromiseFulfilledResult<ServerProcess>).value);
@@ -49,7 +51,11 @@ export async function login(url: string): Promise<{ headers: Record<string, stri
   if (response.status !== 200) throw new Error(`${url}: login answered ${response.status}`);
   const body = (await response.json()) as { token?: string };
   const setCookie = response.headers.getSetCookie()[0];
-  const headers: Record<string, string> = body.token ? { authorization: `Bearer ${body.token}` } : setCookie ? { cookie: setCookie.split(';')[0]! } : {};
+  const headers: Record<string, string> = body.token
+    ? { authorization: `Bearer ${body.token}` }
+    : setCookie
+      ? { cookie: setCookie.split(';')[0]! }
+      : {};
   const me = await fetch(`${url}/me`, { headers });
   if (me.status !== 200) throw new Error(`${url}: the authenticated route answered ${me.status}`);
   return { headers, setCookie };
@@ -67,7 +73,13 @@ export interface RoundResult {
 }
 
 /** One round of load on a server's `GET /me`, with the server's CPU and, given one, Redis's commands per request. */
-export async function measureRound(server: ServerProcess, headers: Record<string, string>, seconds: number, connections: number, redis?: RedisServer): Promise<RoundResult> {
+export async function measureRound(
+  server: ServerProcess,
+  headers: Record<string, string>,
+  seconds: number,
+  connections: number,
+  redis?: RedisServer,
+): Promise<RoundResult> {
   const calls = redis ? redisCalls(redis) : 0;
   const cpu = cpuMicros(server.child.pid!);
   const result = await load(`${server.url}/me`, headers, seconds, connections);
@@ -117,7 +129,9 @@ export function machine(): Machine {
 /** Keeps a docs section (between `<!-- bench:NAME -->` markers, in one of docs/*.md) equal to the committed results. */
 export function replaceReadmeSection(marker: string, content: string): void {
   const pattern = new RegExp(`(<!-- bench:${marker} -->\\n)[\\s\\S]*?(<!-- /bench:${marker} -->)`);
-  const file = readdirSync('docs').map((name) => `docs/${name}`).find((path) => path.endsWith('.md') && pattern.test(readFileSync(path, 'utf8')));
+  const file = readdirSync('docs')
+    .map((name) => `docs/${name}`)
+    .find((path) => path.endsWith('.md') && pattern.test(readFileSync(path, 'utf8')));
   if (!file) throw new Error(`no docs/*.md has a bench:${marker} section`);
   writeFileSync(file, readFileSync(file, 'utf8').replace(pattern, `$1${content}\n$2`));
 }

@@ -34,7 +34,14 @@ export interface LabResult {
 }
 
 /** The seed's columns: its two architectures as people build them, and Tessera's three answers. */
-const SEED_COLUMNS = ['express-session-redis', 'tessera-stateful-redis', 'blacklist-string', 'fast-jwt', 'tessera-stateless-redis', 'tessera-hybrid'];
+const SEED_COLUMNS = [
+  'express-session-redis',
+  'tessera-stateful-redis',
+  'blacklist-string',
+  'fast-jwt',
+  'tessera-stateless-redis',
+  'tessera-hybrid',
+];
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n < 10 ? n.toFixed(1) : Math.round(n).toString());
@@ -87,7 +94,20 @@ export function renderReport(result: LabResult): string {
   );
 
   const all = table(
-    ['contender', 'req/s', 'rounds ranged', 'vs ceiling', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'Redis cmds/req', 'credential bytes', 'logout refused here', 'at another instance', 'failed'],
+    [
+      'contender',
+      'req/s',
+      'rounds ranged',
+      'vs ceiling',
+      'p50 ms',
+      'p99 ms',
+      'server CPU µs/req',
+      'Redis cmds/req',
+      'credential bytes',
+      'logout refused here',
+      'at another instance',
+      'failed',
+    ],
     rows
       .filter((r) => !r.delayed)
       .map((r) => [
@@ -107,7 +127,17 @@ export function renderReport(result: LabResult): string {
   );
 
   const delayed = table(
-    ['contender', 'req/s loopback', `req/s ${delay}`, 'change', 'p50 ms loopback', `p50 ms ${delay}`, `p99 ms ${delay}`, 'Redis cmds/req', `logout refused at another instance, ${delay}`],
+    [
+      'contender',
+      'req/s loopback',
+      `req/s ${delay}`,
+      'change',
+      'p50 ms loopback',
+      `p50 ms ${delay}`,
+      `p99 ms ${delay}`,
+      'Redis cmds/req',
+      `logout refused at another instance, ${delay}`,
+    ],
     rows
       .filter((r) => r.delayed)
       .map((r) => {
@@ -172,8 +202,12 @@ function targets(result: LabResult, row: (id: string) => LabRow, twin: (id: stri
       const r = ratio(twin(id, delayed), twin(peer, delayed));
       return `${r.toFixed(2)}x ${delayed ? `with Redis +${result.settings.delayMs} ms` : 'on loopback'} (${verdict(strict ? r > bar : r >= bar)})`;
     });
-  const withinCeiling = result.rows.filter((r) => r.tessera && !r.delayed).map((r) => `${r.name} ${Math.round((ratio(r, ceiling)) * 100)}% (${verdict(ratio(r, ceiling) >= 0.85)})`);
-  const fast = ['tessera-stateless-redis', 'tessera-stateless'].map((id) => `${row(id).name} ${ratio(row(id), row('fast-jwt')).toFixed(2)}x (${verdict(ratio(row(id), row('fast-jwt')) >= 1)})`);
+  const withinCeiling = result.rows
+    .filter((r) => r.tessera && !r.delayed)
+    .map((r) => `${r.name} ${Math.round(ratio(r, ceiling) * 100)}% (${verdict(ratio(r, ceiling) >= 0.85)})`);
+  const fast = ['tessera-stateless-redis', 'tessera-stateless'].map(
+    (id) => `${row(id).name} ${ratio(row(id), row('fast-jwt')).toFixed(2)}x (${verdict(ratio(row(id), row('fast-jwt')) >= 1)})`,
+  );
   return [
     `- Every Tessera strategy within 15% of the no-auth ceiling: ${withinCeiling.join('; ')}.`,
     `- Tessera stateful on Redis at least 1.5x express-session + connect-redis: ${both('tessera-stateful-redis', 'express-session-redis', 1.5).join('; ')}.`,

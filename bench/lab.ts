@@ -18,7 +18,17 @@ import { renderChart } from './chart.js';
 import { contenders, type Contender } from './lab-contenders.js';
 import { renderReport, type LabResult, type LabRow } from './lab-report.js';
 import { hasWrk, load } from './load.js';
-import { login, machine, measureRound, median, replaceReadmeSection, startServer, startServers, type RoundResult, type ServerProcess } from './harness.js';
+import {
+  login,
+  machine,
+  measureRound,
+  median,
+  replaceReadmeSection,
+  startServer,
+  startServers,
+  type RoundResult,
+  type ServerProcess,
+} from './harness.js';
 import { createProgress } from './progress.js';
 import { probeRevocation, type RevocationTiming } from './revocation-probe.js';
 
@@ -96,9 +106,15 @@ async function main() {
     proxy = await startServer('delay-proxy.js', { TARGET_PORT: String(redis.port), DELAY_MS: String(DELAY_MS) });
     const proxyUrl = `redis://127.0.0.1:${proxy.port}`;
     /** Each contender as a server: the same script and environment, Redis direct or through the proxy. */
-    const specOf = (c: Contender) => ({ script: c.script, name: c.name, env: { ...c.env, ...(c.usesRedis && { REDIS_URL: c.delayed ? proxyUrl : redis.url }) } });
+    const specOf = (c: Contender) => ({
+      script: c.script,
+      name: c.name,
+      env: { ...c.env, ...(c.usesRedis && { REDIS_URL: c.delayed ? proxyUrl : redis.url }) },
+    });
     const roundTrip = { loopback: await pingMillis(redis.url), delayed: await pingMillis(proxyUrl) };
-    progress.note(`Redis round trip: ${roundTrip.loopback.toFixed(2)} ms on loopback, ${roundTrip.delayed.toFixed(2)} ms through the delaying proxy`);
+    progress.note(
+      `Redis round trip: ${roundTrip.loopback.toFixed(2)} ms on loopback, ${roundTrip.delayed.toFixed(2)} ms through the delaying proxy`,
+    );
     progress.step(`starting ${all.length} contenders`);
     const servers = await startServers(all.map(specOf));
     running.push(...all.map((contender, i) => ({ contender, server: servers[i]!, headers: {}, setCookie: undefined, rounds: [] })));
@@ -172,9 +188,16 @@ function toRow({ contender, headers, setCookie, rounds, revocation }: Running): 
 
 /** The cookie's protections, read from the login response. */
 function cookieTransport(setCookie: string): string {
-  const attributes = setCookie.split(';').slice(1).map((a) => a.trim().toLowerCase());
+  const attributes = setCookie
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim().toLowerCase());
   const sameSite = attributes.find((a) => a.startsWith('samesite='))?.slice('samesite='.length);
-  return ['cookie', attributes.includes('httponly') ? 'HttpOnly' : 'script-readable', sameSite ? `SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}` : 'no SameSite'].join(', ');
+  return [
+    'cookie',
+    attributes.includes('httponly') ? 'HttpOnly' : 'script-readable',
+    sameSite ? `SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}` : 'no SameSite',
+  ].join(', ');
 }
 
 /** Median round trip of a Redis PING, in ms. */

@@ -25,7 +25,11 @@ const IN_FLIGHT = 64;
 const LOGINS = 15;
 
 const post = async (url: string, body: unknown, ip: string) => {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    body: JSON.stringify(body),
+  });
   await response.arrayBuffer();
   return response.status;
 };
@@ -40,7 +44,28 @@ const ownFlags = values.cli === undefined ? ['--max-connections-per-client', '0'
 async function start(): Promise<{ url: string; stop(): void; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-flood-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--store', 'memory', '--strategy', 'stateful', '--insecure-cookies', '--trust-proxy', 'loopback', '--data-dir', dir, '--log-level', 'warn', ...ownFlags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--port',
+      String(port),
+      '--store',
+      'memory',
+      '--strategy',
+      'stateful',
+      '--insecure-cookies',
+      '--trust-proxy',
+      'loopback',
+      '--data-dir',
+      dir,
+      '--log-level',
+      'warn',
+      ...ownFlags,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening on') && resolve()));
   return { url: `http://127.0.0.1:${port}`, dir, stop: () => child.kill() };
 }
@@ -61,13 +86,19 @@ async function loginLatency(url: string, username: string, load: Promise<void> |
 /** `FLOOD` registrations, `IN_FLIGHT` at a time, each from its own address; their statuses counted. */
 async function flood(url: string, name: (i: number) => string, counts: Map<number, number>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < FLOOD) {
-      const i = next++;
-      const status = await post(`${url}/auth/register`, { username: name(i), password: PASSWORD }, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
-      counts.set(status, (counts.get(status) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < FLOOD) {
+        const i = next++;
+        const status = await post(
+          `${url}/auth/register`,
+          { username: name(i), password: PASSWORD },
+          `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        );
+        counts.set(status, (counts.get(status) ?? 0) + 1);
+      }
+    }),
+  );
 }
 
 const server = await start();
@@ -77,10 +108,22 @@ try {
   await loginLatency(server.url, owner, undefined); // warm-up
   const quiet = await loginLatency(server.url, owner, undefined);
   const takenCounts = new Map<number, number>();
-  const taken = await loginLatency(server.url, owner, flood(server.url, () => owner, takenCounts));
+  const taken = await loginLatency(
+    server.url,
+    owner,
+    flood(server.url, () => owner, takenCounts),
+  );
   const freshCounts = new Map<number, number>();
-  const fresh = await loginLatency(server.url, owner, flood(server.url, (i) => `flood${i}`, freshCounts));
-  const describe = (counts: Map<number, number>) => [...counts].sort().map(([status, n]) => `${n}× ${status}`).join(', ');
+  const fresh = await loginLatency(
+    server.url,
+    owner,
+    flood(server.url, (i) => `flood${i}`, freshCounts),
+  );
+  const describe = (counts: Map<number, number>) =>
+    [...counts]
+      .sort()
+      .map(([status, n]) => `${n}× ${status}`)
+      .join(', ');
   const logins = (statuses: number[]) => `${statuses.filter((status) => status === 200).length}/${statuses.length} logins 200`;
   const m = machine();
   const text = [

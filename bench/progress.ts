@@ -12,7 +12,7 @@ export function createProgress(total: number): Progress {
   let lastLine = '';
   const left = () => {
     if (done === 0) return '';
-    const seconds = Math.round(((Date.now() - started) / done) * (total - done) / 1000);
+    const seconds = Math.round((((Date.now() - started) / done) * (total - done)) / 1000);
     return seconds >= 90 ? ` · about ${Math.round(seconds / 60)} min left` : ` · about ${seconds} s left`;
   };
   const write = (line: string) => {

@@ -22,7 +22,8 @@ async function contextMaker(dist: string): Promise<() => unknown> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   const keys = tokens.createKeyRing([{ key: tokens.importKey({ alg: 'EdDSA', key: tokens.generateJwk('EdDSA') }), status: 'active' }]);
   const auth = lib.createAuth({ strategy: 'stateless', store: lib.createMemoryStore(), tokens: { keys, issuer: 'https://id.example' } });
-  await auth.ready();
+  // Builds before 0.2.0's declared API had no auth.ready().
+  await (auth.ready ? auth.ready() : auth.tokens.ensureLoaded());
   const sink = { appendSetCookie() {} };
   const anonymous = { method: 'POST', ip: '127.0.0.1', header: () => undefined };
   const { accessToken } = await lib.createAuthContext(auth, anonymous, sink).login({ id: 'user', roles: ['reader'] });
@@ -31,7 +32,9 @@ async function contextMaker(dist: string): Promise<() => unknown> {
   return () => lib.createAuthContext(auth, request, sink).user;
 }
 
-const makers = Object.fromEntries(await Promise.all(Object.entries(builds).map(async ([name, dist]) => [name, await contextMaker(dist)] as const)));
+const makers = Object.fromEntries(
+  await Promise.all(Object.entries(builds).map(async ([name, dist]) => [name, await contextMaker(dist)] as const)),
+);
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(builds).map((name) => [name, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 ? Object.keys(builds) : Object.keys(builds).reverse();
@@ -44,5 +47,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-for (const [name, values] of Object.entries(samples)) console.log(`${name}: ${median(values).toFixed(0)} ns per authenticated context (median of ${ROUNDS} rounds of ${CALLS})`);
+for (const [name, values] of Object.entries(samples))
+  console.log(`${name}: ${median(values).toFixed(0)} ns per authenticated context (median of ${ROUNDS} rounds of ${CALLS})`);
 if (samples.before) console.log(`after / before: ${(median(samples.after!) / median(samples.before)).toFixed(3)}`);

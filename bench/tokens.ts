@@ -8,7 +8,14 @@ import { parseArgs } from 'node:util';
 import { createSigner as fastSigner, createVerifier as fastVerifier } from 'fast-jwt';
 import * as jose from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type TokenKey } from '../packages/tessera-auth/src/tokens/index.js';
+import {
+  createKeyRing,
+  createTokenIssuer,
+  createVerifier,
+  generateJwk,
+  importKey,
+  type TokenKey,
+} from '../packages/tessera-auth/src/tokens/index.js';
 import { machine, median, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
@@ -35,7 +42,16 @@ async function opsPerSecond(run: () => unknown): Promise<number> {
 
 function claims() {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: ISSUER, sub: 'user-1', aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomBytes(16).toString('base64url'), sid: 'session-1', roles: ['user'] };
+  return {
+    iss: ISSUER,
+    sub: 'user-1',
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 3600,
+    jti: randomBytes(16).toString('base64url'),
+    sid: 'session-1',
+    roles: ['user'],
+  };
 }
 
 /** Tessera's side of a group: a one-key ring, its issuer, a token, and verifiers without and with cache. */
@@ -97,7 +113,10 @@ async function cases(): Promise<Record<string, Case[]>> {
       { name: 'Tessera (cache)', run: () => tessera.verifyCached(token) },
       { name: 'fast-jwt', run: () => fast(token) },
       { name: 'fast-jwt (cache)', run: () => fastCached(token) },
-      { name: 'jose', run: () => jose.jwtVerify(token, key.verificationKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['EdDSA'] }) },
+      {
+        name: 'jose',
+        run: () => jose.jwtVerify(token, key.verificationKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['EdDSA'] }),
+      },
     ];
     groups['EdDSA sign'] = [
       { name: 'Tessera', run: tessera.sign },

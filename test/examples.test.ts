@@ -51,7 +51,7 @@ it('the documented stateful example: a cart that keeps concurrent additions', as
   });
 });
 
-it("the documented hybrid example: a mobile login, a rotation, then logout kills token and handle", async () => {
+it('the documented hybrid example: a mobile login, a rotation, then logout kills token and handle', async () => {
   await withExample('examples/hybrid-express.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
     const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
@@ -67,38 +67,42 @@ it("the documented hybrid example: a mobile login, a rotation, then logout kills
 
 const redisFor = useRedis();
 
-it("the documented resource service: a fresh token is accepted, and refused right after logout at the identity server", async (t) => {
+it('the documented resource service: a fresh token is accepted, and refused right after logout at the identity server', async (t) => {
   const redis = redisFor(t);
   if (!redis) return;
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-identity-'));
   const identity = await spawnServer(['--store', 'redis', '--redis-url', redis.url, '--issuer', 'https://id.test', '--data-dir', dataDir]);
   try {
     const env = { IDENTITY_URL: identity.url, ISSUER: 'https://id.test', REDIS_URL: redis.url };
-    await withExample('examples/resource-service.js', async (orders) => {
-      const account = new Client(identity.url);
-      await account.post('/auth/register', { username: 'ana', password: 'correct horse battery' });
-      const login = await account.post('/auth/login', { username: 'ana', password: 'correct horse battery', transport: 'body' });
-      const token = `Bearer ${login.body.access_token}`;
-      const shopper = new Client(orders, { authorization: token });
-      const fresh = await shopper.get('/orders');
-      assert.equal(fresh.status, 200);
-      assert.equal(fresh.body.for, 'ana');
-      assert.equal((await new Client(orders).get('/orders')).status, 401, 'no token, no orders');
+    await withExample(
+      'examples/resource-service.js',
+      async (orders) => {
+        const account = new Client(identity.url);
+        await account.post('/auth/register', { username: 'ana', password: 'correct horse battery' });
+        const login = await account.post('/auth/login', { username: 'ana', password: 'correct horse battery', transport: 'body' });
+        const token = `Bearer ${login.body.access_token}`;
+        const shopper = new Client(orders, { authorization: token });
+        const fresh = await shopper.get('/orders');
+        assert.equal(fresh.status, 200);
+        assert.equal(fresh.body.for, 'ana');
+        assert.equal((await new Client(orders).get('/orders')).status, 401, 'no token, no orders');
 
-      assert.equal((await new Client(identity.url, { authorization: token }).post('/auth/logout')).status, 204);
-      const started = Date.now();
-      let after = await shopper.get('/orders');
-      while (after.status === 200 && Date.now() - started < 2_000) after = await shopper.get('/orders');
-      assert.equal(after.status, 401);
-      assert.equal(after.body.code, 'token_revoked');
-    }, env);
+        assert.equal((await new Client(identity.url, { authorization: token }).post('/auth/logout')).status, 204);
+        const started = Date.now();
+        let after = await shopper.get('/orders');
+        while (after.status === 200 && Date.now() - started < 2_000) after = await shopper.get('/orders');
+        assert.equal(after.status, 401);
+        assert.equal(after.body.code, 'token_revoked');
+      },
+      env,
+    );
   } finally {
     await identity.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
 
-it("the documented Fastify example: a session cookie, roles, logout", async () => {
+it('the documented Fastify example: a session cookie, roles, logout', async () => {
   await withExample('examples/fastify.js', async (url) => {
     const shopper = new Client(url);
     assert.equal((await shopper.get('/me')).status, 401);
@@ -110,7 +114,7 @@ it("the documented Fastify example: a session cookie, roles, logout", async () =
   });
 });
 
-it("the documented Hono example: hybrid login, refresh by body, logout kills the token", async () => {
+it('the documented Hono example: hybrid login, refresh by body, logout kills the token', async () => {
   await withExample('examples/hono.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana', transport: 'body' });
     const refreshed = await new Client(url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
@@ -122,7 +126,7 @@ it("the documented Hono example: hybrid login, refresh by body, logout kills the
   });
 });
 
-it("the documented fetch-handler example: a token that works, then dies at logout", async () => {
+it('the documented fetch-handler example: a token that works, then dies at logout', async () => {
   await withExample('examples/fetch-handler.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana' });
     const reader = new Client(url, { authorization: `Bearer ${login.body.access_token}` });
@@ -134,7 +138,7 @@ it("the documented fetch-handler example: a token that works, then dies at logou
   });
 });
 
-it("the documented credential-change example: a password change ends the other devices and the logins racing it", async () => {
+it('the documented credential-change example: a password change ends the other devices and the logins racing it', async () => {
   await withExample('examples/credential-changes.js', async (url) => {
     const OLD = 'correct horse';
     const laptop = new Client(url);

@@ -10,7 +10,11 @@ const app = Fastify({ keepAliveTimeout: 60_000 });
 if (process.env.AUTH === 'tessera') {
   const jwk = generateJwk('HS256');
   const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: jwk.kid, key: jwk }), status: 'active' }]);
-  const auth = createAuth({ strategy: 'stateless', store: createMemoryStore(), tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+  const auth = createAuth({
+    strategy: 'stateless',
+    store: createMemoryStore(),
+    tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 },
+  });
   await auth.ready();
   await app.register(tessera, { auth });
   app.post('/login', async (request) => ({ token: (await request.auth.login(USER, { transport: 'body' })).accessToken.token }));

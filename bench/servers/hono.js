@@ -11,7 +11,11 @@ const app = new Hono();
 if (process.env.AUTH === 'tessera') {
   const jwk = generateJwk('HS256');
   const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: jwk.kid, key: jwk }), status: 'active' }]);
-  const auth = createAuth({ strategy: 'stateless', store: createMemoryStore(), tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+  const auth = createAuth({
+    strategy: 'stateless',
+    store: createMemoryStore(),
+    tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 },
+  });
   await auth.ready();
   app.use(tessera(auth));
   app.post('/login', async (c) => c.json({ token: (await c.get('auth').login(USER, { transport: 'body' })).accessToken.token }));

@@ -15,7 +15,11 @@ const alg = process.env.ALG ?? 'EdDSA';
 const jwk = process.env.JWK ? JSON.parse(process.env.JWK) : generateJwk(alg);
 const keys = createKeyRing([{ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'active' }]);
 const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX }) : createMemoryStore();
-const auth = createAuth({ strategy: process.env.STRATEGY ?? 'stateless', store, tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 } });
+const auth = createAuth({
+  strategy: process.env.STRATEGY ?? 'stateless',
+  store,
+  tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 },
+});
 await auth.ready();
 for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {
   await auth.tokens.revoke({ kind: 'jti', value: randomUUID(), expiresAt: Date.now() + 3_600_000 });

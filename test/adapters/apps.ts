@@ -32,11 +32,19 @@ export interface AdapterApp {
 type LoginBody = { id: string; roles: string[]; transport?: LoginOptions['transport'] };
 
 async function login(context: AuthContext, body: LoginBody) {
-  const result = await context.login({ id: body.id, name: body.id, roles: body.roles }, body.transport ? { transport: body.transport } : {});
+  const result = await context.login(
+    { id: body.id, name: body.id, roles: body.roles },
+    body.transport ? { transport: body.transport } : {},
+  );
   return { session_id: result.session.id, ...tokenResponseBody(result) };
 }
 
-const me = (context: AuthContext) => ({ id: context.user?.id, roles: context.user?.roles, strategy: context.strategy, scheme: context.scheme });
+const me = (context: AuthContext) => ({
+  id: context.user?.id,
+  roles: context.user?.roles,
+  strategy: context.strategy,
+  scheme: context.scheme,
+});
 
 async function serve(listener: Parameters<typeof createServer>[1]): Promise<AdapterApp> {
   const server: Server = createServer(listener).listen(0, '127.0.0.1');

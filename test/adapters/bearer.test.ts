@@ -19,12 +19,16 @@ import { fetchListener } from '../helpers/fetch-server.js';
 const ISSUER = 'https://id.example';
 const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
 const options: BearerOptions = { verify: createVerifier({ keys, typ: 'at+jwt', issuer: ISSUER, audience: 'orders' }) };
-const issue = (roles: string[] = ['user']) => createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 60 }).issue({ sub: 'ana', aud: 'orders', claims: { roles } }).token;
+const issue = (roles: string[] = ['user']) =>
+  createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 60 }).issue({ sub: 'ana', aud: 'orders', claims: { roles } }).token;
 
 async function serve(listener: RequestListener) {
   const server = createServer(listener).listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 /** A resource service per adapter: GET /orders needs the user, GET /admin the admin role, GET /public nothing. */
@@ -80,7 +84,8 @@ for (const [adapter, build] of Object.entries(SERVICES)) {
       service = await build();
     });
     after(() => service.close());
-    const call = (path: string, authorization?: string) => new Client(service.url).get(path, authorization === undefined ? undefined : { authorization });
+    const call = (path: string, authorization?: string) =>
+      new Client(service.url).get(path, authorization === undefined ? undefined : { authorization });
 
     it('a valid token is the user; a missing role is 403 insufficient_scope', async () => {
       assert.deepEqual((await call('/orders', `Bearer ${issue()}`)).body, { for: 'ana' });
@@ -90,7 +95,11 @@ for (const [adapter, build] of Object.entries(SERVICES)) {
     });
 
     it('no token, another scheme: 401 with a bare challenge; a bad token: 401 invalid_token; a public route minds none of it', async () => {
-      for (const [authorization, challenge] of [[undefined, 'Bearer'], ['Basic dXNlcjpwYXNz', 'Bearer'], [`Bearer ${issue()}x`, 'Bearer error="invalid_token"']] as const) {
+      for (const [authorization, challenge] of [
+        [undefined, 'Bearer'],
+        ['Basic dXNlcjpwYXNz', 'Bearer'],
+        [`Bearer ${issue()}x`, 'Bearer error="invalid_token"'],
+      ] as const) {
         const refused = await call('/orders', authorization);
         assert.deepEqual([refused.status, refused.headers.get('www-authenticate')], [401, challenge], String(authorization));
         assert.equal((await call('/public', authorization)).status, 200, String(authorization));

@@ -71,10 +71,19 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
         assert.equal((await (await signIn('root', ['admin'])).client.get('/admin')).status, 200);
       });
 
-      it('a public route ignores a stray Authorization header: a proxy\'s Basic, garbage, another issuer\'s token', async () => {
+      it("a public route ignores a stray Authorization header: a proxy's Basic, garbage, another issuer's token", async () => {
         const foreign = importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') });
-        const otherIssuer = createTokenIssuer({ keys: createKeyRing([{ key: foreign, status: 'active' }]), issuer: 'https://other.example', ttlSeconds: 60 });
-        for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer not.a.token', 'Bearer', `Bearer ${otherIssuer.issue({ sub: 'x', aud: 'https://id.example' }).token}`]) {
+        const otherIssuer = createTokenIssuer({
+          keys: createKeyRing([{ key: foreign, status: 'active' }]),
+          issuer: 'https://other.example',
+          ttlSeconds: 60,
+        });
+        for (const authorization of [
+          'Basic dXNlcjpwYXNz',
+          'Bearer not.a.token',
+          'Bearer',
+          `Bearer ${otherIssuer.issue({ sub: 'x', aud: 'https://id.example' }).token}`,
+        ]) {
           const login = await new Client(app.url, { authorization }).post('/login', { id: 'hana', roles: ['user'] });
           assert.equal(login.status, 200, `${authorization.slice(0, 20)}: ${JSON.stringify(login.body)}`);
         }
@@ -84,7 +93,13 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
         const answer = await new Client(app.url).get('/boom');
         assert.equal(answer.status, 400);
         assert.equal(answer.headers.get('content-type'), 'application/problem+json');
-        assert.deepEqual(answer.body, { type: 'urn:tessera:error:invalid_request', title: 'Invalid request', status: 400, code: 'invalid_request', detail: 'Boom.' });
+        assert.deepEqual(answer.body, {
+          type: 'urn:tessera:error:invalid_request',
+          title: 'Invalid request',
+          status: 400,
+          code: 'invalid_request',
+          detail: 'Boom.',
+        });
       });
 
       it('logout kills the credential; logout-all kills every one of the user', async () => {
@@ -155,7 +170,11 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
           assert.equal(replay.status, 401);
           assert.equal(replay.body.code, 'refresh_token_reused');
           assert.match(setCookies(replay)[0] ?? '', /^tessera-refresh=; Path=\/auth\/refresh; Expires=Thu, 01 Jan 1970/);
-          assert.equal((await new Client(app.url, { authorization: `Bearer ${renewed.body.access_token as string}` }).get('/me')).status, 401, 'theft ends the session');
+          assert.equal(
+            (await new Client(app.url, { authorization: `Bearer ${renewed.body.access_token as string}` }).get('/me')).status,
+            401,
+            'theft ends the session',
+          );
         });
 
         it('refresh by body for mobile clients; a cross-site refresh by cookie is 403 csrf', async () => {

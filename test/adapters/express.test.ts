@@ -56,7 +56,10 @@ describe('Express adapter', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, item) => shopper.post('/cart', { item })));
     assert.ok(answers.every((a) => a.status === 200));
     const cart = (await shopper.get('/cart')).body.cart as number[];
-    assert.deepEqual([...cart].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      [...cart].sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
   });
 
   it('a privilege change rotates the id: the old cookie is dead, the new one carries the role', async () => {

@@ -11,7 +11,12 @@ import { useServer } from '../helpers/listen.js';
 describe('stateless tokens carried by cookie (when configured)', () => {
   const store = createMemoryStore();
   const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
-  const auth = createAuth({ strategy: 'stateless', store, cookie: { secure: false }, tokens: { keys, issuer: 'https://id.example', cookie: true } });
+  const auth = createAuth({
+    strategy: 'stateless',
+    store,
+    cookie: { secure: false },
+    tokens: { keys, issuer: 'https://id.example', cookie: true },
+  });
   const app = express();
   app.use(express.json());
   app.use(tessera(auth));

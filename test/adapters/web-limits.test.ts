@@ -7,7 +7,12 @@ import { webApp, type AdapterApp } from './apps.js';
 
 describe('tessera/web refresh route: input limits', () => {
   const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
-  const auth = createAuth({ strategy: 'hybrid', store: createMemoryStore(), cookie: { secure: false }, tokens: { keys, issuer: 'https://id.example' } });
+  const auth = createAuth({
+    strategy: 'hybrid',
+    store: createMemoryStore(),
+    cookie: { secure: false },
+    tokens: { keys, issuer: 'https://id.example' },
+  });
   let app: AdapterApp;
   before(async () => {
     app = await webApp(auth);
@@ -18,7 +23,12 @@ describe('tessera/web refresh route: input limits', () => {
   });
 
   const refresh = (body: string | ReadableStream, headers: Record<string, string> = {}) =>
-    fetch(`${app.url}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, duplex: 'half' } as RequestInit);
+    fetch(`${app.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
 
   it('broken JSON and a non-string handle are 400, never a 500', async () => {
     for (const body of ['{"refresh_token":', '{"refresh_token":42}']) {

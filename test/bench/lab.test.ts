@@ -18,9 +18,13 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
     if (!requireRedis(t)) return;
     const out = mkdtempSync(join(tmpdir(), 'tessera-lab-test-'));
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lab.ts', '--quick', '--duration', '1', '--connections', '8', '--no-build', '--out', out], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'bench/lab.ts', '--quick', '--duration', '1', '--connections', '8', '--no-build', '--out', out],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -48,9 +52,18 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
       assert.ok(Math.abs(row('blacklist-string').redisPerRequest! - 1) < 0.1, 'the blacklist: one lookup');
 
       // Revocation: refused where the design can refuse, never where it cannot.
-      for (const id of ['tessera-stateful-redis', 'tessera-stateless-redis', 'tessera-hybrid', 'express-session-redis', 'blacklist-string']) {
+      for (const id of [
+        'tessera-stateful-redis',
+        'tessera-stateless-redis',
+        'tessera-hybrid',
+        'express-session-redis',
+        'blacklist-string',
+      ]) {
         assert.notEqual(row(id).revocation!.here, null, `${id}: refused at the instance that logged out`);
-        assert.ok(typeof row(id).revocation!.elsewhere === 'object' && row(id).revocation!.elsewhere !== null, `${id}: refused at another instance`);
+        assert.ok(
+          typeof row(id).revocation!.elsewhere === 'object' && row(id).revocation!.elsewhere !== null,
+          `${id}: refused at another instance`,
+        );
       }
       for (const id of ['fast-jwt', 'jsonwebtoken-string', 'jsonwebtoken-keyobject']) {
         assert.equal(row(id).revocation!.here, null, `${id} cannot revoke`);

@@ -52,7 +52,9 @@ describe('tessera/client in Chromium', () => {
       const page = await context.newPage();
       await page.goto(`${server.url}/healthz`);
       await page.evaluate(async () => {
-        const { createTesseraClient } = (await import('/tessera-client.js' as string)) as { createTesseraClient: (o: object) => Window['client'] };
+        const { createTesseraClient } = (await import('/tessera-client.js' as string)) as {
+          createTesseraClient: (o: object) => Window['client'];
+        };
         window.client = createTesseraClient({ name: 'test' });
       });
       return page;
@@ -72,7 +74,11 @@ describe('tessera/client in Chromium', () => {
     assert.ok(a);
     assert.equal(b, a, 'both tabs hold the one new token');
     assert.equal(refreshes - before, 1, 'one refresh served both tabs');
-    assert.equal(await one.evaluate(() => document.cookie + JSON.stringify(localStorage)), 'tessera-signed-in=refresh{}', 'no credential script can read, only the hint');
+    assert.equal(
+      await one.evaluate(() => document.cookie + JSON.stringify(localStorage)),
+      'tessera-signed-in=refresh{}',
+      'no credential script can read, only the hint',
+    );
 
     // Both renewal timers fall due at the same instant, 2 seconds after the token was issued.
     const beforeRenewal = refreshes;

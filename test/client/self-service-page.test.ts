@@ -50,7 +50,11 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       const [handler] = server.server.listeners('request') as RequestListener[];
       server.server.removeAllListeners('request');
       server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        const record: (typeof received)[number] = { url: req.url ?? '', origin: req.headers.origin ?? '', cookie: req.headers.cookie ?? '' };
+        const record: (typeof received)[number] = {
+          url: req.url ?? '',
+          origin: req.headers.origin ?? '',
+          cookie: req.headers.cookie ?? '',
+        };
         received.push(record);
         const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
         res.end = ((chunk?: unknown) => {
@@ -92,8 +96,15 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       await page.getByText(`Signed in as ${name}`).waitFor();
       assert.equal(await page.locator('#strategy').textContent(), strategy);
       // The session's end (24 h idle timeout), not the five-minute access token's.
-      const sessionEnds = await page.evaluate(() => [0, 60_000].map((skew) => new Date(Date.now() + 86_400_000 - skew).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })));
-      assert.ok(sessionEnds.includes((await page.locator('#expires').textContent()) ?? ''), `${await page.locator('#expires').textContent()} vs ${sessionEnds.join(' / ')}`);
+      const sessionEnds = await page.evaluate(() =>
+        [0, 60_000].map((skew) =>
+          new Date(Date.now() + 86_400_000 - skew).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+        ),
+      );
+      assert.ok(
+        sessionEnds.includes((await page.locator('#expires').textContent()) ?? ''),
+        `${await page.locator('#expires').textContent()} vs ${sessionEnds.join(' / ')}`,
+      );
       await page.getByText('This device').waitFor();
       assert.equal(await deviceRows(page).count(), 1);
       assert.match((await deviceRows(page).first().textContent()) ?? '', /Chrome on Linux.*127\.0\.0\.1/);
@@ -140,7 +151,11 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
         style.textContent = 'body { display: none }';
         document.head.append(style);
         await new Promise((resolve) => setTimeout(resolve, 200));
-        return { inline: flags.inlineRan === true, handler: flags.handlerRan === true, hidden: getComputedStyle(document.body).display === 'none' };
+        return {
+          inline: flags.inlineRan === true,
+          handler: flags.handlerRan === true,
+          hidden: getComputedStyle(document.body).display === 'none',
+        };
       });
       assert.deepEqual(ran, { inline: false, handler: false, hidden: false });
       assert.ok(violations.length >= 2, `the browser reported the refusals: ${violations.join(' | ')}`);
@@ -186,7 +201,9 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
         if (req.url === '/form') {
           res.end(`<form method="post" action="${target}"><input name="x" value="1"></form><script>document.forms[0].submit()</script>`);
         } else {
-          res.end(`<script>fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}' }).catch(() => {})</script>`);
+          res.end(
+            `<script>fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}' }).catch(() => {})</script>`,
+          );
         }
       });
       t.after(() => attacker.close());
@@ -213,7 +230,8 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
 }
 
 async function assertRows(page: Page, count: number) {
-  for (const deadline = Date.now() + 5_000; (await deviceRows(page).count()) !== count && Date.now() < deadline; ) await page.waitForTimeout(50);
+  for (const deadline = Date.now() + 5_000; (await deviceRows(page).count()) !== count && Date.now() < deadline;)
+    await page.waitForTimeout(50);
   assert.equal(await deviceRows(page).count(), count);
 }
 

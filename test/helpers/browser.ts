@@ -16,7 +16,15 @@ export function useBrowser(): (t: TestContext) => Browser | undefined {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // No background traffic: this machine reaches nothing but loopback.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(() => browser?.close());

@@ -101,7 +101,10 @@ export async function roundTripsDuring(redis: RedisServer, run: () => Promise<vo
     await mark('end');
     const from = seen.findIndex((args) => isMarker(args, 'start'));
     const to = seen.findIndex((args) => isMarker(args, 'end'));
-    return seen.slice(from + 1, to).map((args) => args[0]!.toLowerCase()).filter((command) => command !== 'xread');
+    return seen
+      .slice(from + 1, to)
+      .map((args) => args[0]!.toLowerCase())
+      .filter((command) => command !== 'xread');
   } finally {
     marker.disconnect();
     monitor.disconnect();

@@ -47,7 +47,17 @@ export async function startScaleOut(strategy: Strategy, options: { count?: numbe
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-scale-'));
     dirs.push(dataDir);
     const args = ['--strategy', strategy, '--store', 'redis', '--redis-url', redis.url, '--keys-dir', keysDir, '--data-dir', dataDir];
-    const flags = [...args, '--issuer', 'https://id.test', '--insecure-cookies', '--trust-proxy', 'loopback', '--log-level', 'warn', ...(options.args ?? [])];
+    const flags = [
+      ...args,
+      '--issuer',
+      'https://id.test',
+      '--insecure-cookies',
+      '--trust-proxy',
+      'loopback',
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ];
     let current: ServerProcess | undefined;
     instances.push({
       port,
@@ -156,7 +166,8 @@ export class VirtualUser {
         this.token = renewed.body.access_token as string;
         this.renewals++;
       }
-      answer = renewed.status === 200 ? await this.client.request('GET', path, { headers: { authorization: `Bearer ${this.token}` } }) : renewed;
+      answer =
+        renewed.status === 200 ? await this.client.request('GET', path, { headers: { authorization: `Bearer ${this.token}` } }) : renewed;
     }
     return {
       status: answer.status,
@@ -168,7 +179,9 @@ export class VirtualUser {
   }
 
   async logOut(): Promise<number> {
-    const answer = await this.client.request('POST', '/auth/logout', { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    const answer = await this.client.request('POST', '/auth/logout', {
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+    });
     return answer.status;
   }
 }
@@ -197,7 +210,9 @@ export async function collectUntil(users: readonly VirtualUser[], until: Promise
   await Promise.all(
     users.map(async (user) => {
       while (!done) {
-        answers.push(await user.request().catch((error: unknown) => ({ status: 0, upstream: '', code: String(error), ms: 0, at: Date.now() })));
+        answers.push(
+          await user.request().catch((error: unknown) => ({ status: 0, upstream: '', code: String(error), ms: 0, at: Date.now() })),
+        );
       }
     }),
   );
@@ -205,7 +220,8 @@ export async function collectUntil(users: readonly VirtualUser[], until: Promise
   return answers;
 }
 
-export const loadUntil = async (users: readonly VirtualUser[], until: Promise<unknown>): Promise<LoadReport> => summarise(await collectUntil(users, until));
+export const loadUntil = async (users: readonly VirtualUser[], until: Promise<unknown>): Promise<LoadReport> =>
+  summarise(await collectUntil(users, until));
 
 export function summarise(answers: readonly Answer[]): LoadReport {
   const statuses: Record<number, number> = {};
@@ -232,7 +248,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export async function signUpMany(scale: ScaleOut, prefix: string, count: number): Promise<VirtualUser[]> {
   const users: VirtualUser[] = [];
   for (let i = 0; i < count; i += 4) {
-    const batch = Array.from({ length: Math.min(4, count - i) }, (_, j) => VirtualUser.signUp(scale.balancer.url, scale.strategy, `${prefix}-${i + j}`));
+    const batch = Array.from({ length: Math.min(4, count - i) }, (_, j) =>
+      VirtualUser.signUp(scale.balancer.url, scale.strategy, `${prefix}-${i + j}`),
+    );
     users.push(...(await Promise.all(batch)));
   }
   return users;

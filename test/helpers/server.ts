@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { startServer, type RunningServer, type ServeOptions } from '../../packages/tessera-auth-server/src/server/serve.js';
 
 /** A real identity server on a free loopback port; `stop` also removes its data directory. */
-export async function startTestServer(options: Partial<ServeOptions> = {}): Promise<RunningServer & { dataDir: string; stop(): Promise<void> }> {
+export async function startTestServer(
+  options: Partial<ServeOptions> = {},
+): Promise<RunningServer & { dataDir: string; stop(): Promise<void> }> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-server-'));
   const running = await startServer({
     port: 0,

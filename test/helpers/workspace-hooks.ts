@@ -11,7 +11,9 @@ const manifest = JSON.parse(readFileSync(new URL('../../../packages/tessera-auth
 };
 const entries = new Map<string, string>(
   Object.entries(manifest.exports).flatMap(([subpath, target]) =>
-    typeof target === 'object' ? [[`tessera-auth${subpath.slice(1)}`, new URL(target.default.replace('./dist/', ''), compiled).href] as const] : [],
+    typeof target === 'object'
+      ? [[`tessera-auth${subpath.slice(1)}`, new URL(target.default.replace('./dist/', ''), compiled).href] as const]
+      : [],
   ),
 );
 

@@ -3,7 +3,16 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { bearer, requireAuth } from '../../packages/tessera-auth/src/adapters/express.js';
-import { createKeyRing, createRemoteKeySet, createTokenIssuer, createVerifier, generateJwk, importKey, openKeyDirectory, signJwt } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createKeyRing,
+  createRemoteKeySet,
+  createTokenIssuer,
+  createVerifier,
+  generateJwk,
+  importKey,
+  openKeyDirectory,
+  signJwt,
+} from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { listen } from '../helpers/listen.js';
 import { startTestServer } from '../helpers/server.js';
@@ -17,7 +26,9 @@ async function resourceService(jwksUrl: string, cooldownMs = 60_000) {
   await remote.refresh();
   const app = express();
   app.use(bearer({ verify: createVerifier({ keys: remote.ring, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE }), remoteKeys: remote }));
-  app.get('/orders', requireAuth(), (req, res) => res.json({ for: req.auth.user?.id, roles: req.auth.user?.roles, sid: req.auth.session?.id }));
+  app.get('/orders', requireAuth(), (req, res) =>
+    res.json({ for: req.auth.user?.id, roles: req.auth.user?.roles, sid: req.auth.session?.id }),
+  );
   app.get('/admin', requireAuth({ roles: ['admin'] }), (_req, res) => res.json({ ok: true }));
   app.get('/public', (req, res) => res.json({ user: req.auth.user }));
   const { server, url } = await listen(app);
@@ -28,7 +39,11 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
   const signing = importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') });
   const ring = createKeyRing([{ key: signing, status: 'active' }]);
   const issue = (claims: Record<string, unknown> = {}, ttlSeconds = 300) =>
-    createTokenIssuer({ keys: ring, issuer: ISSUER, ttlSeconds }).issue({ sub: 'user-7', aud: AUDIENCE, claims: { roles: ['user'], sid: 's1', ...claims } }).token;
+    createTokenIssuer({ keys: ring, issuer: ISSUER, ttlSeconds }).issue({
+      sub: 'user-7',
+      aud: AUDIENCE,
+      claims: { roles: ['user'], sid: 's1', ...claims },
+    }).token;
   let jwksServer: Server;
   let jwksHits = 0;
   let service: Awaited<ReturnType<typeof resourceService>>;
@@ -44,7 +59,8 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
     service.server.close();
     jwksServer.close();
   });
-  const call = (path: string, authorization?: string) => new Client(service.url).get(path, authorization === undefined ? undefined : { authorization });
+  const call = (path: string, authorization?: string) =>
+    new Client(service.url).get(path, authorization === undefined ? undefined : { authorization });
 
   it('a valid token is accepted and req.auth comes from its claims', async () => {
     const response = await call('/orders', `Bearer ${issue()}`);
@@ -87,7 +103,11 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
     assert.equal(response.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
     assert.ok(!JSON.stringify(response.body).includes(expired.split('.')[2]!));
     const other = importKey({ alg: 'EdDSA', key: generateJwk('EdDSA'), kid: signing.kid });
-    const forged = signJwt(other, { iss: ISSUER, sub: 'admin', aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60, roles: ['admin'] }, 'at+jwt');
+    const forged = signJwt(
+      other,
+      { iss: ISSUER, sub: 'admin', aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60, roles: ['admin'] },
+      'at+jwt',
+    );
     assert.equal((await call('/admin', `Bearer ${forged}`)).body.code, 'token_signature');
   });
 
@@ -105,7 +125,10 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
 
   it('after a rotation, a token from the new key triggers one refetch; a flood of unknown kids, at most one', async () => {
     const next = importKey({ alg: 'ES256', key: generateJwk('ES256') });
-    ring.update([{ key: signing, status: 'retiring', notAfter: Date.now() + 60_000 }, { key: next, status: 'active' }]);
+    ring.update([
+      { key: signing, status: 'retiring', notAfter: Date.now() + 60_000 },
+      { key: next, status: 'active' },
+    ]);
     const before = service.remote.fetchCount;
     assert.equal((await call('/orders', `Bearer ${issue()}`)).status, 200, 'signed by the new key');
     assert.equal(service.remote.fetchCount, before + 1);

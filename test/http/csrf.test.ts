@@ -16,13 +16,19 @@ describe('CSRF guard', () => {
   });
 
   it('accepts a same-origin POST and a POST from a trusted origin', () => {
-    assert.equal(isCsrfSafe(request('POST', { ...host, origin: 'https://id.example.com', 'sec-fetch-site': 'same-origin' }), trusted), true);
+    assert.equal(
+      isCsrfSafe(request('POST', { ...host, origin: 'https://id.example.com', 'sec-fetch-site': 'same-origin' }), trusted),
+      true,
+    );
     assert.equal(isCsrfSafe(request('POST', { ...host, origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' }), trusted), true);
   });
 
   it('refuses a POST from another origin', () => {
     assert.equal(isCsrfSafe(request('POST', { ...host, origin: 'https://evil.example' }), trusted), false);
-    assert.equal(isCsrfSafe(request('DELETE', { ...host, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }), trusted), false);
+    assert.equal(
+      isCsrfSafe(request('DELETE', { ...host, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }), trusted),
+      false,
+    );
   });
 
   it('refuses a look-alike origin that only starts or ends like ours', () => {

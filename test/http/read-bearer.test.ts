@@ -10,7 +10,8 @@ describe('Authorization header parsing (RFC 6750 §2.1)', () => {
   });
 
   it('another scheme is no credential at all (RFC 6750 §3.1)', () => {
-    for (const header of ['Basic dXNlcjpwYXNz', 'Token abc', 'Bearerabc', 'DPoP abc', '']) assert.equal(readBearerToken(header), undefined, header);
+    for (const header of ['Basic dXNlcjpwYXNz', 'Token abc', 'Bearerabc', 'DPoP abc', ''])
+      assert.equal(readBearerToken(header), undefined, header);
   });
 
   it('refuses bearer headers with no token, extra parts, characters outside b64token, and oversized ones', () => {

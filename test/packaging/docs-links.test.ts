@@ -4,7 +4,12 @@ import { dirname, join, normalize } from 'node:path';
 import { describe, it } from 'node:test';
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens. */
-const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-');
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
 
 function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
@@ -17,7 +22,14 @@ function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
-const DOCUMENTS = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...readdirSync('docs').filter((name) => name.endsWith('.md')).map((name) => join('docs', name))];
+const DOCUMENTS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'CHANGELOG.md',
+  ...readdirSync('docs')
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => join('docs', name)),
+];
 
 describe('the docs link only to what exists', () => {
   for (const document of DOCUMENTS) {
@@ -29,7 +41,8 @@ describe('the docs link only to what exists', () => {
         const [path, anchor] = target!.split('#') as [string, string | undefined];
         const file = path === '' ? document : normalize(join(dirname(document), path));
         if (!existsSync(file)) broken.push(`${target}: no such file`);
-        else if (anchor && file.endsWith('.md') && !anchorsOf(readFileSync(file, 'utf8')).has(anchor)) broken.push(`${target}: no such heading`);
+        else if (anchor && file.endsWith('.md') && !anchorsOf(readFileSync(file, 'utf8')).has(anchor))
+          broken.push(`${target}: no such heading`);
       }
       assert.deepEqual(broken, []);
     });

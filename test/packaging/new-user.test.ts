@@ -13,7 +13,11 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The packages as `npm publish` would ship them (built already: no scripts run here). */
 async function pack(into: string): Promise<Record<string, string>> {
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', into, '-w', 'tessera-auth', '-w', 'tessera-auth-server'], { cwd: ROOT });
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', into, '-w', 'tessera-auth', '-w', 'tessera-auth-server'],
+    { cwd: ROOT },
+  );
   const packed = JSON.parse(stdout) as { name: string; filename: string }[];
   return Object.fromEntries(packed.map((entry) => [entry.name, join(into, entry.filename)]));
 }
@@ -42,7 +46,18 @@ async function freshProject(dependencies: string[], source: string): Promise<str
   writeFileSync(join(project, 'app.ts'), source);
   writeFileSync(
     join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, outDir: 'out', types: ['node'] }, files: ['app.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        skipLibCheck: false,
+        outDir: 'out',
+        types: ['node'],
+      },
+      files: ['app.ts'],
+    }),
   );
   return project;
 }
@@ -90,9 +105,14 @@ auth.close();
     assert.deepEqual(JSON.parse(stdout), { status: 200, body: { id: 'ana' } });
 
     const packages = installed(project);
-    for (const unwanted of ['express', 'better-sqlite3', 'argon2', 'ioredis', 'pino', 'prom-client', 'fastify']) assert.ok(!packages.includes(unwanted), `${unwanted} was installed`);
+    for (const unwanted of ['express', 'better-sqlite3', 'argon2', 'ioredis', 'pino', 'prom-client', 'fastify'])
+      assert.ok(!packages.includes(unwanted), `${unwanted} was installed`);
     assert.deepEqual(nativeModules(project), [], 'nothing to compile');
-    assert.deepEqual(packages.filter((name) => !['hono', 'tessera-auth', 'cookie', 'undici-types', '@types/node'].includes(name)), [], 'only what the app asked for');
+    assert.deepEqual(
+      packages.filter((name) => !['hono', 'tessera-auth', 'cookie', 'undici-types', '@types/node'].includes(name)),
+      [],
+      'only what the app asked for',
+    );
   });
 
   describe('into a Fastify project with Redis', () => {
@@ -140,10 +160,14 @@ await store.close();
       );
       dirs.push(project);
       await run(process.execPath, [TSC, '-p', project], { cwd: project });
-      const { stdout } = await run(process.execPath, [join(project, 'out', 'app.js')], { cwd: project, env: { ...process.env, REDIS_URL: redis.url } });
+      const { stdout } = await run(process.execPath, [join(project, 'out', 'app.js')], {
+        cwd: project,
+        env: { ...process.env, REDIS_URL: redis.url },
+      });
       assert.deepEqual(JSON.parse(stdout), { login: 200, status: 200, body: { id: 'bo' } });
       const packages = installed(project);
-      for (const unwanted of ['express', 'better-sqlite3', 'argon2', 'pino-http', 'prom-client', 'hono']) assert.ok(!packages.includes(unwanted), `${unwanted} was installed`);
+      for (const unwanted of ['express', 'better-sqlite3', 'argon2', 'pino-http', 'prom-client', 'hono'])
+        assert.ok(!packages.includes(unwanted), `${unwanted} was installed`);
       assert.deepEqual(nativeModules(project), [], 'nothing to compile');
     });
   });

@@ -54,25 +54,43 @@ async function logIn(auth: Auth, userId = `user-${++serial}`): Promise<Login> {
 }
 
 /** Every way a token is revoked, each run at `at` seconds into the token's life. */
-const KINDS: readonly { name: string; strategies?: readonly Strategy[]; revoke(auth: Auth, login: Login, clock: FrozenClock): Promise<void> }[] = [
+const KINDS: readonly {
+  name: string;
+  strategies?: readonly Strategy[];
+  revoke(auth: Auth, login: Login, clock: FrozenClock): Promise<void>;
+}[] = [
   { name: 'logout (sid)', revoke: async (auth, login) => (await contextOf(auth, login.token)).logout() },
-  { name: 'a device revoked from the device list (sid)', revoke: async (auth, login) => {
-    const other = await logIn(auth, login.userId);
-    assert.equal(await (await contextOf(auth, other.token)).revokeSession(login.sid), true);
-  } },
+  {
+    name: 'a device revoked from the device list (sid)',
+    revoke: async (auth, login) => {
+      const other = await logIn(auth, login.userId);
+      assert.equal(await (await contextOf(auth, other.token)).revokeSession(login.sid), true);
+    },
+  },
   { name: 'auth.endSession (sid)', revoke: async (auth, login) => void (await auth.endSession(login.sid)) },
   { name: 'auth.revokeUser (every session of the user)', revoke: async (auth, login) => void (await auth.revokeUser(login.userId)) },
-  { name: 'logout everywhere but this device, from another device', revoke: async (auth, login) => {
-    const other = await logIn(auth, login.userId);
-    await (await contextOf(auth, other.token)).logoutAll({ keepCurrent: true });
-  } },
+  {
+    name: 'logout everywhere but this device, from another device',
+    revoke: async (auth, login) => {
+      const other = await logIn(auth, login.userId);
+      await (await contextOf(auth, other.token)).logoutAll({ keepCurrent: true });
+    },
+  },
   { name: 'RFC 7009 revocation of the token (jti)', revoke: (auth, login) => createIntrospection(auth).revoke(login.token) },
-  { name: 'rotation: the old token (jti)', strategies: ['stateless'], revoke: async (auth, login) => void (await (await contextOf(auth, login.token)).rotate()) },
-  { name: 'refresh handle reused after the grace window (sid)', strategies: ['hybrid'], revoke: async (auth, login, clock) => {
-    await internalsOf(auth).hybrid!.refresh(login.refreshToken!);
-    clock.advance(11_000);
-    await assert.rejects(internalsOf(auth).hybrid!.refresh(login.refreshToken!), { code: 'refresh_token_reused' });
-  } },
+  {
+    name: 'rotation: the old token (jti)',
+    strategies: ['stateless'],
+    revoke: async (auth, login) => void (await (await contextOf(auth, login.token)).rotate()),
+  },
+  {
+    name: 'refresh handle reused after the grace window (sid)',
+    strategies: ['hybrid'],
+    revoke: async (auth, login, clock) => {
+      await internalsOf(auth).hybrid!.refresh(login.refreshToken!);
+      clock.advance(11_000);
+      await assert.rejects(internalsOf(auth).hybrid!.refresh(login.refreshToken!), { code: 'refresh_token_reused' });
+    },
+  },
 ];
 
 type OpenStore = (t: TestContext) => Promise<Store | undefined>;
@@ -93,12 +111,13 @@ function describeWindow(storeName: string, open: OpenStore, shared: boolean) {
             const store = await open(t);
             if (!store) return;
             const clock = frozenClock(Date.now());
-            const make = () => createAuth({
-              strategy,
-              store,
-              clock,
-              tokens: { keys, issuer: 'https://id.test', accessTtl: TTL, ...(leeway !== undefined && { leeway }) },
-            });
+            const make = () =>
+              createAuth({
+                strategy,
+                store,
+                clock,
+                tokens: { keys, issuer: 'https://id.test', accessTtl: TTL, ...(leeway !== undefined && { leeway }) },
+              });
             const auth = make();
             const sibling = shared ? make() : undefined;
             const started: Auth[] = [];
@@ -118,7 +137,10 @@ function describeWindow(storeName: string, open: OpenStore, shared: boolean) {
                 internalsOf(auth).tokens!.revocations.prune();
                 const restarted = make();
                 started.push(restarted);
-                const instances: [Auth, string][] = [[auth, 'the revoking instance'], [restarted, 'an instance started now']];
+                const instances: [Auth, string][] = [
+                  [auth, 'the revoking instance'],
+                  [restarted, 'an instance started now'],
+                ];
                 if (sibling) instances.push([sibling, 'the other instance']);
                 for (const [instance, who] of instances) {
                   assert.equal(await outcome(instance, login.token), 'token_revoked', `${who}, ${at - expMs} ms after exp`);
@@ -139,7 +161,8 @@ function describeWindow(storeName: string, open: OpenStore, shared: boolean) {
 
 /** Waits until the sibling instance refuses the token: it hears revocations from the feed. */
 async function heard(sibling: Auth, token: string): Promise<void> {
-  for (let i = 0; i < 200 && (await outcome(sibling, token)) !== 'token_revoked'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 200 && (await outcome(sibling, token)) !== 'token_revoked'; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describeWindow('memory', async () => createMemoryStore(), false);
@@ -147,10 +170,14 @@ describeWindow('SQLite', async () => createSqliteStore({ path: ':memory:' }), fa
 
 const redisServer = useRedis();
 let databases = 0;
-describeWindow('Redis, two instances', async (t) => {
-  const redis: RedisServer | undefined = redisServer(t);
-  if (!redis) return undefined;
-  const store = createRedisStore({ url: redis.url, prefix: `window${++databases}:` });
-  await waitUntilUp(store);
-  return store;
-}, true);
+describeWindow(
+  'Redis, two instances',
+  async (t) => {
+    const redis: RedisServer | undefined = redisServer(t);
+    if (!redis) return undefined;
+    const store = createRedisStore({ url: redis.url, prefix: `window${++databases}:` });
+    await waitUntilUp(store);
+    return store;
+  },
+  true,
+);

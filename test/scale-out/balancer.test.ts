@@ -20,7 +20,9 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       const users = await signUpMany(scale, `${strategy}-user`, 8);
       // Hybrid runs past the token lifetime and the 5 s verification leeway, so every user renews.
       const report = await loadUntil(users, sleep(strategy === 'hybrid' ? 7_500 : 2_000));
-      t.diagnostic(`${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, per instance ${JSON.stringify(report.upstreams)}, slowest ${report.maxMs} ms`);
+      t.diagnostic(
+        `${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, per instance ${JSON.stringify(report.upstreams)}, slowest ${report.maxMs} ms`,
+      );
       assert.deepEqual(report.failures, [], 'every request of a signed-in user succeeds');
       const renewals = users.reduce((sum, user) => sum + user.renewals, 0);
       if (strategy === 'hybrid') t.diagnostic(`token renewals through the balancer: ${renewals}`);

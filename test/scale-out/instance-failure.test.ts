@@ -32,12 +32,18 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       );
       t.diagnostic(describeReport(report));
       assert.equal(report.failures.filter((f) => f.status === 401 || f.status === 403).length, 0, 'no user was logged out');
-      assert.ok(report.failures.every((f) => f.status === 502), 'a request cut mid-flight is a 502 the client retries, nothing else');
+      assert.ok(
+        report.failures.every((f) => f.status === 502),
+        'a request cut mid-flight is a 502 the client retries, nothing else',
+      );
       // The balancer retries a refused connection at the next instance: almost nothing is lost.
       assert.ok(report.failures.length <= users.length, `at most the requests in flight at the kill failed (${report.failures.length})`);
       assert.ok(report.maxMs < 5_000, `no request waited for the balancer's timeout (slowest ${report.maxMs} ms)`);
       for (const user of users) assert.equal((await user.request()).status, 200, `${user.username} is still signed in`);
-      assert.ok(Object.keys(report.upstreams).some((u) => u.endsWith(`:${victim.port}`)), 'the restarted instance serves again');
+      assert.ok(
+        Object.keys(report.upstreams).some((u) => u.endsWith(`:${victim.port}`)),
+        'the restarted instance serves again',
+      );
     });
 
     it('a rolling restart of all three (SIGTERM, drain, start) drops nobody', async (t) => {

@@ -27,7 +27,18 @@ describe('tessera serve on a Redis Cluster', () => {
       const start = async () => {
         const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
         dirs.push(dataDir);
-        const args = ['--strategy', strategy, '--store', 'redis', '--redis-cluster', cluster.seeds.join(','), '--keys-dir', keysDir, '--data-dir', dataDir];
+        const args = [
+          '--strategy',
+          strategy,
+          '--store',
+          'redis',
+          '--redis-cluster',
+          cluster.seeds.join(','),
+          '--keys-dir',
+          keysDir,
+          '--data-dir',
+          dataDir,
+        ];
         const server = await spawnServer([...args, '--issuer', 'https://id.test', '--insecure-cookies', '--log-level', 'warn']);
         servers.push(server);
         return server;

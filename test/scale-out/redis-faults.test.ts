@@ -52,8 +52,13 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       const during = answers.filter((a) => a.at > stoppedAt);
       const report = summarise(during);
       const lastServed = Math.max(0, ...during.filter((a) => a.status === 200).map((a) => a.at - stoppedAt));
-      t.diagnostic(`during the outage: ${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, slowest ${report.maxMs} ms, last 200 ${lastServed} ms after the stop`);
-      assert.ok(report.failures.every((a) => a.status === 503), `only 503s: ${JSON.stringify(report.failures.filter((a) => a.status !== 503).slice(0, 3))}`);
+      t.diagnostic(
+        `during the outage: ${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, slowest ${report.maxMs} ms, last 200 ${lastServed} ms after the stop`,
+      );
+      assert.ok(
+        report.failures.every((a) => a.status === 503),
+        `only 503s: ${JSON.stringify(report.failures.filter((a) => a.status !== 503).slice(0, 3))}`,
+      );
       assert.ok(report.maxMs < 3_000, `no request hangs (slowest ${report.maxMs} ms)`);
       assert.ok(report.statuses[503]! > 0, 'the outage shows as 503');
       if (strategy === 'stateful') assert.ok(lastServed < 1_000, 'a session needs the store: 503 from the moment Redis is gone');
@@ -66,11 +71,13 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         const probe = new Client(instance.url, revokedHeaders);
         // An instance whose own connection is still coming back says 503; then it must say 401.
         let answer = await probe.get('/auth/me');
-        for (const started = Date.now(); answer.status === 503 && Date.now() - started < 5_000; answer = await probe.get('/auth/me')) await sleep(50);
+        for (const started = Date.now(); answer.status === 503 && Date.now() - started < 5_000; answer = await probe.get('/auth/me'))
+          await sleep(50);
         assert.equal(answer.status, 401, `the credential revoked before the outage stays dead at ${instance.port}`);
         // Tokens are checked from memory: the store connection itself is back when /healthz says so.
         let health = await probe.get('/healthz');
-        for (const started = Date.now(); health.status !== 200 && Date.now() - started < 5_000; health = await probe.get('/healthz')) await sleep(50);
+        for (const started = Date.now(); health.status !== 200 && Date.now() - started < 5_000; health = await probe.get('/healthz'))
+          await sleep(50);
         assert.equal(health.status, 200, `${instance.port} reaches Redis again`);
       }
     });
@@ -97,14 +104,19 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         const served = during.filter((a) => a.status === 200).map((a) => a.at - frozenAt);
         const lastServed = Math.max(0, ...served);
         const firstRefused = Math.min(...during.filter((a) => a.status === 503).map((a) => a.at - frozenAt));
-        t.diagnostic(`after the freeze: ${served.length} requests served from the copy, the last ${lastServed} ms in; first 503 at ${firstRefused} ms`);
-        assert.ok(during.every((a) => a.status === 200 || a.status === 503), 'nothing but 200 or 503');
+        t.diagnostic(
+          `after the freeze: ${served.length} requests served from the copy, the last ${lastServed} ms in; first 503 at ${firstRefused} ms`,
+        );
+        assert.ok(
+          during.every((a) => a.status === 200 || a.status === 503),
+          'nothing but 200 or 503',
+        );
         assert.ok(lastServed > 3_000, 'the copy is trusted for a while: a frozen Redis is not an instant outage');
         assert.ok(lastServed <= STALENESS_BOUND_MS + 500 && firstRefused <= STALENESS_BOUND_MS + 500, 'then no longer than the bound');
         await untilEveryoneIsBack(users);
       });
 
-      it('one instance\'s feed connection killed (CLIENT KILL): it catches up on what it missed', async (t) => {
+      it("one instance's feed connection killed (CLIENT KILL): it catches up on what it missed", async (t) => {
         const scale = scaleFor(t);
         if (!scale) return;
         const [user] = await signUpMany(scale, `${strategy}-feed`, 1);
@@ -129,7 +141,11 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         for (;;) {
           const answer = await probe.get('/auth/me');
           if (answer.status === 401) break;
-          assert.equal(answer.status, 503, 'while it reconnects the follower refuses to trust its copy; it never accepts the revoked token');
+          assert.equal(
+            answer.status,
+            503,
+            'while it reconnects the follower refuses to trust its copy; it never accepts the revoked token',
+          );
           assert.ok(Date.now() - since < 5_000, 'caught up within 5 s');
           await sleep(10);
         }

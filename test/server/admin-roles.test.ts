@@ -23,7 +23,7 @@ for (const strategy of ['stateful', 'stateless'] as const) {
       return { client: new Client(server.url, { authorization: `Bearer ${login.body.access_token as string}` }), login };
     };
 
-    it('ends the user\'s credentials; the next login carries the new roles', async () => {
+    it("ends the user's credentials; the next login carries the new roles", async () => {
       const registered = await new Client(server.url).post('/auth/register', { username: `eve-${strategy}`, password: PASSWORD });
       const userId = registered.body.user.id as string;
       const laptop = await logIn(`eve-${strategy}`, PASSWORD);
@@ -46,7 +46,10 @@ for (const strategy of ['stateful', 'stateless'] as const) {
       const mallory = await logIn(`mal-${strategy}`, PASSWORD);
       const selfPromotion = await mallory.client.put(`/admin/users/${registered.body.user.id as string}/roles`, { roles: ['admin'] });
       assert.equal(selfPromotion.status, 403);
-      assert.equal((await new Client(server.url).put(`/admin/users/${registered.body.user.id as string}/roles`, { roles: ['admin'] })).status, 401);
+      assert.equal(
+        (await new Client(server.url).put(`/admin/users/${registered.body.user.id as string}/roles`, { roles: ['admin'] })).status,
+        401,
+      );
       assert.deepEqual((await mallory.client.get('/auth/me')).body.user.roles, ['user']);
 
       const admin = await logIn(ADMIN.username, ADMIN.password);

@@ -42,7 +42,9 @@ describe('tessera CLI', () => {
       assert.equal(first.status, 200);
       await new Promise((resolve) => setTimeout(resolve, 5));
       // With no grace at all, even an immediate retry of the old handle is theft.
-      const replay = await new Client(server.url).post('/auth/refresh', undefined, { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! });
+      const replay = await new Client(server.url).post('/auth/refresh', undefined, {
+        cookie: login.headers.getSetCookie()[0]!.split(';')[0]!,
+      });
       assert.equal(replay.body.code, 'refresh_token_reused');
       assert.match(server.output(), /"event":"refresh_token_reused"/, 'theft is logged');
     } finally {
@@ -56,7 +58,10 @@ describe('tessera CLI', () => {
     const body = JSON.stringify({ username: 'drained', password: 'correct horse battery' });
     const exited = once(server.child, 'exit') as Promise<[number | null]>;
     const answer = new Promise<{ status: number }>((resolve, reject) => {
-      const request = httpRequest(`${server.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } });
+      const request = httpRequest(`${server.url}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      });
       request.on('response', (response) => {
         response.resume();
         resolve({ status: response.statusCode ?? 0 });
@@ -72,7 +77,11 @@ describe('tessera CLI', () => {
     assert.equal((await answer).status, 201, 'the in-flight request was served');
     assert.deepEqual(await exited, [0, null]);
     await assert.rejects(fetch(`${server.url}/healthz`), 'no longer listening');
-    const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = server
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.deepEqual(
       lines.map((line) => line.event),
       ['listening', 'shutdown', 'registered', 'request', 'stopped'],
@@ -92,13 +101,27 @@ describe('tessera CLI', () => {
     // loaded its revocations and made its admin (Argon2), and must hold those requests meanwhile.
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-early-'));
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--insecure-cookies', '--log-level', 'silent', '--bootstrap-admin', 'root:a long admin password'], {
-      env: { ...process.env, TESSERA_DATA_DIR: dataDir },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--port',
+        String(port),
+        '--insecure-cookies',
+        '--log-level',
+        'silent',
+        '--bootstrap-admin',
+        'root:a long admin password',
+      ],
+      {
+        env: { ...process.env, TESSERA_DATA_DIR: dataDir },
+        stdio: 'ignore',
+      },
+    );
     try {
       let answer: Response | undefined;
-      for (const deadline = Date.now() + 20_000; !answer; ) {
+      for (const deadline = Date.now() + 20_000; !answer;) {
         try {
           answer = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5_000) });
         } catch (error) {
@@ -120,9 +143,16 @@ describe('tessera CLI', () => {
     try {
       const first = await spawnServer(['--store', 'sqlite', '--data-dir', dataDir, '--log-level', 'warn']);
       try {
-        const second = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--store', 'sqlite', '--data-dir', dataDir], { encoding: 'utf8' });
+        const second = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--store', 'sqlite', '--data-dir', dataDir], {
+          encoding: 'utf8',
+        });
         assert.equal(second.status, 1);
-        assert.match(second.stderr, new RegExp(`another instance \\(${first.url.replaceAll('.', '\\.')}, process \\d+\\) uses .* Give every instance that shares a store the same --issuer`));
+        assert.match(
+          second.stderr,
+          new RegExp(
+            `another instance \\(${first.url.replaceAll('.', '\\.')}, process \\d+\\) uses .* Give every instance that shares a store the same --issuer`,
+          ),
+        );
         const agreeing = await spawnServer(['--store', 'sqlite', '--data-dir', dataDir, '--issuer', first.url, '--log-level', 'warn']);
         assert.equal(await agreeing.stop(), 0, 'with --issuer, a second instance on the same store starts');
       } finally {

@@ -25,11 +25,19 @@ describe('--trust-proxy', () => {
     }
   });
 
-  it('with one hop trusted, the balancer\'s entry is the client\'s address; one that is not an address never reaches the device list or the throttle', async () => {
+  it("with one hop trusted, the balancer's entry is the client's address; one that is not an address never reaches the device list or the throttle", async () => {
     const server = await startTestServer({ store: 'memory', trustProxy: 1 });
     try {
-      assert.equal(await recordedAddress(server.url, { 'x-forwarded-for': '203.0.113.5, 198.51.100.9' }), '198.51.100.9', 'a client\'s own entries are ignored');
-      assert.equal(await recordedAddress(server.url, { 'x-forwarded-for': '<script>alert(1)</script>' }), '127.0.0.1', 'attack: markup as an address');
+      assert.equal(
+        await recordedAddress(server.url, { 'x-forwarded-for': '203.0.113.5, 198.51.100.9' }),
+        '198.51.100.9',
+        "a client's own entries are ignored",
+      );
+      assert.equal(
+        await recordedAddress(server.url, { 'x-forwarded-for': '<script>alert(1)</script>' }),
+        '127.0.0.1',
+        'attack: markup as an address',
+      );
     } finally {
       await server.stop();
     }

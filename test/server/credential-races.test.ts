@@ -49,7 +49,13 @@ async function logIn(url: string, strategy: Strategy, username: string, password
  * at that moment has finished; returns every credential they obtained. The change starts once the
  * loops are busy, so some logins are always in flight while it runs.
  */
-async function loginsAround(url: string, strategy: Strategy, username: string, password: string, change: () => Promise<void>): Promise<Credential[]> {
+async function loginsAround(
+  url: string,
+  strategy: Strategy,
+  username: string,
+  password: string,
+  change: () => Promise<void>,
+): Promise<Credential[]> {
   const credentials: Credential[] = [];
   let changed = false;
   const loops = Array.from({ length: LOOPS }, async (_, i) => {
@@ -129,7 +135,8 @@ function describeRaces(title: string, strategy: Strategy, deploy: (t: TestContex
           for (const server of deployment.servers) {
             for (const roles of await whatItStillGets(server.url, credential)) {
               // A login that answered after the change may work, but only with the new roles.
-              if (roles.includes('admin') || credential.beforeChange) survivors.push(`trial ${trial}: served as ${roles.join(',')} at ${server.url}`);
+              if (roles.includes('admin') || credential.beforeChange)
+                survivors.push(`trial ${trial}: served as ${roles.join(',')} at ${server.url}`);
             }
           }
         }
@@ -150,7 +157,10 @@ function describeRaces(title: string, strategy: Strategy, deploy: (t: TestContex
         assert.ok(owner);
 
         const stolen = await loginsAround(deployment.loginAt.url, strategy, username, PASSWORD, async () => {
-          const changed = await presenting(deployment.changeAt.url, owner).post('/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
+          const changed = await presenting(deployment.changeAt.url, owner).post('/auth/password', {
+            current_password: PASSWORD,
+            new_password: NEW_PASSWORD,
+          });
           assert.equal(changed.status, 204, JSON.stringify(changed.body));
         });
         collected += stolen.length;

@@ -55,7 +55,15 @@ describe('identity server, stateful, on SQLite', () => {
 
     const sessions = await client.get('/auth/sessions');
     assert.equal(sessions.body.sessions.length, 1);
-    assert.deepEqual(Object.keys(sessions.body.sessions[0]).sort(), ['created_at', 'current', 'expires_at', 'id', 'ip', 'last_seen_at', 'user_agent']);
+    assert.deepEqual(Object.keys(sessions.body.sessions[0]).sort(), [
+      'created_at',
+      'current',
+      'expires_at',
+      'id',
+      'ip',
+      'last_seen_at',
+      'user_agent',
+    ]);
     assert.equal(sessions.body.sessions[0].current, true);
 
     const cookie = [...client.cookies.values()][0];
@@ -148,13 +156,17 @@ describe('identity server, stateful, on SQLite', () => {
 
   it('CSRF: login from another origin is refused (login CSRF)', async () => {
     const { client, username } = await registered(server);
-    const forged = await client.post('/auth/login', { username, password: PASSWORD }, { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' });
+    const forged = await client.post(
+      '/auth/login',
+      { username, password: PASSWORD },
+      { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    );
     assert.equal(forged.status, 403);
     assert.equal(forged.body.code, 'csrf');
     assert.equal(forged.headers.getSetCookie().length, 0);
   });
 
-  it('logout-all ends every session of the user and no other user\'s', async () => {
+  it("logout-all ends every session of the user and no other user's", async () => {
     const { client, username } = await loggedIn(server);
     const phone = await anotherDevice(server, username);
     const stranger = await loggedIn(server);
@@ -164,7 +176,7 @@ describe('identity server, stateful, on SQLite', () => {
     assert.equal((await stranger.client.get('/auth/me')).status, 200);
   });
 
-  it('a password change ends every other session, keeps the caller\'s, and swaps the password', async () => {
+  it("a password change ends every other session, keeps the caller's, and swaps the password", async () => {
     const { client, username } = await loggedIn(server);
     const phone = await anotherDevice(server, username);
     const wrong = await client.post('/auth/password', { current_password: 'nope nope nope', new_password: 'a brand new secret' });
@@ -179,7 +191,7 @@ describe('identity server, stateful, on SQLite', () => {
     assert.equal((await fresh.post('/auth/login', { username, password: 'a brand new secret' })).status, 200);
   });
 
-  it('a user can revoke one of their devices, but not someone else\'s', async () => {
+  it("a user can revoke one of their devices, but not someone else's", async () => {
     const { client, username } = await loggedIn(server);
     const phone = await anotherDevice(server, username, 'Mozilla/5.0 (iPhone)');
     const stranger = await loggedIn(server);
@@ -199,7 +211,11 @@ describe('identity server, stateful, on SQLite', () => {
   });
 
   it('bad bodies and unknown routes answer problem+json', async () => {
-    const response = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+    const response = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{bad',
+    });
     assert.equal(response.status, 400);
     assert.equal((await response.json()).code, 'invalid_request');
     const huge = await fetch(`${server.url}/auth/register`, {

@@ -59,7 +59,9 @@ describe('identity server hardening', () => {
           const client = new Client(capped.url);
           const login = await client.post('/auth/login', { username, password: PASSWORD, transport: 'body' });
           assert.equal(login.status, 200);
-          devices.push(strategy === 'stateful' ? client : new Client(capped.url, { authorization: `Bearer ${login.body.access_token as string}` }));
+          devices.push(
+            strategy === 'stateful' ? client : new Client(capped.url, { authorization: `Bearer ${login.body.access_token as string}` }),
+          );
         }
         const statuses = await Promise.all(devices.map(async (device) => (await device.get('/auth/me')).status));
         assert.deepEqual(statuses, [401, 401, 200, 200, 200], 'the two oldest ended, tokens included');

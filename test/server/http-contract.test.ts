@@ -27,12 +27,18 @@ const described = Object.entries(OPENAPI.paths).flatMap(([path, item]) =>
 
 /** Every (METHOD, path) the Express app mounts, routers included, in OpenAPI's `{param}` spelling. */
 function mounted(app: express.Express): string[] {
-  interface Layer { route?: { path: string; methods: Record<string, boolean> }; rawPath?: string; handle: { stack?: Layer[] } }
+  interface Layer {
+    route?: { path: string; methods: Record<string, boolean> };
+    rawPath?: string;
+    handle: { stack?: Layer[] };
+  }
   const walk = (stack: Layer[], prefix: string): string[] =>
     stack.flatMap((layer) => {
       if (layer.route) {
         const path = `${prefix}${layer.route.path}`.replace(/:(\w+)/g, '{$1}');
-        return Object.keys(layer.route.methods).filter((method) => method !== '_all').map((method) => `${method.toUpperCase()} ${path}`);
+        return Object.keys(layer.route.methods)
+          .filter((method) => method !== '_all')
+          .map((method) => `${method.toUpperCase()} ${path}`);
       }
       return layer.handle.stack ? walk(layer.handle.stack, `${prefix}${layer.rawPath ?? ''}`) : [];
     });
@@ -96,7 +102,11 @@ describe('HTTP details against a running server', () => {
       assert.equal(refused.status, 405, `${wrong} ${path}`);
       assert.equal(refused.headers.get('allow'), expected, path);
       const body = (await refused.json()) as Record<string, unknown>;
-      assert.equal(path.startsWith('/oauth/') ? body.error : body.code, path.startsWith('/oauth/') ? 'invalid_request' : 'method_not_allowed', path);
+      assert.equal(
+        path.startsWith('/oauth/') ? body.error : body.code,
+        path.startsWith('/oauth/') ? 'invalid_request' : 'method_not_allowed',
+        path,
+      );
       const options = await fetch(`${server.url}${concrete(path)}`, { method: 'OPTIONS' });
       assert.deepEqual([options.status, options.headers.get('allow')], [204, expected], `OPTIONS ${path}`);
     }
@@ -116,7 +126,7 @@ describe('HTTP details against a running server', () => {
     }
   });
 
-  it('a stray Authorization header never breaks a public route: a proxy\'s Basic, garbage, another issuer\'s token', async () => {
+  it("a stray Authorization header never breaks a public route: a proxy's Basic, garbage, another issuer's token", async () => {
     const foreign = createTokenIssuer({
       keys: createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]),
       issuer: 'https://other.example',
@@ -125,12 +135,26 @@ describe('HTTP details against a running server', () => {
     let serial = 0;
     for (const authorization of ['Basic c3RhZ2luZzpwcm94eQ==', 'Bearer not-a-token', `Bearer ${foreign}`, 'Negotiate abc']) {
       const client = new Client(server.url, { authorization });
-      for (const path of ['/', '/tessera-page.js', '/tessera-client.js', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/openapi.json', '/healthz', '/metrics']) {
+      for (const path of [
+        '/',
+        '/tessera-page.js',
+        '/tessera-client.js',
+        '/.well-known/jwks.json',
+        '/.well-known/oauth-authorization-server',
+        '/.well-known/openid-configuration',
+        '/openapi.json',
+        '/healthz',
+        '/metrics',
+      ]) {
         assert.equal((await client.get(path)).status, 200, `${authorization.slice(0, 12)} ${path}`);
       }
       const username = `stray${++serial}`;
       assert.equal((await client.post('/auth/register', { username, password: PASSWORD })).status, 201, authorization.slice(0, 12));
-      assert.equal((await client.post('/auth/login', { username, password: PASSWORD, transport: 'body' })).status, 200, authorization.slice(0, 12));
+      assert.equal(
+        (await client.post('/auth/login', { username, password: PASSWORD, transport: 'body' })).status,
+        200,
+        authorization.slice(0, 12),
+      );
       // A route that needs the user answers: a bare challenge for another scheme, invalid_token for a bad bearer.
       const me = await client.get('/auth/me');
       assert.equal(me.status, 401);
@@ -141,6 +165,7 @@ describe('HTTP details against a running server', () => {
   it('token responses are never cached: Cache-Control no-store and Pragma no-cache (RFC 6749 §5.1)', async () => {
     const login = await new Client(server.url).post('/auth/login', { username: 'http-details', password: PASSWORD, transport: 'body' });
     const renewed = await new Client(server.url).post('/auth/refresh', { refresh_token: login.body.refresh_token });
-    for (const response of [login, renewed]) assert.deepEqual([response.headers.get('cache-control'), response.headers.get('pragma')], ['no-store', 'no-cache']);
+    for (const response of [login, renewed])
+      assert.deepEqual([response.headers.get('cache-control'), response.headers.get('pragma')], ['no-store', 'no-cache']);
   });
 });

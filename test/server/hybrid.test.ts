@@ -19,7 +19,11 @@ const bearer = (server: TestServer, token: string) => new Client(server.url, { a
 async function signIn(server: TestServer, username: string, options: { register?: boolean; transport?: 'body' } = {}) {
   const browser = new Client(server.url);
   if (options.register) assert.equal((await browser.post('/auth/register', { username, password: PASSWORD })).status, 201);
-  const login = await browser.post('/auth/login', { username, password: PASSWORD, ...(options.transport && { transport: options.transport }) });
+  const login = await browser.post('/auth/login', {
+    username,
+    password: PASSWORD,
+    ...(options.transport && { transport: options.transport }),
+  });
   assert.equal(login.status, 200, JSON.stringify(login.body));
   return { browser, login, token: login.body.access_token as string, api: bearer(server, login.body.access_token as string) };
 }
@@ -29,7 +33,12 @@ describe('identity server, hybrid', () => {
   let clock: FrozenClock;
   before(async () => {
     clock = frozenClock(Date.now());
-    server = await startTestServer({ strategy: 'hybrid', store: 'sqlite', clock, session: { idleTimeout: 3_600, absoluteTimeout: 4 * 3_600 } });
+    server = await startTestServer({
+      strategy: 'hybrid',
+      store: 'sqlite',
+      clock,
+      session: { idleTimeout: 3_600, absoluteTimeout: 4 * 3_600 },
+    });
   });
   after(() => server.stop());
 
@@ -42,9 +51,20 @@ describe('identity server, hybrid', () => {
     assert.equal(login.headers.get('cache-control'), 'no-store');
     const [refresh, device, hint, ...others] = login.headers.getSetCookie();
     assert.deepEqual(others, []);
-    assert.equal(hint, 'tessera-signed-in=refresh; Max-Age=14400; Path=/; SameSite=Strict', 'the page\'s hint: no secret, readable by script');
-    assert.match(refresh!, new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`));
-    assert.match(device!, /^tessera-device=[^;]+; Max-Age=15552000; Path=\/auth; HttpOnly; SameSite=Strict$/, 'the device cookie, for login throttling only');
+    assert.equal(
+      hint,
+      'tessera-signed-in=refresh; Max-Age=14400; Path=/; SameSite=Strict',
+      "the page's hint: no secret, readable by script",
+    );
+    assert.match(
+      refresh!,
+      new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`),
+    );
+    assert.match(
+      device!,
+      /^tessera-device=[^;]+; Max-Age=15552000; Path=\/auth; HttpOnly; SameSite=Strict$/,
+      'the device cookie, for login throttling only',
+    );
     assert.ok(browser.cookies.get(REFRESH_COOKIE)!.startsWith(`${login.body.session.id}.`), 'the handle names its session');
     const me = await api.get('/auth/me');
     assert.equal(me.status, 200);
@@ -129,7 +149,10 @@ describe('identity server, hybrid', () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, () => new Client(server.url).post('/auth/refresh', { refresh_token: login.body.refresh_token })),
     );
-    assert.deepEqual(results.map((result) => result.status), Array(10).fill(200));
+    assert.deepEqual(
+      results.map((result) => result.status),
+      Array(10).fill(200),
+    );
     assert.equal(new Set(results.map((result) => result.body.refresh_token)).size, 1);
     const successor = results[0]!.body.refresh_token as string;
     assert.equal((await new Client(server.url).post('/auth/refresh', { refresh_token: successor })).status, 200);
@@ -161,9 +184,14 @@ describe('identity server, hybrid', () => {
       assert.equal(refreshed.status, 200);
       handle = refreshed.body.refresh_token as string;
       if (minutes === 38) {
-        const { exp } = JSON.parse(Buffer.from((refreshed.body.access_token as string).split('.')[1]!, 'base64url').toString()) as { exp: number };
+        const { exp } = JSON.parse(Buffer.from((refreshed.body.access_token as string).split('.')[1]!, 'base64url').toString()) as {
+          exp: number;
+        };
         assert.ok(exp * 1000 <= end, `exp ${exp * 1000 - end} ms past the session's end`);
-        assert.ok(refreshed.body.expires_in <= 120 && refreshed.body.expires_in >= 119, `expires_in ${refreshed.body.expires_in as number}`);
+        assert.ok(
+          refreshed.body.expires_in <= 120 && refreshed.body.expires_in >= 119,
+          `expires_in ${refreshed.body.expires_in as number}`,
+        );
       }
     }
   });
@@ -270,9 +298,14 @@ describe('hybrid across two instances sharing a Redis', () => {
     const [a, b] = servers;
     const { login } = await signIn(a, name('nia'), { register: true, transport: 'body' });
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => new Client((i % 2 ? a : b).url).post('/auth/refresh', { refresh_token: login.body.refresh_token })),
+      Array.from({ length: 10 }, (_, i) =>
+        new Client((i % 2 ? a : b).url).post('/auth/refresh', { refresh_token: login.body.refresh_token }),
+      ),
     );
-    assert.deepEqual(results.map((result) => result.status), Array(10).fill(200));
+    assert.deepEqual(
+      results.map((result) => result.status),
+      Array(10).fill(200),
+    );
     assert.equal(new Set(results.map((result) => result.body.refresh_token)).size, 1);
     // Every new access token works at the other instance: one key directory, one issuer.
     assert.equal((await bearer(b, results[0]!.body.access_token as string).get('/auth/me')).status, 200);

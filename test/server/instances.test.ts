@@ -31,7 +31,15 @@ describe('stateless revocation across three server processes sharing a Redis', (
       const dataDir = mkdtempSync(join(tmpdir(), 'tessera-instance-'));
       dirs.push(dataDir);
       const args = ['--strategy', 'stateless', '--store', 'redis', '--redis-url', redis!.url, '--keys-dir', keysDir];
-      const server = await spawnServer([...args, '--issuer', 'https://id.test', '--data-dir', dataDir, '--bootstrap-admin', `${ADMIN.username}:${ADMIN.password}`]);
+      const server = await spawnServer([
+        ...args,
+        '--issuer',
+        'https://id.test',
+        '--data-dir',
+        dataDir,
+        '--bootstrap-admin',
+        `${ADMIN.username}:${ADMIN.password}`,
+      ]);
       servers.push(server);
       return server;
     };
@@ -93,7 +101,7 @@ describe('stateless revocation across three server processes sharing a Redis', (
     for (const url of [a(), b(), c()]) assert.equal((await me(url, other)).status, 200, 'the other login lives');
   });
 
-  it('a password change at one instance kills the other logins everywhere, not the caller\'s', async (t) => {
+  it("a password change at one instance kills the other logins everywhere, not the caller's", async (t) => {
     if (!requireRedis(t) || !redis) return;
     await register('joao');
     const caller = await logIn(b(), 'joao');

@@ -18,7 +18,8 @@ async function register(server: TestServer, username = name('owner')) {
   return username;
 }
 
-const attempt = (client: Client, username: string, password: string, ip: string) => client.post('/auth/login', { username, password }, from(ip));
+const attempt = (client: Client, username: string, password: string, ip: string) =>
+  client.post('/auth/login', { username, password }, from(ip));
 
 describe('login throttling: slow the attacker, never lock out the owner', () => {
   let server: TestServer;
@@ -48,7 +49,9 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
 
   it('parallel guesses cannot slip past: one goes ahead per delay', async () => {
     const username = await register(server);
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(new Client(server.url), username, `guess ${i} guess`, '203.0.113.11')));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => attempt(new Client(server.url), username, `guess ${i} guess`, '203.0.113.11')),
+    );
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [401, 401, 401, 401, 429, 429, 429, 429]);
   });
 
@@ -61,18 +64,28 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
     owner.cookies.set(DEVICE_COOKIE, laptop.cookies.get(DEVICE_COOKIE)!);
 
     // 60 wrong passwords from 12 addresses: past the account's limit for untrusted clients.
-    const guesses = await Promise.all(Array.from({ length: 12 }, async (_, client) => {
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await attempt(new Client(server.url), username, `guess ${client}.${i}`, `203.0.113.${100 + client}`)).status);
-      return statuses;
-    }));
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, async (_, client) => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++)
+          statuses.push((await attempt(new Client(server.url), username, `guess ${client}.${i}`, `203.0.113.${100 + client}`)).status);
+        return statuses;
+      }),
+    );
     const all = guesses.flat();
-    assert.ok(all.every((status) => status === 401 || status === 429), all.join());
+    assert.ok(
+      all.every((status) => status === 401 || status === 429),
+      all.join(),
+    );
     assert.ok(all.filter((status) => status === 401).length <= 20, 'the account limit held');
-    assert.equal((await attempt(new Client(server.url), username, PASSWORD, '192.0.2.1')).status, 429, 'a new device waits out a distributed attack');
+    assert.equal(
+      (await attempt(new Client(server.url), username, PASSWORD, '192.0.2.1')).status,
+      429,
+      'a new device waits out a distributed attack',
+    );
 
     const login = await owner.post('/auth/login', { username, password: PASSWORD });
-    assert.equal(login.status, 200, 'the owner\'s device gets in during the attack');
+    assert.equal(login.status, 200, "the owner's device gets in during the attack");
     // Behind the attackers' own address too (a shared NAT): the device cookie is what counts.
     const shared = new Client(server.url, from('203.0.113.100'));
     shared.cookies.set(DEVICE_COOKIE, owner.cookies.get(DEVICE_COOKIE)!);
@@ -108,7 +121,8 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
 
   it('one client spraying many accounts is stopped by its own limit', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 32; i++) statuses.push((await attempt(new Client(server.url), name('spray'), 'guess guess', '203.0.113.60')).status);
+    for (let i = 0; i < 32; i++)
+      statuses.push((await attempt(new Client(server.url), name('spray'), 'guess guess', '203.0.113.60')).status);
     assert.deepEqual(statuses, [...Array(30).fill(401), 429, 429]);
   });
 });
@@ -117,7 +131,10 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
  * 2,000 junk attempts (names no account can have, names of no account, one real account) from one
  * client: the store keeps a handful of fixed-size counters, whatever the names.
  */
-function describeBoundedStorage(storeName: string, start: (t: TestContext) => Promise<{ server: TestServer; size(): Promise<number> } | undefined>) {
+function describeBoundedStorage(
+  storeName: string,
+  start: (t: TestContext) => Promise<{ server: TestServer; size(): Promise<number> } | undefined>,
+) {
   it(`attack: 2,000 junk login attempts leave ${storeName} within a small fixed size`, async (t) => {
     const started = await start(t);
     if (!started) return;
@@ -129,7 +146,9 @@ function describeBoundedStorage(storeName: string, start: (t: TestContext) => Pr
       const statuses = new Map<number, number>();
       const junk = (i: number) => (i % 3 === 0 ? 'x'.repeat(12_000) + i : i % 3 === 1 ? name('nobody') : victim);
       for (let batch = 0; batch < 2_000; batch += 50) {
-        const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => client.post('/auth/login', { username: junk(batch + i), password: 'guess guess' })));
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => client.post('/auth/login', { username: junk(batch + i), password: 'guess guess' })),
+        );
         for (const { status } of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
       assert.deepEqual([...statuses.keys()].sort(), [401, 429]);
@@ -165,4 +184,3 @@ describe('login throttling keeps the store bounded', () => {
     return { server, size: async () => Number(instance.cli('-n', '12', 'DBSIZE').trim()) };
   });
 });
-

@@ -24,7 +24,11 @@ describe('third-party OAuth clients against tessera serve', () => {
   let token: string;
   let username: string;
   before(async () => {
-    server = await startTestServer({ strategy: 'hybrid', clients: [parseClient(`gateway:${SECRET}`)], services: [parseService('orders orders:read')] });
+    server = await startTestServer({
+      strategy: 'hybrid',
+      clients: [parseClient(`gateway:${SECRET}`)],
+      services: [parseService('orders orders:read')],
+    });
     username = `ana${process.pid}`;
     const client = new Client(server.url);
     await client.post('/auth/register', { username, password: PASSWORD });
@@ -46,8 +50,15 @@ describe('third-party OAuth clients against tessera serve', () => {
     const client: oauth.Client = { client_id: 'gateway' };
     const auth = oauth.ClientSecretBasic(SECRET);
 
-    const introspected = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, token, insecure));
-    assert.deepEqual([introspected.active, introspected.token_type, introspected.client_id, introspected.sub !== undefined], [true, 'Bearer', 'tessera', true]);
+    const introspected = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, token, insecure),
+    );
+    assert.deepEqual(
+      [introspected.active, introspected.token_type, introspected.client_id, introspected.sub !== undefined],
+      [true, 'Bearer', 'tessera', true],
+    );
 
     const request = new Request('https://api.example/', { headers: { authorization: `Bearer ${token}` } });
     const claims = await oauth.validateJwtAccessToken(as, request, server.url, insecure);
@@ -56,23 +67,31 @@ describe('third-party OAuth clients against tessera serve', () => {
 
     const doomed = await freshToken();
     await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, doomed, insecure));
-    const after = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, doomed, insecure));
+    const after = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, doomed, insecure),
+    );
     assert.equal(after.active, false);
 
     // OAuth errors reach the client as such (RFC 6749 §5.2 JSON), not as an unexpected content type.
     await assert.rejects(
-      async () => oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, 'x'.repeat(9_000), insecure)),
+      async () =>
+        oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, 'x'.repeat(9_000), insecure)),
       (error: unknown) => error instanceof oauth.ResponseBodyError && error.error === 'invalid_request' && error.status === 400,
     );
     const wrong = oauth.ClientSecretBasic(`${SECRET}x`);
     await assert.rejects(
       async () => oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, wrong, token, insecure)),
-      (error: unknown) => error instanceof oauth.WWWAuthenticateChallengeError && error.status === 401 && error.cause[0]?.scheme === 'basic',
+      (error: unknown) =>
+        error instanceof oauth.WWWAuthenticateChallengeError && error.status === 401 && error.cause[0]?.scheme === 'basic',
     );
   });
 
   it('openid-client: discovery from the issuer alone, introspection and revocation', async () => {
-    const config = await openid.discovery(new URL(server.url), 'gateway', SECRET, openid.ClientSecretBasic(SECRET), { execute: [openid.allowInsecureRequests] });
+    const config = await openid.discovery(new URL(server.url), 'gateway', SECRET, openid.ClientSecretBasic(SECRET), {
+      execute: [openid.allowInsecureRequests],
+    });
     const introspected = await openid.tokenIntrospection(config, token);
     assert.deepEqual([introspected.active, introspected.username], [true, username]);
     const doomed = await freshToken();
@@ -95,7 +114,15 @@ describe('third-party OAuth clients against tessera serve', () => {
   it('PyJWT (Debian) requiring client_id, with the key from the served JWKS', async (t: TestContext) => {
     if (!hasPyJwt(t)) return;
     const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
-    const request = { op: 'verify', jwks, token, alg: 'EdDSA', issuer: server.url, audience: server.url, require: ['exp', 'iat', 'sub', 'jti', 'client_id'] };
+    const request = {
+      op: 'verify',
+      jwks,
+      token,
+      alg: 'EdDSA',
+      issuer: server.url,
+      audience: server.url,
+      require: ['exp', 'iat', 'sub', 'jti', 'client_id'],
+    };
     const result = spawnSync(PYTHON, ['test/tokens/pyjwt.py'], { input: JSON.stringify(request), encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.equal((JSON.parse(result.stdout) as { claims: { client_id: string } }).claims.client_id, 'tessera');
@@ -103,9 +130,14 @@ describe('third-party OAuth clients against tessera serve', () => {
 
   it('curl -u with a secret containing "+", sent raw as curl sends it', async () => {
     // Asynchronously: the server answers from this very process.
-    const curl = (secret: string) => run('curl', ['-sS', '-u', `gateway:${secret}`, '-d', `token=${encodeURIComponent(token)}`, `${server.url}/oauth/introspect`]);
+    const curl = (secret: string) =>
+      run('curl', ['-sS', '-u', `gateway:${secret}`, '-d', `token=${encodeURIComponent(token)}`, `${server.url}/oauth/introspect`]);
     assert.equal((JSON.parse((await curl(SECRET)).stdout) as { active: boolean }).active, true);
-    assert.equal((JSON.parse((await curl(SECRET.replace('+', ' '))).stdout) as { error: string }).error, 'invalid_client', 'a space is not a plus');
+    assert.equal(
+      (JSON.parse((await curl(SECRET.replace('+', ' '))).stdout) as { error: string }).error,
+      'invalid_client',
+      'a space is not a plus',
+    );
   });
 });
 

@@ -14,7 +14,12 @@ const name = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /** A form-encoded OAuth call, as RFC 7662 and RFC 7009 clients send it. */
-async function oauth(server: TestServer, path: string, form: Record<string, string>, authorization: string | null = basic('gateway', SECRET)) {
+async function oauth(
+  server: TestServer,
+  path: string,
+  form: Record<string, string>,
+  authorization: string | null = basic('gateway', SECRET),
+) {
   const response = await fetch(server.url + path, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization && { authorization }) },
@@ -36,7 +41,11 @@ async function signIn(server: TestServer) {
 describe('service tokens, introspection and revocation (hybrid)', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ strategy: 'hybrid', clients: [parseClient(`gateway:${SECRET}`)], services: [parseService('orders orders:read orders:write')] });
+    server = await startTestServer({
+      strategy: 'hybrid',
+      clients: [parseClient(`gateway:${SECRET}`)],
+      services: [parseService('orders orders:read orders:write')],
+    });
   });
   after(() => server.stop());
 
@@ -60,7 +69,14 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
 
   it('service-token requests are validated and need a signed-in user', async () => {
     const { api } = await signIn(server);
-    for (const bad of [{}, { audience: '' }, { audience: 'has space' }, { audience: server.url }, { audience: 'orders', scope: 'a"b' }, { audience: 'orders', scope: 7 }]) {
+    for (const bad of [
+      {},
+      { audience: '' },
+      { audience: 'has space' },
+      { audience: server.url },
+      { audience: 'orders', scope: 'a"b' },
+      { audience: 'orders', scope: 7 },
+    ]) {
       const response = await api.post('/auth/token', bad);
       assert.equal(response.status, 400, JSON.stringify(bad));
     }
@@ -97,7 +113,11 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
     assert.equal(post.body?.active, true, 'client_secret_post works too');
     const missing = await oauth(server, '/oauth/introspect', {});
     assert.deepEqual([missing.status, missing.body?.error], [400, 'invalid_request'], 'token is required');
-    assert.equal((await oauth(server, '/oauth/introspect', { token: 'x'.repeat(9_000) })).status, 400, 'oversized tokens are refused before any decoding');
+    assert.equal(
+      (await oauth(server, '/oauth/introspect', { token: 'x'.repeat(9_000) })).status,
+      400,
+      'oversized tokens are refused before any decoding',
+    );
     const huge = await oauth(server, '/oauth/introspect', { token: 'x'.repeat(20_000) });
     assert.deepEqual([huge.status, huge.body?.error], [413, 'invalid_request'], 'a body over the limit');
   });
@@ -112,7 +132,10 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
       [true, 'Bearer', 'tessera', username, login.body.session.id, server.url],
     );
     const refresh = await oauth(server, '/oauth/introspect', { token: handle, token_type_hint: 'refresh_token' });
-    assert.deepEqual([refresh.body?.active, refresh.body?.token_type, refresh.body?.client_id, refresh.body?.sid], [true, undefined, 'tessera', login.body.session.id]);
+    assert.deepEqual(
+      [refresh.body?.active, refresh.body?.token_type, refresh.body?.client_id, refresh.body?.sid],
+      [true, undefined, 'tessera', login.body.session.id],
+    );
     const service = (await api.post('/auth/token', { audience: 'orders' })).body.access_token as string;
     assert.equal((await oauth(server, '/oauth/introspect', { token: service })).body?.active, true);
 
@@ -155,7 +178,11 @@ describe('service tokens, introspection and revocation (hybrid)', () => {
 describe('service tokens from a stateful session', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ strategy: 'stateful', clients: [parseClient(`gateway:${SECRET}`)], services: [parseService('orders')] });
+    server = await startTestServer({
+      strategy: 'stateful',
+      clients: [parseClient(`gateway:${SECRET}`)],
+      services: [parseService('orders')],
+    });
   });
   after(() => server.stop());
 
@@ -188,7 +215,8 @@ it('a server with no configured services issues no service tokens', async () => 
 it('--service is an audience and the scopes it grants; anything else is refused at startup', () => {
   assert.deepEqual(parseService(' orders  orders:read orders:read '), { audience: 'orders', scopes: ['orders:read'] });
   assert.deepEqual(parseService('https://billing.internal'), { audience: 'https://billing.internal', scopes: [] });
-  for (const bad of ['', 'orders a,b', 'orders "quoted"', `${'a'.repeat(257)}`]) assert.throws(() => parseService(bad), /A service is/, bad);
+  for (const bad of ['', 'orders a,b', 'orders "quoted"', `${'a'.repeat(257)}`])
+    assert.throws(() => parseService(bad), /A service is/, bad);
 });
 
 it('--client secrets shorter than 32 characters are refused at startup', () => {

@@ -14,13 +14,20 @@ describe('registration under abuse', () => {
       const taken = name('taken');
       const client = new Client(server.url);
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await client.post('/auth/register', { username: i === 0 ? taken : i % 2 ? taken : name('new'), password: PASSWORD })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await client.post('/auth/register', { username: i === 0 ? taken : i % 2 ? taken : name('new'), password: PASSWORD })).status,
+        );
       assert.deepEqual(statuses, [201, 409, 201, 409, 201, 429, 429]);
       const refused = await client.post('/auth/register', { username: name('late'), password: PASSWORD });
       assert.equal(refused.body.code, 'throttled');
       assert.ok(Number(refused.headers.get('retry-after')) > 0);
       const other = new Client(server.url, { 'x-forwarded-for': '203.0.113.9' });
-      assert.equal((await other.post('/auth/register', { username: name('other'), password: PASSWORD })).status, 429, 'no proxy is trusted: same address');
+      assert.equal(
+        (await other.post('/auth/register', { username: name('other'), password: PASSWORD })).status,
+        429,
+        'no proxy is trusted: same address',
+      );
     } finally {
       await server.stop();
     }
@@ -34,7 +41,9 @@ describe('registration under abuse', () => {
     try {
       const owner = name('owner');
       assert.equal((await new Client(server.url).post('/auth/register', { username: owner, password: PASSWORD })).status, 201);
-      const flood = Array.from({ length: 24 }, () => new Client(server.url).post('/auth/register', { username: name('flood'), password: PASSWORD }));
+      const flood = Array.from({ length: 24 }, () =>
+        new Client(server.url).post('/auth/register', { username: name('flood'), password: PASSWORD }),
+      );
       const login = await new Client(server.url).post('/auth/login', { username: owner, password: PASSWORD });
       const answers = await Promise.all(flood);
       assert.equal(login.status, 200, 'logins wait ahead of registrations and are not shed by them');
@@ -55,7 +64,13 @@ describe('registration under abuse', () => {
     try {
       const client = new Client(server.url);
       const username = name('uni');
-      for (const [password, reason] of [['password', /most common/], ['Passw0rd', /most common/], ['iloveyou1', /most common/], [username, /username/], ['short', /8 to 1024/]] as const) {
+      for (const [password, reason] of [
+        ['password', /most common/],
+        ['Passw0rd', /most common/],
+        ['iloveyou1', /most common/],
+        [username, /username/],
+        ['short', /8 to 1024/],
+      ] as const) {
         const refused = await client.post('/auth/register', { username, password });
         assert.equal(refused.status, 400, password);
         assert.match(refused.body.detail as string, reason);
@@ -64,7 +79,11 @@ describe('registration under abuse', () => {
       assert.equal((await client.post('/auth/register', { username, password: composed })).status, 201);
       const decomposed = composed.normalize('NFD');
       assert.notEqual(decomposed, composed);
-      assert.equal((await new Client(server.url).post('/auth/login', { username, password: decomposed })).status, 200, 'typed with combining accents');
+      assert.equal(
+        (await new Client(server.url).post('/auth/login', { username, password: decomposed })).status,
+        200,
+        'typed with combining accents',
+      );
       const logged = new Client(server.url);
       assert.equal((await logged.post('/auth/login', { username, password: composed })).status, 200);
       const changed = await logged.post('/auth/password', { current_password: decomposed, new_password: '123456789' });

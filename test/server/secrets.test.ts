@@ -31,9 +31,19 @@ describe('secrets from files', () => {
     };
     const server = await spawnServer(
       [
-        '--store', 'redis', '--strategy', 'hybrid', '--insecure-cookies', '--data-dir', dir, '--issuer', 'https://id.test',
-        '--redis-url-file', file('redis-url', `redis://:${REDIS_PASSWORD}@127.0.0.1:${redis.port}\n`),
-        '--client-file', file('clients', CLIENT_SECRETS.map((secret, i) => `client${i}:${secret}`).join('\n') + '\n'),
+        '--store',
+        'redis',
+        '--strategy',
+        'hybrid',
+        '--insecure-cookies',
+        '--data-dir',
+        dir,
+        '--issuer',
+        'https://id.test',
+        '--redis-url-file',
+        file('redis-url', `redis://:${REDIS_PASSWORD}@127.0.0.1:${redis.port}\n`),
+        '--client-file',
+        file('clients', CLIENT_SECRETS.map((secret, i) => `client${i}:${secret}`).join('\n') + '\n'),
       ],
       {
         TESSERA_BOOTSTRAP_ADMIN_FILE: file('admin', `root:${ADMIN_PASSWORD}`),
@@ -43,7 +53,8 @@ describe('secrets from files', () => {
     t.after(() => server.stop());
 
     const seen = visible(server.child.pid!);
-    for (const secret of [REDIS_PASSWORD, ADMIN_PASSWORD, METRICS_TOKEN, ...CLIENT_SECRETS]) assert.ok(!seen.includes(secret), 'a secret is visible');
+    for (const secret of [REDIS_PASSWORD, ADMIN_PASSWORD, METRICS_TOKEN, ...CLIENT_SECRETS])
+      assert.ok(!seen.includes(secret), 'a secret is visible');
 
     const client = new Client(server.url);
     const login = await client.post('/auth/login', { username: 'root', password: ADMIN_PASSWORD, transport: 'body' });
@@ -51,18 +62,28 @@ describe('secrets from files', () => {
     for (const [i, secret] of CLIENT_SECRETS.entries()) {
       const introspected = await fetch(`${server.url}/oauth/introspect`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`client${i}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`client${i}:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: new URLSearchParams({ token: login.body.access_token as string }),
       });
       assert.equal(((await introspected.json()) as { active?: boolean }).active, true, `client${i} from the file`);
     }
     assert.equal((await client.get('/metrics')).status, 401);
-    assert.equal((await client.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).status, 200, 'the token file’s line ending is not part of the token');
-    for (const secret of [REDIS_PASSWORD, ADMIN_PASSWORD, METRICS_TOKEN, ...CLIENT_SECRETS]) assert.ok(!server.output().includes(secret), 'a secret is logged');
+    assert.equal(
+      (await client.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).status,
+      200,
+      'the token file’s line ending is not part of the token',
+    );
+    for (const secret of [REDIS_PASSWORD, ADMIN_PASSWORD, METRICS_TOKEN, ...CLIENT_SECRETS])
+      assert.ok(!server.output().includes(secret), 'a secret is logged');
   });
 
   it('a secret given twice (flag and file) is refused', () => {
-    const both = spawnSync(process.execPath, [CLI, 'serve', '--metrics-token', 'x'.repeat(32), '--metrics-token-file', '/dev/null'], { encoding: 'utf8' });
+    const both = spawnSync(process.execPath, [CLI, 'serve', '--metrics-token', 'x'.repeat(32), '--metrics-token-file', '/dev/null'], {
+      encoding: 'utf8',
+    });
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--metrics-token and --metrics-token-file are both set/);
   });

@@ -23,10 +23,11 @@ describe('stateless revocation across instances sharing a Redis', () => {
       const client = new Client(a.url);
       assert.equal((await client.post('/auth/register', { username: 'shared', password: PASSWORD })).status, 201);
       const tokens: string[] = [];
-      for (let i = 0; i < 2; i++) tokens.push((await client.post('/auth/login', { username: 'shared', password: PASSWORD })).body.access_token as string);
+      for (let i = 0; i < 2; i++)
+        tokens.push((await client.post('/auth/login', { username: 'shared', password: PASSWORD })).body.access_token as string);
       const atA = (token: string) => new Client(a.url, { authorization: `Bearer ${token}` });
       const atB = (token: string) => new Client(b.url, { authorization: `Bearer ${token}` });
-      assert.equal((await atB(tokens[0]!).get('/auth/me')).status, 200, 'B accepts A\'s token');
+      assert.equal((await atB(tokens[0]!).get('/auth/me')).status, 200, "B accepts A's token");
 
       const revokedAt = Date.now();
       assert.equal((await atA(tokens[0]!).post('/auth/logout')).status, 204);

@@ -65,16 +65,19 @@ describe('identity server, stateless', () => {
     assert.equal((await again.client.get('/auth/me')).status, 200, 'a login in the same second is not caught by the sweep');
   });
 
-  it('a password change kills every other token and keeps the caller\'s', async () => {
+  it("a password change kills every other token and keeps the caller's", async () => {
     const username = name('di');
     const laptop = await device(server, username, true);
     const phone = await device(server, username);
-    assert.equal((await laptop.client.post('/auth/password', { current_password: PASSWORD, new_password: 'another fine secret' })).status, 204);
+    assert.equal(
+      (await laptop.client.post('/auth/password', { current_password: PASSWORD, new_password: 'another fine secret' })).status,
+      204,
+    );
     assert.equal((await laptop.client.get('/auth/me')).status, 200);
     assert.equal((await phone.client.get('/auth/me')).status, 401);
   });
 
-  it('the device list shows logins; revoking one kills its token; another user\'s is 404', async () => {
+  it("the device list shows logins; revoking one kills its token; another user's is 404", async () => {
     const username = name('ed');
     const laptop = await device(server, username, true);
     const phone = await device(server, username);

@@ -16,10 +16,20 @@ const sorted = (commands: string[]) => [...commands].sort();
  * the throttle given back (4); the session (1); the user's sessions, for the per-user cap (1).
  */
 const LOGIN = sorted([
-  'get', 'hgetall',
-  'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha',
-  'get', 'hgetall',
-  'evalsha', 'evalsha', 'del', 'del',
+  'get',
+  'hgetall',
+  'evalsha',
+  'evalsha',
+  'evalsha',
+  'evalsha',
+  'evalsha',
+  'evalsha',
+  'get',
+  'hgetall',
+  'evalsha',
+  'evalsha',
+  'del',
+  'del',
   'evalsha',
   'evalsha',
 ]);
@@ -35,13 +45,19 @@ describe('Redis commands per operation of the identity server', () => {
     it(`${strategy}: a login, an authenticated request, a refresh and a role change`, async (t) => {
       const server = redis(t);
       if (!server) return;
-      const app = await startTestServer({ strategy, store: 'redis', redisUrl: `${server.url}/${STRATEGIES.indexOf(strategy) + 8}`, bootstrapAdmin: ADMIN });
+      const app = await startTestServer({
+        strategy,
+        store: 'redis',
+        redisUrl: `${server.url}/${STRATEGIES.indexOf(strategy) + 8}`,
+        bootstrapAdmin: ADMIN,
+      });
       try {
         const logIn = async (username: string, password = PASSWORD) => {
           const client = new Client(app.url);
           const login = await client.post('/auth/login', { username, password, transport: 'body' });
           assert.equal(login.status, 200);
-          const api = strategy === 'stateful' ? client : new Client(app.url, { authorization: `Bearer ${login.body.access_token as string}` });
+          const api =
+            strategy === 'stateful' ? client : new Client(app.url, { authorization: `Bearer ${login.body.access_token as string}` });
           return { login, api };
         };
         const admin = await logIn(ADMIN.username, ADMIN.password); // also loads the scripts
@@ -50,7 +66,10 @@ describe('Redis commands per operation of the identity server', () => {
 
         let user: Awaited<ReturnType<typeof logIn>> | undefined;
         assert.deepEqual(sorted(await roundTripsDuring(server, async () => void (user = await logIn(username)))), LOGIN);
-        assert.deepEqual(await roundTripsDuring(server, async () => void (await user!.api.get('/auth/me'))), strategy === 'stateful' ? ['hgetall'] : []);
+        assert.deepEqual(
+          await roundTripsDuring(server, async () => void (await user!.api.get('/auth/me'))),
+          strategy === 'stateful' ? ['hgetall'] : [],
+        );
         if (strategy === 'hybrid') {
           let handle = user!.login.body.refresh_token as string;
           const refresh = async () => {
@@ -71,7 +90,17 @@ describe('Redis commands per operation of the identity server', () => {
         // generation advanced with the sessions deleted.
         assert.deepEqual(
           sorted(await roundTripsDuring(server, () => setRoles(['user']))),
-          sorted([...(strategy === 'stateful' ? ['hgetall'] : []), 'evalsha', 'hgetall', 'evalsha', 'multi', 'zadd', 'xadd', 'exec', 'evalsha']),
+          sorted([
+            ...(strategy === 'stateful' ? ['hgetall'] : []),
+            'evalsha',
+            'hgetall',
+            'evalsha',
+            'multi',
+            'zadd',
+            'xadd',
+            'exec',
+            'evalsha',
+          ]),
         );
       } finally {
         await app.stop();

@@ -63,7 +63,7 @@ describe('metrics', () => {
     }
   });
 
-  it('the page passes Prometheus\' own lint (promtool check metrics)', async (t) => {
+  it("the page passes Prometheus' own lint (promtool check metrics)", async (t) => {
     if (!hasPromtool()) {
       if (process.env.CI) throw new Error('promtool (apt-get install prometheus) is required under CI.');
       return t.skip('promtool is not installed');
@@ -91,7 +91,8 @@ describe('metrics', () => {
     try {
       const anonymous = new Client(server.url);
       await anonymous.post('/auth/register', { username: 'counted', password: PASSWORD });
-      for (let i = 0; i < 3; i++) assert.equal((await new Client(server.url).post('/auth/login', { username: 'counted', password: PASSWORD })).status, 200);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await new Client(server.url).post('/auth/login', { username: 'counted', password: PASSWORD })).status, 200);
       assert.equal(sample((await anonymous.get('/metrics')).body as unknown as string, 'tessera_active_sessions'), 3);
     } finally {
       await server.stop();
@@ -117,7 +118,13 @@ describe('who may read /metrics', () => {
     const server = await startTestServer({ metrics: { token: TOKEN } });
     try {
       const client = new Client(server.url);
-      for (const authorization of [undefined, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, TOKEN]) {
+      for (const authorization of [
+        undefined,
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(0, -1)}`,
+        `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`,
+        TOKEN,
+      ]) {
         const response = await client.get('/metrics', authorization === undefined ? {} : { authorization });
         assert.equal(response.status, 401, String(authorization));
         assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="metrics"');
@@ -195,20 +202,38 @@ describe('logs', () => {
 
     // A request's line is written when its response closes, which may be just after the client has it.
     const requests = () => sink.lines.filter((line) => line.event === 'request');
-    for (const deadline = Date.now() + 2_000; requests().length < 10 && Date.now() < deadline; ) await sleep(10);
+    for (const deadline = Date.now() + 2_000; requests().length < 10 && Date.now() < deadline;) await sleep(10);
     const events = sink.lines.map((line) => line.event);
     assert.deepEqual(
       events.filter((event) => event !== 'request' && event !== 'listening'),
-      ['registered', 'login_succeeded', 'login_succeeded', 'device_revoked', 'logout_all', 'login_failed', 'login_failed', 'login_throttled'],
+      [
+        'registered',
+        'login_succeeded',
+        'login_succeeded',
+        'device_revoked',
+        'logout_all',
+        'login_failed',
+        'login_failed',
+        'login_throttled',
+      ],
     );
-    assert.deepEqual(requests().map((line) => line.status), [201, 200, 200, 200, 200, 204, 204, 401, 401, 429]);
-    assert.deepEqual(requests().map((line) => line.route).slice(4, 6), ['/auth/sessions', '/auth/sessions/:id']);
+    assert.deepEqual(
+      requests().map((line) => line.status),
+      [201, 200, 200, 200, 200, 204, 204, 401, 401, 429],
+    );
+    assert.deepEqual(
+      requests()
+        .map((line) => line.route)
+        .slice(4, 6),
+      ['/auth/sessions', '/auth/sessions/:id'],
+    );
     assert.ok(requests().every((line) => typeof line.ms === 'number' && typeof line.route === 'string' && line.ip === '127.0.0.1'));
     const revoked = sink.lines.find((line) => line.event === 'device_revoked');
     assert.equal(revoked?.level, 'info');
     assert.equal(sink.lines.find((line) => line.event === 'login_throttled')?.level, 'warn');
 
     const raw = sink.raw();
-    for (const secret of [PASSWORD, 'wrong password 0', sessionCookie]) assert.equal(raw.includes(secret), false, 'a secret reached the log');
+    for (const secret of [PASSWORD, 'wrong password 0', sessionCookie])
+      assert.equal(raw.includes(secret), false, 'a secret reached the log');
   });
 });

@@ -9,7 +9,13 @@ import { frozenClock, type FrozenClock } from '../helpers/clock.js';
 import { useRedis, waitUntilUp } from '../helpers/redis.js';
 
 const MINUTE = 60_000;
-const policy = { idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 24 * 60 * MINUTE, touchIntervalMs: MINUTE, maxDataBytes: 1024, retainMs: 0 };
+const policy = {
+  idleTimeoutMs: 60 * MINUTE,
+  absoluteTimeoutMs: 24 * 60 * MINUTE,
+  touchIntervalMs: MINUTE,
+  maxDataBytes: 1024,
+  retainMs: 0,
+};
 const GRACE = 10_000;
 
 async function newSession(store: Store, clock: FrozenClock) {
@@ -20,7 +26,19 @@ async function newSession(store: Store, clock: FrozenClock) {
   const handle = refreshHandle(idHash, secret);
   const now = clock.now();
   await store.sessions.create(
-    { idHash, userId, roles: ['user'], createdAt: now, lastSeenAt: now, absoluteExpiresAt: now + policy.absoluteTimeoutMs, userAgent: '', ip: '', data: {}, version: 0, refresh: state },
+    {
+      idHash,
+      userId,
+      roles: ['user'],
+      createdAt: now,
+      lastSeenAt: now,
+      absoluteExpiresAt: now + policy.absoluteTimeoutMs,
+      userAgent: '',
+      ip: '',
+      data: {},
+      version: 0,
+      refresh: state,
+    },
     policy.idleTimeoutMs,
   );
   return { rotation, idHash, handle };

@@ -17,7 +17,10 @@ const client = { userAgent: 'test', ip: '127.0.0.1' };
 function countingStore() {
   const store = createMemoryStore();
   const writes = { touch: 0 };
-  const sessions = { ...store.sessions, touch: (...args: Parameters<Store['sessions']['touch']>) => (writes.touch++, store.sessions.touch(...args)) };
+  const sessions = {
+    ...store.sessions,
+    touch: (...args: Parameters<Store['sessions']['touch']>) => (writes.touch++, store.sessions.touch(...args)),
+  };
   return { store: { ...store, sessions } as Store, writes };
 }
 
@@ -100,12 +103,15 @@ describe('session manager', () => {
     const store = createMemoryStore();
     const manager = createSessionManager(store, policy, frozenClock());
     const { record } = await manager.create(owner, client);
-    await assert.rejects(manager.updateData(record, () => ({ blob: 'x'.repeat(2000) })), (error: unknown) => {
-      assert.ok(error instanceof SessionDataTooLargeError);
-      assert.equal(error.code, 'session_data_too_large');
-      assert.match(error.message, /limit is 1024/);
-      return true;
-    });
+    await assert.rejects(
+      manager.updateData(record, () => ({ blob: 'x'.repeat(2000) })),
+      (error: unknown) => {
+        assert.ok(error instanceof SessionDataTooLargeError);
+        assert.equal(error.code, 'session_data_too_large');
+        assert.match(error.message, /limit is 1024/);
+        return true;
+      },
+    );
     assert.deepEqual((await store.sessions.get(record.idHash))?.data, {});
   });
 
@@ -115,6 +121,9 @@ describe('session manager', () => {
     await manager.create(owner, client);
     clock.advance(2 * HOUR);
     const fresh = await manager.create(owner, client);
-    assert.deepEqual((await manager.listOfUser(owner.id)).map((s) => s.idHash), [fresh.record.idHash]);
+    assert.deepEqual(
+      (await manager.listOfUser(owner.id)).map((s) => s.idHash),
+      [fresh.record.idHash],
+    );
   });
 });

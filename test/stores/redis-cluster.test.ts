@@ -33,7 +33,7 @@ function slotsByKey(nodes: readonly { cli(...args: string[]): string }[], prefix
   return slots;
 }
 
-it('each user\'s sessions and index share one slot, and users spread over every master', async (t) => {
+it("each user's sessions and index share one slot, and users spread over every master", async (t) => {
   const cluster = clusterFor(t);
   if (!cluster) return;
   const store = createRedisStore({ cluster: cluster.seeds, prefix: 'slots:' });
@@ -71,7 +71,10 @@ it('logout-all, a rotation and a device logout stay atomic on the cluster', asyn
   assert.equal((await store.sessions.listByUser('alice')).length, 4);
   assert.equal((await store.sessions.advanceGeneration('alice', rotated.record.idHash)).length, 3);
   assert.equal(await store.sessions.generation('alice'), 1);
-  assert.deepEqual((await store.sessions.listByUser('alice')).map((s) => s.idHash), [rotated.record.idHash]);
+  assert.deepEqual(
+    (await store.sessions.listByUser('alice')).map((s) => s.idHash),
+    [rotated.record.idHash],
+  );
   await store.close();
 });
 

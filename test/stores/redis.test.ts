@@ -26,7 +26,10 @@ it('keys carry the prefix, Redis holds the ttl, and no key or value contains the
   if (!redis) return;
   const store = createRedisStore({ url: redis.url, prefix: 'dump:' });
   await waitUntilUp(store);
-  const { id, record } = await createSessionManager(store, policy, { now: Date.now }).create({ id: 'u1', roles: [] }, { userAgent: '', ip: '' });
+  const { id, record } = await createSessionManager(store, policy, { now: Date.now }).create(
+    { id: 'u1', roles: [] },
+    { userAgent: '', ip: '' },
+  );
   const keys = redis.cli('--scan', '--pattern', 'dump:*').split('\n');
   const key = `dump:s:{${record.idHash.slice(0, 3)}}${record.idHash}`;
   assert.ok(keys.includes(key), keys.join());
@@ -45,7 +48,10 @@ it('a command against a stopped Redis fails fast with store_unavailable', async 
   await redis.stop();
   try {
     const started = Date.now();
-    await assert.rejects(store.sessions.get('anything'), (error: unknown) => error instanceof StoreUnavailableError && error.code === 'store_unavailable');
+    await assert.rejects(
+      store.sessions.get('anything'),
+      (error: unknown) => error instanceof StoreUnavailableError && error.code === 'store_unavailable',
+    );
     assert.ok(Date.now() - started < 2_000, 'the failure is not a hang');
   } finally {
     await redis.start();
@@ -55,7 +61,7 @@ it('a command against a stopped Redis fails fast with store_unavailable', async 
   await store.close();
 });
 
-it('two instances updating one session\'s data at once lose nothing (compare-and-set across clients)', async (t) => {
+it("two instances updating one session's data at once lose nothing (compare-and-set across clients)", async (t) => {
   const redis = redisFor(t);
   if (!redis) return;
   const stores = [createRedisStore({ url: redis.url, prefix: 'cas:' }), createRedisStore({ url: redis.url, prefix: 'cas:' })];
@@ -68,7 +74,10 @@ it('two instances updating one session\'s data at once lose nothing (compare-and
     ),
   );
   const items = (await stores[0]!.sessions.get(record.idHash))?.data.items as number[];
-  assert.deepEqual([...items].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
+  assert.deepEqual(
+    [...items].sort((a, b) => a - b),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
   await Promise.all(stores.map((store) => store.close()));
 });
 

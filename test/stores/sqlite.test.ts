@@ -44,7 +44,9 @@ it('a database from before refresh handles gains their columns and keeps its ses
   old.exec(`CREATE TABLE tessera_sessions (id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, user_name TEXT, roles TEXT NOT NULL,
     created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, user_agent TEXT NOT NULL,
     ip TEXT NOT NULL, data TEXT NOT NULL, version INTEGER NOT NULL, gc_at INTEGER NOT NULL) WITHOUT ROWID`);
-  old.prepare('INSERT INTO tessera_sessions VALUES (?, ?, NULL, ?, 1, 1, ?, ?, ?, ?, 0, ?)').run('kept', 'u1', '["user"]', 9e15, 'ua', '::1', '{}', 9e15);
+  old
+    .prepare('INSERT INTO tessera_sessions VALUES (?, ?, NULL, ?, 1, 1, ?, ?, ?, ?, 0, ?)')
+    .run('kept', 'u1', '["user"]', 9e15, 'ua', '::1', '{}', 9e15);
   old.close();
 
   const store = createSqliteStore({ path });

@@ -30,7 +30,11 @@ describe('attacks on the token verifier', () => {
     const { verify, key } = setup('EdDSA');
     for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
       refused(verify, forge({ alg, typ: 'at+jwt' }, validClaims()), 'token_invalid');
-      refused(verify, forge({ alg, kid: key.kid, typ: 'at+jwt' }, validClaims(), () => 'c2lnbmF0dXJl'), 'token_invalid');
+      refused(
+        verify,
+        forge({ alg, kid: key.kid, typ: 'at+jwt' }, validClaims(), () => 'c2lnbmF0dXJl'),
+        'token_invalid',
+      );
     }
   });
 
@@ -75,14 +79,25 @@ describe('attacks on the token verifier', () => {
     assert.throws(() => importKey({ alg: 'RS256', key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }), /2048/);
     assert.throws(() => importKey({ alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey }), /P-256/);
     assert.throws(() => importKey({ alg: 'EdDSA', key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey }), /Ed25519/);
-    assert.throws(() => importKey({ alg: 'ES256', key: { ...generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' }), alg: 'ES384' } }), /ES384/);
+    assert.throws(
+      () =>
+        importKey({
+          alg: 'ES256',
+          key: { ...generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' }), alg: 'ES384' },
+        }),
+      /ES384/,
+    );
   });
 
   it('a token cannot bring its own key: jku, x5u, an embedded jwk, x5c', () => {
     const { verify, header } = setup('EdDSA');
     const attacker = generateKeyPairSync('ed25519');
     const signedByAttacker = signWith(attacker.privateKey, 'EdDSA');
-    refused(verify, forge({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, validClaims(), signedByAttacker), 'token_invalid');
+    refused(
+      verify,
+      forge({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, validClaims(), signedByAttacker),
+      'token_invalid',
+    );
     refused(verify, forge({ ...header, jku: 'https://attacker.example/jwks.json' }, validClaims(), signedByAttacker), 'token_invalid');
     refused(verify, forge({ ...header, x5u: 'https://attacker.example/cert.pem' }, validClaims(), signedByAttacker), 'token_invalid');
     refused(verify, forge({ ...header, x5c: ['MIIB'] }, validClaims(), signedByAttacker), 'token_invalid');
@@ -100,13 +115,18 @@ describe('attacks on the token verifier', () => {
   it('kid only selects among local keys: unknown and path-like kids find nothing', () => {
     const { verify, header, key } = setup('EdDSA');
     const genuine = signWith(key.signingKey!, 'EdDSA');
-    for (const kid of ['other', '../../etc/passwd', '', key.kid.toUpperCase()]) refused(verify, forge({ ...header, kid }, validClaims(), genuine), 'token_invalid');
+    for (const kid of ['other', '../../etc/passwd', '', key.kid.toUpperCase()])
+      refused(verify, forge({ ...header, kid }, validClaims(), genuine), 'token_invalid');
     refused(verify, forge({ ...header, kid: 42 }, validClaims(), genuine), 'token_invalid');
   });
 
   it('psychic ECDSA signatures (r = s = 0), DER signatures and wrong lengths fail', () => {
     const { verify, header, key, issue } = setup('ES256');
-    refused(verify, forge(header, validClaims(), () => Buffer.alloc(64)), 'token_signature');
+    refused(
+      verify,
+      forge(header, validClaims(), () => Buffer.alloc(64)),
+      'token_signature',
+    );
     const der = (input: string) => signWith(key.signingKey!, 'RS256')(input); // DER-encoded ECDSA
     refused(verify, forge(header, validClaims(), der), 'token_signature');
     const token = issue();
@@ -161,7 +181,8 @@ describe('attacks on the token verifier', () => {
 
     // Payload spellings that Node's lenient decoder would accept, each signed with the real key.
     const mac = hmacWith(key.signingKey!.export());
-    const signed = (headerSegment: string, payloadSegment: string) => `${headerSegment}.${payloadSegment}.${mac(`${headerSegment}.${payloadSegment}`).toString('base64url')}`;
+    const signed = (headerSegment: string, payloadSegment: string) =>
+      `${headerSegment}.${payloadSegment}.${mac(`${headerSegment}.${payloadSegment}`).toString('base64url')}`;
     let claims = JSON.stringify(validClaims({ jti: 'a' }));
     for (let i = 0; !/[+/]/.test(Buffer.from(claims).toString('base64')); i++) claims = JSON.stringify(validClaims({ jti: `j${i}?>` }));
     const standard = Buffer.from(claims).toString('base64').replace(/=+$/, '');
@@ -196,6 +217,13 @@ describe('attacks on the token verifier', () => {
 
   it('two keys with one kid cannot share a ring', () => {
     const { key } = setup('EdDSA');
-    assert.throws(() => createKeyRing([{ key, status: 'active' }, { key, status: 'next' }]), /share the kid/);
+    assert.throws(
+      () =>
+        createKeyRing([
+          { key, status: 'active' },
+          { key, status: 'next' },
+        ]),
+      /share the kid/,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { createHmac, type KeyObject, sign } from 'node:crypto';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createKeyRing,
+  createTokenIssuer,
+  createVerifier,
+  generateJwk,
+  importKey,
+  type Algorithm,
+} from '../../packages/tessera-auth/src/tokens/index.js';
 import type { TokenKey } from '../../packages/tessera-auth/src/tokens/keys.js';
 
 export const ISSUER = 'https://id.example';
@@ -15,11 +22,16 @@ export function forge(header: object | string, payload: object | string, signer:
   return `${h}.${p}.${typeof signature === 'string' ? signature : b64(signature)}`;
 }
 
-export const hmacWith = (secret: Buffer | string, hash = 'sha256') => (input: string) => createHmac(hash, secret).update(input).digest();
+export const hmacWith =
+  (secret: Buffer | string, hash = 'sha256') =>
+  (input: string) =>
+    createHmac(hash, secret).update(input).digest();
 export const signWith = (key: KeyObject, alg: Algorithm) => (input: string) =>
-  alg === 'ES256' ? sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-  : alg === 'RS256' ? sign('sha256', Buffer.from(input), key)
-  : sign(null, Buffer.from(input), key);
+  alg === 'ES256'
+    ? sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    : alg === 'RS256'
+      ? sign('sha256', Buffer.from(input), key)
+      : sign(null, Buffer.from(input), key);
 
 export function validClaims(overrides: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);

@@ -3,7 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 import * as jose from 'jose';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey, type Algorithm } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createKeyRing,
+  createTokenIssuer,
+  createVerifier,
+  generateJwk,
+  importKey,
+  type Algorithm,
+} from '../../packages/tessera-auth/src/tokens/index.js';
 import { AUDIENCE, ISSUER } from './forge.js';
 
 /** Debian's interpreter, where Debian's python3-jwt lives (not whatever python3 is first on PATH). */
@@ -32,7 +39,9 @@ function tesseraSide(alg: Algorithm) {
   return {
     jwk,
     keys,
-    issue: () => createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 300 }).issue({ sub: 'user-1', aud: AUDIENCE, claims: { roles: ['user'] } }).token,
+    issue: () =>
+      createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 300 }).issue({ sub: 'user-1', aud: AUDIENCE, claims: { roles: ['user'] } })
+        .token,
     verify: createVerifier({ keys, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE }),
   };
 }
@@ -50,7 +59,12 @@ describe('interoperability with jose', () => {
       const joseKey = alg.startsWith('HS')
         ? Buffer.from(side.jwk.k!, 'base64url')
         : jose.createLocalJWKSet(side.keys.jwks(Date.now()) as jose.JSONWebKeySet);
-      const { payload, protectedHeader } = await jose.jwtVerify(token, joseKey as Parameters<typeof jose.jwtVerify>[1], { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg], typ: 'at+jwt' });
+      const { payload, protectedHeader } = await jose.jwtVerify(token, joseKey as Parameters<typeof jose.jwtVerify>[1], {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: [alg],
+        typ: 'at+jwt',
+      });
       assert.equal(payload.sub, 'user-1');
       assert.equal(protectedHeader.kid, side.jwk.kid);
 
@@ -65,14 +79,18 @@ describe('tokens from issuers that set no typ (most examples, RFC 7515 A.3 among
   it('verify with typ: null; a token typed as another kind is still refused; a missing typ option is a configuration error', async () => {
     const side = tesseraSide('ES256');
     const key = await jose.importJWK(side.jwk, 'ES256');
-    const signed = (typ?: string) => new jose.SignJWT(peerClaims()).setProtectedHeader({ alg: 'ES256', kid: side.jwk.kid, ...(typ && { typ }) }).sign(key);
+    const signed = (typ?: string) =>
+      new jose.SignJWT(peerClaims()).setProtectedHeader({ alg: 'ES256', kid: side.jwk.kid, ...(typ && { typ }) }).sign(key);
     const [none, generic, typed] = await Promise.all([signed(), signed('JWT'), signed('at+jwt')]);
     const untyped = createVerifier({ keys: side.keys, typ: null, issuer: ISSUER, audience: AUDIENCE });
     assert.equal(untyped(none).sub, 'user-2');
     assert.equal(untyped(generic).sub, 'user-2', 'the generic JWT type names no kind');
     assert.throws(() => untyped(typed), { code: 'token_claim_invalid' });
     assert.throws(() => side.verify(none), { code: 'token_claim_invalid' }, 'an access-token verifier still wants at+jwt');
-    assert.throws(() => createVerifier({ keys: side.keys, typ: undefined as unknown as string }), { code: 'invalid_config', message: /or be null/ });
+    assert.throws(() => createVerifier({ keys: side.keys, typ: undefined as unknown as string }), {
+      code: 'invalid_config',
+      message: /or be null/,
+    });
   });
 });
 
@@ -81,7 +99,14 @@ describe('interoperability with PyJWT (Debian python3-jwt)', () => {
     it(`${alg}: Tessera's tokens verify under PyJWT fed from Tessera's JWKS, and PyJWT's under Tessera`, (t) => {
       if (!requirePyJwt(t)) return;
       const side = tesseraSide(alg);
-      const verified = pyjwt({ op: 'verify', jwks: side.keys.jwks(Date.now()), token: side.issue(), alg, issuer: ISSUER, audience: AUDIENCE });
+      const verified = pyjwt({
+        op: 'verify',
+        jwks: side.keys.jwks(Date.now()),
+        token: side.issue(),
+        alg,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      });
       assert.equal((verified.claims as { sub: string }).sub, 'user-1');
 
       const signed = pyjwt({ op: 'sign', jwk: side.jwk, alg, claims: peerClaims() });
@@ -89,7 +114,7 @@ describe('interoperability with PyJWT (Debian python3-jwt)', () => {
     });
   }
 
-  it('HS512, the seeds\' algorithm, with a shared secret', (t) => {
+  it("HS512, the seeds' algorithm, with a shared secret", (t) => {
     if (!requirePyJwt(t)) return;
     const side = tesseraSide('HS512');
     const signed = pyjwt({ op: 'sign', jwk: side.jwk, alg: 'HS512', claims: peerClaims() });

@@ -4,7 +4,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createTokenIssuer, createVerifier, generateKeyFile, openKeyDirectory, readKeyFiles, rotateKeys, setKeyStatus } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createTokenIssuer,
+  createVerifier,
+  generateKeyFile,
+  openKeyDirectory,
+  readKeyFiles,
+  rotateKeys,
+  setKeyStatus,
+} from '../../packages/tessera-auth/src/tokens/index.js';
 import { frozenClock } from '../helpers/clock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-keys-'));
@@ -36,7 +44,14 @@ describe('keys directory', () => {
 
     const step1 = rotateKeys(dir, { alg: 'ES256', maxTokenLifetimeSeconds: 600, now: clock.now() });
     server.reload();
-    assert.deepEqual(server.ring.jwks(clock.now()).keys.map((k) => k.kid).sort(), [first.kid, step1.created.kid].sort(), 'next is published');
+    assert.deepEqual(
+      server.ring
+        .jwks(clock.now())
+        .keys.map((k) => k.kid)
+        .sort(),
+      [first.kid, step1.created.kid].sort(),
+      'next is published',
+    );
     assert.equal(server.ring.signingKey().kid, first.kid, 'next does not sign yet');
 
     const step2 = rotateKeys(dir, { alg: 'ES256', maxTokenLifetimeSeconds: 600, now: clock.now() });
@@ -78,7 +93,8 @@ describe('keys directory', () => {
 });
 
 describe('tessera keys', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['packages/tessera-auth-server/dist/cli/main.js', 'keys', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['packages/tessera-auth-server/dist/cli/main.js', 'keys', ...args], { encoding: 'utf8' });
 
   it('generate, list, rotate and revoke', () => {
     const dir = freshDir();
@@ -90,7 +106,10 @@ describe('tessera keys', () => {
     assert.match(cli('rotate', '--dir', dir).stdout, /^next: /);
     assert.match(cli('rotate', '--dir', dir, '--max-token-lifetime', '60').stdout, new RegExp(`retiring: ${kid}`));
     assert.equal(cli('revoke', kid!, '--dir', dir).status, 0);
-    const listed = cli('list', '--dir', dir).stdout.trim().split('\n').map((line) => line.split('\t'));
+    const listed = cli('list', '--dir', dir)
+      .stdout.trim()
+      .split('\n')
+      .map((line) => line.split('\t'));
     assert.deepEqual(listed.map((row) => row[2]).sort(), ['active', 'next', 'revoked']);
   });
 

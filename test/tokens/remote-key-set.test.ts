@@ -10,7 +10,7 @@ const jwks = () => {
   return JSON.stringify({ keys: [publicJwk(key)] });
 };
 
-describe('a resource service\'s remote key set under a failing or hostile identity server', () => {
+describe("a resource service's remote key set under a failing or hostile identity server", () => {
   it('attack: while the JWKS fails, 500 requests cause a handful of fetches, backing off 1 s, 2 s, 4 s …', async () => {
     let answers = 0;
     let failing = true;
@@ -63,7 +63,11 @@ describe('a resource service\'s remote key set under a failing or hostile identi
       assert.ok(sent < 32 * 1024 * 1024, `${sent / 1024 / 1024} MiB sent before the client gave up`);
       const declared = await listen((_req, res) => res.setHeader('content-length', String(200 * 1024 * 1024)).end());
       try {
-        await assert.rejects(createRemoteKeySet({ url: declared.url }).refresh(), /too large/, 'a declared length past the limit is refused before reading');
+        await assert.rejects(
+          createRemoteKeySet({ url: declared.url }).refresh(),
+          /too large/,
+          'a declared length past the limit is refused before reading',
+        );
       } finally {
         declared.close();
       }

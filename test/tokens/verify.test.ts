@@ -9,11 +9,21 @@ const NOW = 2_000_000_000; // seconds
 const key = importKey({ alg: 'HS256', kid: 'k1', key: Buffer.alloc(32, 7) });
 const keys = createKeyRing([{ key, status: 'active' }]);
 const header = { alg: 'HS256', kid: 'k1', typ: 'at+jwt' };
-const sign = (claims: Record<string, unknown>) => forge(header, { iss: ISSUER, sub: 'u1', aud: AUDIENCE, exp: NOW + 60, ...claims }, hmacWith(Buffer.alloc(32, 7)));
+const sign = (claims: Record<string, unknown>) =>
+  forge(header, { iss: ISSUER, sub: 'u1', aud: AUDIENCE, exp: NOW + 60, ...claims }, hmacWith(Buffer.alloc(32, 7)));
 
 function verifierAt(seconds: number, options: { leewaySeconds?: number; cacheSize?: number } = {}) {
   const clock = frozenClock(seconds * 1000);
-  const verify = createVerifier({ keys, typ: 'at+jwt', issuer: ISSUER, audience: [AUDIENCE, 'other'], leewaySeconds: 0, cacheSize: 0, clock, ...options });
+  const verify = createVerifier({
+    keys,
+    typ: 'at+jwt',
+    issuer: ISSUER,
+    audience: [AUDIENCE, 'other'],
+    leewaySeconds: 0,
+    cacheSize: 0,
+    clock,
+    ...options,
+  });
   return { verify, clock };
 }
 
@@ -28,36 +38,90 @@ const code = (fn: () => unknown) => {
 
 describe('claims', () => {
   it('exp is exclusive: valid one second before, dead at that second', () => {
-    assert.equal(code(() => verifierAt(NOW + 59).verify(sign({}))), 'ok');
-    assert.equal(code(() => verifierAt(NOW + 60).verify(sign({}))), 'token_expired');
+    assert.equal(
+      code(() => verifierAt(NOW + 59).verify(sign({}))),
+      'ok',
+    );
+    assert.equal(
+      code(() => verifierAt(NOW + 60).verify(sign({}))),
+      'token_expired',
+    );
   });
 
   it('leeway extends exp, nbf and iat by at most the configured seconds', () => {
-    assert.equal(code(() => verifierAt(NOW + 64, { leewaySeconds: 5 }).verify(sign({}))), 'ok');
-    assert.equal(code(() => verifierAt(NOW + 65, { leewaySeconds: 5 }).verify(sign({}))), 'token_expired');
-    assert.equal(code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ nbf: NOW + 5 }))), 'ok');
-    assert.equal(code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ nbf: NOW + 6 }))), 'token_not_yet_valid');
-    assert.equal(code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ iat: NOW + 6 }))), 'token_claim_invalid');
+    assert.equal(
+      code(() => verifierAt(NOW + 64, { leewaySeconds: 5 }).verify(sign({}))),
+      'ok',
+    );
+    assert.equal(
+      code(() => verifierAt(NOW + 65, { leewaySeconds: 5 }).verify(sign({}))),
+      'token_expired',
+    );
+    assert.equal(
+      code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ nbf: NOW + 5 }))),
+      'ok',
+    );
+    assert.equal(
+      code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ nbf: NOW + 6 }))),
+      'token_not_yet_valid',
+    );
+    assert.equal(
+      code(() => verifierAt(NOW, { leewaySeconds: 5 }).verify(sign({ iat: NOW + 6 }))),
+      'token_claim_invalid',
+    );
     assert.throws(() => createVerifier({ keys, typ: 'at+jwt', leewaySeconds: 61 }), ConfigError);
   });
 
   it('numeric claims must be numbers, and exp and sub are required', () => {
     const { verify } = verifierAt(NOW);
-    assert.equal(code(() => verify(sign({ exp: String(NOW + 60) }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ nbf: '0' }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ iat: null }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ exp: undefined }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ sub: undefined }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ sub: 7 }))), 'token_claim_invalid');
+    assert.equal(
+      code(() => verify(sign({ exp: String(NOW + 60) }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ nbf: '0' }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ iat: null }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ exp: undefined }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ sub: undefined }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ sub: 7 }))),
+      'token_claim_invalid',
+    );
   });
 
   it('iss must match and aud must name an accepted audience', () => {
     const { verify } = verifierAt(NOW);
-    assert.equal(code(() => verify(sign({ iss: 'https://evil.example' }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ aud: 'billing' }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ aud: ['billing', 'other'] }))), 'ok');
-    assert.equal(code(() => verify(sign({ aud: ['billing', 7] }))), 'token_claim_invalid');
-    assert.equal(code(() => verify(sign({ aud: undefined }))), 'token_claim_invalid');
+    assert.equal(
+      code(() => verify(sign({ iss: 'https://evil.example' }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ aud: 'billing' }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ aud: ['billing', 'other'] }))),
+      'ok',
+    );
+    assert.equal(
+      code(() => verify(sign({ aud: ['billing', 7] }))),
+      'token_claim_invalid',
+    );
+    assert.equal(
+      code(() => verify(sign({ aud: undefined }))),
+      'token_claim_invalid',
+    );
   });
 
   it('verified claims are frozen, so no caller can alter what another sees', () => {
@@ -78,7 +142,10 @@ describe('verified-token cache', () => {
     const token = sign({});
     verify(token);
     clock.advance(60_000);
-    assert.equal(code(() => verify(token)), 'token_expired');
+    assert.equal(
+      code(() => verify(token)),
+      'token_expired',
+    );
   });
 
   it('drops a token when its key is revoked or replaced', () => {
@@ -87,10 +154,16 @@ describe('verified-token cache', () => {
     const token = sign({});
     verify(token);
     ring.update([{ key, status: 'revoked' }]);
-    assert.equal(code(() => verify(token)), 'token_invalid');
+    assert.equal(
+      code(() => verify(token)),
+      'token_invalid',
+    );
     const sameKidNewSecret = importKey({ alg: 'HS256', kid: 'k1', key: Buffer.alloc(32, 9) });
     ring.update([{ key: sameKidNewSecret, status: 'active' }]);
-    assert.equal(code(() => verify(token)), 'token_signature');
+    assert.equal(
+      code(() => verify(token)),
+      'token_signature',
+    );
   });
 
   it('a retiring key verifies until its notAfter, then nothing it signed passes, cached or not', () => {
@@ -98,24 +171,39 @@ describe('verified-token cache', () => {
     const clock = frozenClock(NOW * 1000);
     const verify = createVerifier({ keys: ring, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE, clock });
     const token = sign({});
-    assert.equal(code(() => verify(token)), 'ok');
+    assert.equal(
+      code(() => verify(token)),
+      'ok',
+    );
     clock.advance(30_000);
-    assert.equal(code(() => verify(token)), 'token_invalid');
+    assert.equal(
+      code(() => verify(token)),
+      'token_invalid',
+    );
   });
 
   it('keeps failures out: a token refused for an unknown key verifies once the key arrives', () => {
     const ring = createKeyRing([]);
     const verify = createVerifier({ keys: ring, typ: 'at+jwt', issuer: ISSUER, audience: AUDIENCE, clock: frozenClock(NOW * 1000) });
     const token = sign({});
-    assert.equal(code(() => verify(token)), 'token_invalid');
+    assert.equal(
+      code(() => verify(token)),
+      'token_invalid',
+    );
     ring.update([{ key, status: 'active' }]);
-    assert.equal(code(() => verify(token)), 'ok', 'the refusal was not cached');
+    assert.equal(
+      code(() => verify(token)),
+      'ok',
+      'the refusal was not cached',
+    );
   });
 });
 
 describe('key ring', () => {
   it('publishes next, active and retiring public keys; never secrets, never revoked keys', () => {
-    const [next, active, retiring, revoked] = (['EdDSA', 'ES256', 'RS256', 'EdDSA'] as const).map((alg) => importKey({ alg, key: generateJwk(alg) }));
+    const [next, active, retiring, revoked] = (['EdDSA', 'ES256', 'RS256', 'EdDSA'] as const).map((alg) =>
+      importKey({ alg, key: generateJwk(alg) }),
+    );
     const ring = createKeyRing([
       { key: next!, status: 'next' },
       { key: active!, status: 'active' },

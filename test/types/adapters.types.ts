@@ -4,7 +4,12 @@
  */
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import { problemHandler as fastifyProblems, refreshTokens as fastifyRefresh, requireAuth as fastifyRequire, tessera as fastifyTessera } from '../../packages/tessera-auth/src/adapters/fastify.js';
+import {
+  problemHandler as fastifyProblems,
+  refreshTokens as fastifyRefresh,
+  requireAuth as fastifyRequire,
+  tessera as fastifyTessera,
+} from '../../packages/tessera-auth/src/adapters/fastify.js';
 import { requireAuth as honoRequire, tessera as honoTessera, type TesseraEnv } from '../../packages/tessera-auth/src/adapters/hono.js';
 import { authenticate, problemResponse, requireAuth, withTessera } from '../../packages/tessera-auth/src/adapters/web.js';
 import { createAuth, createMemoryStore, type AuthContext, type Identity } from '../../packages/tessera-auth/src/index.js';
@@ -45,7 +50,10 @@ void handler;
 // @ts-expect-error a handler must answer a Response
 withTessera(auth, () => 'text');
 void (async () => {
-  const { context, apply }: { context: AuthContext; apply(response: Response): Response } = await authenticate(auth, new Request('http://x/'));
+  const { context, apply }: { context: AuthContext; apply(response: Response): Response } = await authenticate(
+    auth,
+    new Request('http://x/'),
+  );
   void context;
   const answered: Response = apply(problemResponse(new Error('x'), 'bearer'));
   void answered;

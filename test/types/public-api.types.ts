@@ -2,7 +2,13 @@
  * Compile-only type tests: `npm run typecheck` fails if the public types drift. Nothing here runs.
  */
 import type { Request } from 'express';
-import { createAuth, createMemoryStore, type AuthContext, type Identity, type TesseraError } from '../../packages/tessera-auth/src/index.js';
+import {
+  createAuth,
+  createMemoryStore,
+  type AuthContext,
+  type Identity,
+  type TesseraError,
+} from '../../packages/tessera-auth/src/index.js';
 
 const auth = createAuth({ strategy: 'stateful', store: createMemoryStore() });
 void auth;
@@ -31,3 +37,13 @@ const changed: TesseraError['code'] = 'credentials_changed';
 void changed;
 // @ts-expect-error the generation is a number
 void context.login({ id: 'user-1', roles: [] }, { generation: '3' });
+
+// The public Auth is a declared interface: the runtime behind it is not part of it.
+// @ts-expect-error sessions are reached through req.auth and the Auth methods, not a manager
+void auth.sessions;
+// @ts-expect-error no verifier on the public token side (bearer services build their own)
+void auth.tokens?.verify;
+// @ts-expect-error no in-memory revocation list to change behind the store's back
+void auth.tokens?.revocations;
+const ready: Promise<void> = auth.ready();
+void ready;

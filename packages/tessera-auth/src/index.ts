@@ -7,9 +7,25 @@ export type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, S
 export type { AuthEvents, RefreshReusedEvent } from './core/hybrid.js';
 export { createIntrospection, type Introspection, type Introspector } from './core/introspection.js';
 export type { AuthTokens, TokenStrategyOptions } from './core/token-runtime.js';
-export type { Algorithm, IssuedToken, KeyRing, KeyRingEntry, KeyStatus, PublicJwk, RemoteKeySet, TokenClaims, TokenKey, Verifier } from './tokens/index.js';
+export type {
+  Algorithm,
+  IssuedToken,
+  KeyRing,
+  KeyRingEntry,
+  KeyStatus,
+  PublicJwk,
+  RemoteKeySet,
+  TokenClaims,
+  TokenKey,
+  Verifier,
+} from './tokens/index.js';
 export type { RevocableClaims, RevocationEntry } from './revocation/revocation-list.js';
-export { createRevocationMirror, type RevocationEvents, type RevocationMirror, type RevocationMirrorOptions } from './revocation/revocation-mirror.js';
+export {
+  createRevocationMirror,
+  type RevocationEvents,
+  type RevocationMirror,
+  type RevocationMirrorOptions,
+} from './revocation/revocation-mirror.js';
 export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type * from './stores/store.js';
 export { toProblem, type ProblemDetails, type ProblemResponse } from './http/problem.js';

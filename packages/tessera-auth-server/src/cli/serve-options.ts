@@ -104,7 +104,9 @@ export function parseTrustProxy(value: string): number | string {
     return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
   };
   if (value === '' || !entries.every(valid)) {
-    throw new UsageError('--trust-proxy must be a hop count, or addresses, CIDR ranges and loopback/linklocal/uniquelocal, comma-separated (never "true": that believes any client).');
+    throw new UsageError(
+      '--trust-proxy must be a hop count, or addresses, CIDR ranges and loopback/linklocal/uniquelocal, comma-separated (never "true": that believes any client).',
+    );
   }
   return entries.join(',');
 }
@@ -151,13 +153,15 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
   };
   const on = (flag: 'insecure-cookies' | 'public-metrics') => values[flag] ?? ['1', 'true', 'yes'].includes(fromEnv(flag) ?? '');
-  const list = (flag: 'trusted-origin' | 'service'): string[] =>
-    values[flag] ?? (fromEnv(flag)?.split(',').filter(Boolean) ?? []);
+  const list = (flag: 'trusted-origin' | 'service'): string[] => values[flag] ?? fromEnv(flag)?.split(',').filter(Boolean) ?? [];
   /** A secret, from its flag or its file (command line first), else from TESSERA_<FLAG> or TESSERA_<FLAG>_FILE. */
   const secret = (flag: SecretFlag): { value: string | string[]; fromFile: boolean } | undefined => {
     const file = `${flag}-file` as const;
     const envFile = env[`TESSERA_${flag.toUpperCase().replaceAll('-', '_')}_FILE`];
-    const sources: [string | string[] | undefined, string | undefined][] = [[values[flag], values[file]], [fromEnv(flag), envFile]];
+    const sources: [string | string[] | undefined, string | undefined][] = [
+      [values[flag], values[file]],
+      [fromEnv(flag), envFile],
+    ];
     for (const [direct, path] of sources) {
       if (direct !== undefined && path !== undefined) throw new UsageError(`--${flag} and --${file} are both set: give one.`);
       if (direct !== undefined) return { value: direct, fromFile: false };
@@ -179,7 +183,11 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
 
   const trustProxy = text('trust-proxy', '');
-  const number = (flag: 'headers-timeout' | 'request-timeout' | 'max-connections' | 'max-connections-per-client' | 'max-sessions-per-user', valid: (value: number) => boolean, rule: string) => {
+  const number = (
+    flag: 'headers-timeout' | 'request-timeout' | 'max-connections' | 'max-connections-per-client' | 'max-sessions-per-user',
+    valid: (value: number) => boolean,
+    rule: string,
+  ) => {
     const value = text(flag, '');
     if (value === '') return undefined;
     if (!valid(Number(value))) throw new UsageError(`--${flag} must be ${rule}.`);
@@ -190,7 +198,11 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     headersTimeout: number('headers-timeout', (value) => value > 0 && value <= 600, 'a number of seconds from 0 to 600'),
     requestTimeout: number('request-timeout', (value) => value > 0 && value <= 3600, 'a number of seconds from 0 to 3600'),
     maxConnections: number('max-connections', (value) => Number.isInteger(value) && value > 0, 'a positive whole number'),
-    maxConnectionsPerClient: number('max-connections-per-client', (value) => Number.isInteger(value) && value >= 0, 'a whole number (0: no cap)'),
+    maxConnectionsPerClient: number(
+      'max-connections-per-client',
+      (value) => Number.isInteger(value) && value >= 0,
+      'a whole number (0: no cap)',
+    ),
   };
   const accessTtl = text('access-ttl', '');
   if (accessTtl !== '' && !(Number(accessTtl) > 0)) throw new UsageError('--access-ttl must be a positive number of seconds.');
@@ -202,17 +214,23 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   // Repeated on the command line, comma-separated in the environment, one a line in a file.
   const client = secret('client');
   const clientList = typeof client?.value === 'string' ? client.value.split(client.fromFile ? '\n' : ',') : (client?.value ?? []);
-  const clients = clientList.map((line) => line.trim()).filter(Boolean).map((value) => as('client', () => parseClient(value)));
+  const clients = clientList
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((value) => as('client', () => parseClient(value)));
   const services = list('service').map((value) => as('service', () => parseService(value)));
 
   const metricsToken = secretText('metrics-token');
   const publicMetrics = on('public-metrics');
   if (metricsToken !== undefined && publicMetrics) throw new UsageError('--metrics-token and --public-metrics: choose one.');
-  const metrics: MetricsAccess = metricsToken !== undefined ? { token: as('metrics-token', () => checkMetricsToken(metricsToken)) }
-    : publicMetrics ? 'public' : 'off';
+  const metrics: MetricsAccess =
+    metricsToken !== undefined ? { token: as('metrics-token', () => checkMetricsToken(metricsToken)) } : publicMetrics ? 'public' : 'off';
 
   const issuer = text('issuer', '');
-  const redisCluster = text('redis-cluster', '').split(',').map((node) => node.trim()).filter(Boolean);
+  const redisCluster = text('redis-cluster', '')
+    .split(',')
+    .map((node) => node.trim())
+    .filter(Boolean);
   if (redisCluster.some((node) => !/^[^\s:]+:\d+$/.test(node))) throw new UsageError('--redis-cluster must be host:port[,host:port...].');
   const store = oneOf(text('store', 'sqlite'), STORES, 'store');
   if (redisCluster.length > 0 && store !== 'redis') throw new UsageError('--redis-cluster needs --store redis.');

@@ -1,7 +1,23 @@
 import { readFileSync } from 'node:fs';
 import express, { type Request } from 'express';
 import { refreshTokens, requireAuth, sendProblem, tessera } from 'tessera-auth/express';
-import { type Auth, AuthenticationRequiredError, clientAddress, CredentialsChangedError, type DeviceSession, type Identity, InvalidCredentialsError, InvalidRequestError, type LoginResult, NotFoundError, ThrottledError, TOKEN_RESPONSE_HEADERS, tokenResponseBody, toOAuthError, type UserRecord } from 'tessera-auth';
+import {
+  type Auth,
+  AuthenticationRequiredError,
+  clientAddress,
+  CredentialsChangedError,
+  type DeviceSession,
+  type Identity,
+  InvalidCredentialsError,
+  InvalidRequestError,
+  type LoginResult,
+  NotFoundError,
+  ThrottledError,
+  TOKEN_RESPONSE_HEADERS,
+  tokenResponseBody,
+  toOAuthError,
+  type UserRecord,
+} from 'tessera-auth';
 import type { KeyRing } from 'tessera-auth/tokens';
 import { createDeviceCookies } from './device-cookie.js';
 import { serverMetadata } from './metadata.js';
@@ -56,7 +72,10 @@ const device = (session: DeviceSession) => ({
 });
 
 /** The browser client, as the library package ships it; the page imports it. */
-const CLIENT_SCRIPT = readFileSync(new URL(import.meta.resolve('tessera-auth/client')), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
+const CLIENT_SCRIPT = readFileSync(new URL(import.meta.resolve('tessera-auth/client')), 'utf8').replace(
+  /\n\/\/# sourceMappingURL=.*$/,
+  '\n',
+);
 
 /** The page's own files: nothing inline, nothing from elsewhere, no frames, forms post nowhere. */
 const PAGE_FILES = [
@@ -64,7 +83,8 @@ const PAGE_FILES = [
   ['/tessera-page.js', 'text/javascript', PAGE_SCRIPT],
   ['/tessera-client.js', 'text/javascript', CLIENT_SCRIPT],
 ] as const;
-const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /** A login that lost the race with a credential change is checked again, against the new credentials. */
 const MAX_LOGIN_ATTEMPTS = 3;
@@ -73,7 +93,16 @@ const MAX_LOGIN_ATTEMPTS = 3;
 const forLog = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
 
 /** The identity server's HTTP contract (DESIGN.md), built only on Tessera's public API. */
-export function createServerApp({ auth, users, keys, trustProxy, clients = [], services = [], telemetry, metrics = 'off' }: ServerAppOptions): express.Express {
+export function createServerApp({
+  auth,
+  users,
+  keys,
+  trustProxy,
+  clients = [],
+  services = [],
+  telemetry,
+  metrics = 'off',
+}: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy ?? false);
@@ -106,9 +135,10 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
   async function checkCredentials(req: Request, username: string, password: string, via: 'login' | 'password_change') {
     const ip = req.ip ?? '';
     const session = req.auth.session?.id;
-    const trustedFor = via === 'login'
-      ? (userId: string) => devices?.deviceOf(req.headers.cookie, userId)
-      : () => (session === undefined ? undefined : `session:${session}`);
+    const trustedFor =
+      via === 'login'
+        ? (userId: string) => devices?.deviceOf(req.headers.cookie, userId)
+        : () => (session === undefined ? undefined : `session:${session}`);
     try {
       return await users.authenticate(username, password, { ip, trustedFor });
     } catch (error) {
@@ -173,9 +203,14 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     const { user, result } = await login(1);
     // This client has now proven it knows the password: later attempts through it are counted on
     // their own. Only for clients that keep cookies; bearer and body-transport clients get none.
-    const keepsCookies = auth.strategy === 'stateful' || (auth.strategy === 'hybrid' && transport === 'cookie') || auth.tokens?.cookie === true;
+    const keepsCookies =
+      auth.strategy === 'stateful' || (auth.strategy === 'hybrid' && transport === 'cookie') || auth.tokens?.cookie === true;
     if (devices && keepsCookies) res.append('set-cookie', devices.issue(user.id));
-    if (keepsCookies) res.append('set-cookie', signedInHint(auth.strategy === 'hybrid' ? 'refresh' : 'session', auth.cookie.secure, auth.cookie.maxAgeSeconds));
+    if (keepsCookies)
+      res.append(
+        'set-cookie',
+        signedInHint(auth.strategy === 'hybrid' ? 'refresh' : 'session', auth.cookie.secure, auth.cookie.maxAgeSeconds),
+      );
     telemetry.security('login_succeeded', { user_id: user.id, ip: req.ip, strategy: auth.strategy, transport });
     res.set(TOKEN_RESPONSE_HEADERS).json({
       user: publicUser(user),
@@ -250,7 +285,9 @@ export function createServerApp({ auth, users, keys, trustProxy, clients = [], s
     const session = req.auth.session;
     if (!session) throw new AuthenticationRequiredError('A token on behalf of a session needs one.');
     const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope);
-    res.set(TOKEN_RESPONSE_HEADERS).json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
+    res
+      .set(TOKEN_RESPONSE_HEADERS)
+      .json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
   });
 
   app.use(() => {

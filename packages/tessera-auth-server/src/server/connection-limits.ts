@@ -12,7 +12,12 @@ export interface ConnectionLimits {
   readonly maxConnectionsPerClient?: number | undefined;
 }
 
-export const DEFAULT_CONNECTION_LIMITS = { headersTimeout: 10, requestTimeout: 30, maxConnections: 1000, maxConnectionsPerClient: 100 } as const;
+export const DEFAULT_CONNECTION_LIMITS = {
+  headersTimeout: 10,
+  requestTimeout: 30,
+  maxConnections: 1000,
+  maxConnectionsPerClient: 100,
+} as const;
 
 /**
  * An HTTP server for the open internet: Node's defaults let a connection sit 60 s on half a

@@ -8,7 +8,8 @@ export interface ThrottleLimit {
 }
 
 /** A counter key of fixed size (128 bits of SHA-256), whatever the attacker sends. */
-export const counterKey = (prefix: string, ...parts: string[]) => `${prefix}${hash('sha256', parts.join('\u0000'), 'base64url').slice(0, 22)}`;
+export const counterKey = (prefix: string, ...parts: string[]) =>
+  `${prefix}${hash('sha256', parts.join('\u0000'), 'base64url').slice(0, 22)}`;
 
 /** The 429 for a counter at its limit, with the rest of its window as Retry-After. */
 export function throttled(state: CounterState): ThrottledError {

@@ -17,8 +17,21 @@ export type DeviceCookies = ReturnType<typeof createDeviceCookies>;
  */
 export function createDeviceCookies(options: { keys: KeyRing; issuer: string; secure: boolean; clock: Clock }) {
   const name = options.secure ? '__Secure-tessera-device' : 'tessera-device';
-  const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds: DEVICE_TTL_SECONDS, typ: TYP, clock: options.clock });
-  const verify = createVerifier({ keys: options.keys, typ: TYP, issuer: options.issuer, audience: options.issuer, clock: options.clock, cacheSize: 0 });
+  const issuer = createTokenIssuer({
+    keys: options.keys,
+    issuer: options.issuer,
+    ttlSeconds: DEVICE_TTL_SECONDS,
+    typ: TYP,
+    clock: options.clock,
+  });
+  const verify = createVerifier({
+    keys: options.keys,
+    typ: TYP,
+    issuer: options.issuer,
+    audience: options.issuer,
+    clock: options.clock,
+    cacheSize: 0,
+  });
 
   return {
     /** The device id, if the request carries a valid device cookie for `userId`. */
@@ -38,7 +51,13 @@ export function createDeviceCookies(options: { keys: KeyRing; issuer: string; se
     /** A Set-Cookie value trusting this client for `userId` (a new device id each login). */
     issue(userId: string): string {
       const { token } = issuer.issue({ sub: userId, aud: options.issuer });
-      return serialize(name, token, { httpOnly: true, secure: options.secure, sameSite: 'strict', path: '/auth', maxAge: DEVICE_TTL_SECONDS });
+      return serialize(name, token, {
+        httpOnly: true,
+        secure: options.secure,
+        sameSite: 'strict',
+        path: '/auth',
+        maxAge: DEVICE_TTL_SECONDS,
+      });
     },
   };
 }

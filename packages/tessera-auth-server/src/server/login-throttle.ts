@@ -79,7 +79,10 @@ export function createLoginThrottle(counters: CounterStore, options: LoginThrott
       // While a delay runs, refused without a write.
       const delay = await counters.get(delayKey);
       if (delay) throw throttled(delay);
-      await countWithin(counters, [{ key: clientKey, ...perClient }, { key: accountKey, ...perAccount }]);
+      await countWithin(counters, [
+        { key: clientKey, ...perClient },
+        { key: accountKey, ...perAccount },
+      ]);
       const pairCount = await counters.add(pairKey, 1, pair.windowMs);
       // Past the free attempts, one attempt per delay: the one that starts the delay goes ahead.
       if (pairCount.count > pair.free) {

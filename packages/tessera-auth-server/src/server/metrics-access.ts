@@ -14,7 +14,8 @@ export type MetricsAccess = { readonly token: string } | 'public' | 'off';
 export const MIN_METRICS_TOKEN_LENGTH = MIN_CLIENT_SECRET_LENGTH;
 
 export function checkMetricsToken(token: string): string {
-  if (token.length < MIN_METRICS_TOKEN_LENGTH) throw new TypeError(`The metrics token must be at least ${MIN_METRICS_TOKEN_LENGTH} characters.`);
+  if (token.length < MIN_METRICS_TOKEN_LENGTH)
+    throw new TypeError(`The metrics token must be at least ${MIN_METRICS_TOKEN_LENGTH} characters.`);
   return token;
 }
 

@@ -13,7 +13,8 @@ export function createServerMetrics(auth: Auth) {
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters fail Prometheus' lint (promtool check metrics); the same counts are
   // in nodejs_active_handles, nodejs_active_requests and nodejs_active_resources, by type.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
   const registers = [registry];
 
   let counted: { at: number; value: Promise<number> } | undefined;
@@ -28,7 +29,12 @@ export function createServerMetrics(auth: Auth) {
 
   const metrics = {
     registry,
-    requests: new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['method', 'route', 'status'], registers }),
+    requests: new Counter({
+      name: 'tessera_http_requests_total',
+      help: 'HTTP requests by route and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
     duration: new Histogram({
       name: 'tessera_http_request_duration_seconds',
       help: 'HTTP request latency by route.',
@@ -36,9 +42,24 @@ export function createServerMetrics(auth: Auth) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
-    logins: new Counter({ name: 'tessera_logins_total', help: 'Login attempts by outcome: success, failure, throttled.', labelNames: ['outcome'], registers }),
-    revocations: new Counter({ name: 'tessera_revocations_total', help: 'Credentials revoked, by reason.', labelNames: ['reason'], registers }),
-    storeErrors: new Counter({ name: 'tessera_store_errors_total', help: 'Requests answered 503: the store or the revocation feed was unavailable.', labelNames: ['route'], registers }),
+    logins: new Counter({
+      name: 'tessera_logins_total',
+      help: 'Login attempts by outcome: success, failure, throttled.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    revocations: new Counter({
+      name: 'tessera_revocations_total',
+      help: 'Credentials revoked, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'tessera_store_errors_total',
+      help: 'Requests answered 503: the store or the revocation feed was unavailable.',
+      labelNames: ['route'],
+      registers,
+    }),
   };
 
   new Gauge({

@@ -23,7 +23,8 @@ export function parseClient(value: string): OAuthClient {
   const id = value.slice(0, colon);
   const secret = value.slice(colon + 1);
   if (colon < 1 || !CLIENT_ID.test(id)) throw new TypeError('A client is ID:SECRET, the id made of letters, digits and . _ ~ -');
-  if (secret.length < MIN_CLIENT_SECRET_LENGTH) throw new TypeError(`The secret of client "${id}" must be at least ${MIN_CLIENT_SECRET_LENGTH} characters.`);
+  if (secret.length < MIN_CLIENT_SECRET_LENGTH)
+    throw new TypeError(`The secret of client "${id}" must be at least ${MIN_CLIENT_SECRET_LENGTH} characters.`);
   return { id, secretHash: digest(secret) };
 }
 
@@ -58,8 +59,11 @@ export function createClientAuthenticator(clients: readonly OAuthClient[]) {
   const byId = new Map(clients.map((client) => [client.id, client]));
   const decoy = digest('no such client');
   return (authorization: string | undefined, body: Record<string, unknown>): string => {
-    const credentials = basicCredentials(authorization) ??
-      (typeof body.client_id === 'string' && typeof body.client_secret === 'string' ? { id: body.client_id, secrets: [body.client_secret] } : null);
+    const credentials =
+      basicCredentials(authorization) ??
+      (typeof body.client_id === 'string' && typeof body.client_secret === 'string'
+        ? { id: body.client_id, secrets: [body.client_secret] }
+        : null);
     if (!credentials) throw new InvalidClientError();
     const client = byId.get(credentials.id);
     const expected = client?.secretHash ?? decoy;

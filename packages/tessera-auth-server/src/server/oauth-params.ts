@@ -27,6 +27,7 @@ export function checkScope(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > 1024) throw new InvalidRequestError('scope must be a space-separated string.');
   const scopes = [...new Set(value.split(' ').filter(Boolean))];
-  if (scopes.length > 32 || !scopes.every((scope) => SCOPE_TOKEN.test(scope))) throw new InvalidRequestError('scope has an invalid scope token.');
+  if (scopes.length > 32 || !scopes.every((scope) => SCOPE_TOKEN.test(scope)))
+    throw new InvalidRequestError('scope has an invalid scope token.');
   return scopes.length > 0 ? scopes.join(' ') : undefined;
 }

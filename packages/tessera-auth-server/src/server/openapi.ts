@@ -45,14 +45,19 @@ export const OPENAPI = {
   info: {
     title: 'Tessera identity server',
     version: '1',
-    description: 'Sessions, tokens or both, by one switch (`--strategy`). Errors are problem+json, except on `/oauth/*` (RFC 6749 §5.2). A wrong method is 405 with `Allow`.',
+    description:
+      'Sessions, tokens or both, by one switch (`--strategy`). Errors are problem+json, except on `/oauth/*` (RFC 6749 §5.2). A wrong method is 405 with `Allow`.',
   },
   components: {
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' },
       sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera' },
       refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera-refresh' },
-      clientBasic: { type: 'http', scheme: 'basic', description: 'An OAuth client configured with --client (client_secret_basic); client_secret_post works too.' },
+      clientBasic: {
+        type: 'http',
+        scheme: 'basic',
+        description: 'An OAuth client configured with --client (client_secret_basic); client_secret_post works too.',
+      },
       metricsToken: { type: 'http', scheme: 'bearer', description: 'The --metrics-token.' },
     },
     schemas: {
@@ -71,7 +76,12 @@ export const OPENAPI = {
     },
   },
   paths: {
-    '/': { get: { summary: 'The self-service page', responses: { 200: text('text/html', 'The page (its script and style are separate files).') } } },
+    '/': {
+      get: {
+        summary: 'The self-service page',
+        responses: { 200: text('text/html', 'The page (its script and style are separate files).') },
+      },
+    },
     '/tessera-page.js': asset('text/javascript', "The page's script"),
     '/tessera-page.css': asset('text/css', "The page's style sheet"),
     '/tessera-client.js': asset('text/javascript', 'The browser client (tessera/client), which the page imports'),
@@ -85,18 +95,31 @@ export const OPENAPI = {
       get: {
         summary: 'Prometheus metrics',
         security: [{ metricsToken: [] }],
-        responses: { 200: text('text/plain', 'Prometheus text format 0.0.4.'), 401: problem('Missing or wrong metrics token.'), 404: problem('Metrics are off.') },
+        responses: {
+          200: text('text/plain', 'Prometheus text format 0.0.4.'),
+          401: problem('Missing or wrong metrics token.'),
+          404: problem('Metrics are off.'),
+        },
       },
     },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1.', { type: 'object' }) } } },
     '/.well-known/jwks.json': {
-      get: { summary: 'The public signing keys (RFC 7517), with kid, alg and use', responses: { 200: ok('A JWK set.', { type: 'object', properties: { keys: { type: 'array' } } }) } },
+      get: {
+        summary: 'The public signing keys (RFC 7517), with kid, alg and use',
+        responses: { 200: ok('A JWK set.', { type: 'object', properties: { keys: { type: 'array' } } }) },
+      },
     },
     '/.well-known/oauth-authorization-server': {
-      get: { summary: 'Authorization server metadata (RFC 8414)', responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) } },
+      get: {
+        summary: 'Authorization server metadata (RFC 8414)',
+        responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) },
+      },
     },
     '/.well-known/openid-configuration': {
-      get: { summary: 'The same metadata, where OpenID clients look for it', responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) } },
+      get: {
+        summary: 'The same metadata, where OpenID clients look for it',
+        responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) },
+      },
     },
     '/auth/register': {
       post: {
@@ -115,7 +138,8 @@ export const OPENAPI = {
     '/auth/login': {
       post: {
         summary: 'Log in',
-        description: 'Stateful: sets the session cookie. Stateless: the access token in the body. Hybrid: the access token in the body and the refresh handle as a cookie, or in the body with `"transport":"body"`.',
+        description:
+          'Stateful: sets the session cookie. Stateless: the access token in the body. Hybrid: the access token in the body and the refresh handle as a cookie, or in the body with `"transport":"body"`.',
         requestBody: body({ username: string, password: string, transport: { enum: ['cookie', 'body'] } }, ['username', 'password']),
         responses: {
           200: ok('Logged in.', tokenResponse),
@@ -137,7 +161,10 @@ export const OPENAPI = {
             type: 'object',
             properties: {
               user: ref('User'),
-              auth: { type: 'object', properties: { strategy: string, session_id: { type: ['string', 'null'] }, expires_at: { type: ['string', 'null'] } } },
+              auth: {
+                type: 'object',
+                properties: { strategy: string, session_id: { type: ['string', 'null'] }, expires_at: { type: ['string', 'null'] } },
+              },
             },
           }),
           401: unauthenticated,
@@ -146,10 +173,18 @@ export const OPENAPI = {
       },
     },
     '/auth/logout': {
-      post: { summary: 'End this credential on every instance', security: signedIn, responses: { 204: ok('Logged out (also without a session).'), 401: unauthenticated, 503: unavailable } },
+      post: {
+        summary: 'End this credential on every instance',
+        security: signedIn,
+        responses: { 204: ok('Logged out (also without a session).'), 401: unauthenticated, 503: unavailable },
+      },
     },
     '/auth/logout-all': {
-      post: { summary: 'End every session and token of the user', security: signedIn, responses: { 204: ok('Every credential is dead.'), 401: unauthenticated, 503: unavailable } },
+      post: {
+        summary: 'End every session and token of the user',
+        security: signedIn,
+        responses: { 204: ok('Every credential is dead.'), 401: unauthenticated, 503: unavailable },
+      },
     },
     '/auth/sessions': {
       get: {
@@ -163,7 +198,15 @@ export const OPENAPI = {
                 type: 'array',
                 items: {
                   type: 'object',
-                  properties: { id: string, created_at: dateTime, last_seen_at: dateTime, expires_at: dateTime, user_agent: string, ip: string, current: { type: 'boolean' } },
+                  properties: {
+                    id: string,
+                    created_at: dateTime,
+                    last_seen_at: dateTime,
+                    expires_at: dateTime,
+                    user_agent: string,
+                    ip: string,
+                    current: { type: 'boolean' },
+                  },
                 },
               },
             },
@@ -208,7 +251,10 @@ export const OPENAPI = {
         security: signedIn,
         requestBody: body({ audience: string, scope: string }, ['audience']),
         responses: {
-          200: ok('The token.', { type: 'object', properties: { access_token: string, token_type: { const: 'Bearer' }, expires_in: integer, scope: string } }),
+          200: ok('The token.', {
+            type: 'object',
+            properties: { access_token: string, token_type: { const: 'Bearer' }, expires_in: integer, scope: string },
+          }),
           400: problem('Invalid, or `invalid_target` (not a configured service), or `invalid_scope`.'),
           401: unauthenticated,
           503: unavailable,
@@ -220,7 +266,12 @@ export const OPENAPI = {
         summary: 'Token introspection (RFC 7662)',
         security: [{ clientBasic: [] }],
         requestBody: form({ token: string, token_type_hint: string }, ['token']),
-        responses: { 200: ok('`{"active":false}`, or the active token\'s claims.', { type: 'object', required: ['active'] }), 400: oauthError('invalid_request'), 401: oauthError('invalid_client'), 503: oauthError('temporarily_unavailable') },
+        responses: {
+          200: ok('`{"active":false}`, or the active token\'s claims.', { type: 'object', required: ['active'] }),
+          400: oauthError('invalid_request'),
+          401: oauthError('invalid_client'),
+          503: oauthError('temporarily_unavailable'),
+        },
       },
     },
     '/oauth/revoke': {
@@ -228,7 +279,12 @@ export const OPENAPI = {
         summary: 'Token revocation (RFC 7009)',
         security: [{ clientBasic: [] }],
         requestBody: form({ token: string, token_type_hint: string }, ['token']),
-        responses: { 200: ok('Revoked, or nothing to revoke.'), 400: oauthError('invalid_request'), 401: oauthError('invalid_client'), 503: oauthError('temporarily_unavailable') },
+        responses: {
+          200: ok('Revoked, or nothing to revoke.'),
+          400: oauthError('invalid_request'),
+          401: oauthError('invalid_client'),
+          503: oauthError('temporarily_unavailable'),
+        },
       },
     },
     '/admin/users/{id}/roles': {

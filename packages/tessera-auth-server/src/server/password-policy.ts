@@ -10,7 +10,8 @@ const MAX_PASSWORD = 1024;
  * is that list, without the estimator around it. Compared case-insensitively.
  */
 let common: ReadonlySet<string> | undefined;
-const isCommon = (password: string) => (common ??= new Set(dictionary['passwords-common'].map((entry) => String(entry).toLowerCase()))).has(password.toLowerCase());
+const isCommon = (password: string) =>
+  (common ??= new Set(dictionary['passwords-common'].map((entry) => String(entry).toLowerCase()))).has(password.toLowerCase());
 
 /**
  * Passwords are compared as Unicode NFC, so the same characters typed on another keyboard or
@@ -25,6 +26,7 @@ export function checkNewPassword(value: unknown, username: string, field = 'pass
   }
   const password = normalizePassword(value);
   if (isCommon(password)) throw new InvalidRequestError(`${field} is one of the most common passwords; choose another.`);
-  if (password.toLowerCase() === username.normalize('NFC').toLowerCase()) throw new InvalidRequestError(`${field} must not be the username.`);
+  if (password.toLowerCase() === username.normalize('NFC').toLowerCase())
+    throw new InvalidRequestError(`${field} must not be the username.`);
   return password;
 }

@@ -101,7 +101,9 @@ async function waitForStore(store: ServerStore, timeoutMs: number): Promise<void
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   if (options.store === 'redis' && options.issuer === undefined) {
-    throw new ConfigError('--issuer is required with --store redis: every instance that shares the store must name the same issuer, the URL clients reach them at.');
+    throw new ConfigError(
+      '--issuer is required with --store redis: every instance that shares the store must name the same issuer, the URL clients reach them at.',
+    );
   }
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
@@ -115,7 +117,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // for it instead of finding no handler and hanging: a balancer sends traffic at once.
     const early: (() => void)[] = [];
     let handle: RequestListener = (request, response) => void early.push(() => handle(request, response));
-    const server = (opened = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) => handle(request, response)));
+    const server = (opened = createLimitedServer(options.limits ?? {}, (request: IncomingMessage, response: ServerResponse) =>
+      handle(request, response),
+    ));
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -151,12 +155,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.ready();
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
-    handle = createServerApp({ auth, users, keys: keys.ring, trustProxy: options.trustProxy, clients: options.clients ?? [], services: options.services ?? [], telemetry, metrics: options.metrics ?? 'off' });
+    handle = createServerApp({
+      auth,
+      users,
+      keys: keys.ring,
+      trustProxy: options.trustProxy,
+      clients: options.clients ?? [],
+      services: options.services ?? [],
+      telemetry,
+      metrics: options.metrics ?? 'off',
+    });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
     const ready = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
-    ready.info({ event: 'listening', url, strategy: options.strategy, store: options.store }, `tessera ${options.strategy} on ${options.store}: listening on ${url}`);
+    ready.info(
+      { event: 'listening', url, strategy: options.strategy, store: options.store },
+      `tessera ${options.strategy} on ${options.store}: listening on ${url}`,
+    );
 
     return {
       url,
@@ -184,6 +200,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 }
 
-export type { ConnectionLimits, HashingGateOptions, LoginThrottleOptions, LogOptions, MetricsAccess, OAuthClient, RegistrationThrottleOptions, ServiceGrant };
+export type {
+  ConnectionLimits,
+  HashingGateOptions,
+  LoginThrottleOptions,
+  LogOptions,
+  MetricsAccess,
+  OAuthClient,
+  RegistrationThrottleOptions,
+  ServiceGrant,
+};
 export type { LogLevel } from './logger.js';
 export type { ThrottleLimit } from './counted-limits.js';

@@ -14,7 +14,9 @@ export interface ServiceGrant {
 export function parseService(value: string): ServiceGrant {
   const [audience = '', ...scopes] = value.trim().split(/ +/);
   if (!AUDIENCE.test(audience) || !scopes.every((scope) => SCOPE_TOKEN.test(scope) && !scope.includes(','))) {
-    throw new TypeError(`A service is its audience, then its scopes, space-separated; all printable, no commas: ${JSON.stringify(value.slice(0, 80))}`);
+    throw new TypeError(
+      `A service is its audience, then its scopes, space-separated; all printable, no commas: ${JSON.stringify(value.slice(0, 80))}`,
+    );
   }
   return { audience, scopes: [...new Set(scopes)] };
 }

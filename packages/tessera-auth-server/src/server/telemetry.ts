@@ -88,7 +88,10 @@ export function createTelemetry(auth: Auth, options: LogOptions = {}) {
   };
 
   const metricsRoute: RequestHandler = async (_req, res) => {
-    res.type(metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.registry.metrics());
+    res
+      .type(metrics.registry.contentType)
+      .set('cache-control', 'no-store')
+      .send(await metrics.registry.metrics());
   };
 
   return { logger, security, observeRequests, metricsRoute };

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, InvalidCredentialsError, InvalidRequestError, UsernameTakenError, type UserRecord, type UserStore } from 'tessera-auth';
+import {
+  type Clock,
+  InvalidCredentialsError,
+  InvalidRequestError,
+  UsernameTakenError,
+  type UserRecord,
+  type UserStore,
+} from 'tessera-auth';
 import type { HashingGate, HashingPriority } from './hashing-gate.js';
 import type { createLoginThrottle } from './login-throttle.js';
 import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
@@ -23,7 +30,9 @@ const MAX_ROLES = 32;
 /** A role list as an admin may set it: distinct names, in the given order. */
 export function checkRoles(value: unknown): string[] {
   if (!Array.isArray(value) || value.length > MAX_ROLES || !value.every((role) => typeof role === 'string' && ROLE.test(role))) {
-    throw new InvalidRequestError(`roles must be a list of at most ${MAX_ROLES} names of letters, digits, dots, colons, dashes or underscores.`);
+    throw new InvalidRequestError(
+      `roles must be a list of at most ${MAX_ROLES} names of letters, digits, dots, colons, dashes or underscores.`,
+    );
   }
   return [...new Set(value as string[])];
 }
@@ -81,7 +90,11 @@ export function createUserService({ users, throttle, countRegistration, hashing,
       // Only the id is taken from the first read: the generation is read before the password hash
       // and roles the login is checked against, so a change in between makes the login fail.
       const found = await users.getByUsername(username);
-      const ticket = await throttle.attempt({ account: found?.id, client: client.ip, trusted: found ? client.trustedFor?.(found.id) : undefined });
+      const ticket = await throttle.attempt({
+        account: found?.id,
+        client: client.ip,
+        trusted: found ? client.trustedFor?.(found.id) : undefined,
+      });
       const generation = found ? await generationOf(found.id) : 0;
       const user = found && (await users.getById(found.id));
       const valid = await hashing('urgent', async () => verifyPassword(user?.passwordHash ?? (await decoy), password));

@@ -1,4 +1,12 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, RouteHandlerMethod } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+  RouteHandlerMethod,
+} from 'fastify';
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../base/types.js';
@@ -46,7 +54,8 @@ class FastifyResponseSink implements ResponseSink {
 }
 
 // A Buffer, so Fastify keeps the content type as given (a string would gain "; charset=utf-8").
-const send = (reply: FastifyReply, answer: Answer): FastifyReply => reply.code(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
+const send = (reply: FastifyReply, answer: Answer): FastifyReply =>
+  reply.code(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
 
 /** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
 export function sendProblem(reply: FastifyReply, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): FastifyReply {

@@ -86,7 +86,9 @@ function withCookies(response: Response, cookies: readonly string[]): Response {
 export function authenticate(auth: Auth, request: Request, options: WebOptions = {}): WebAuth | Promise<WebAuth> {
   const sink = new CookieSink();
   const context = createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
-  return context instanceof Promise ? context.then((resolved) => new AuthenticatedRequest(resolved, sink)) : new AuthenticatedRequest(context, sink);
+  return context instanceof Promise
+    ? context.then((resolved) => new AuthenticatedRequest(resolved, sink))
+    : new AuthenticatedRequest(context, sink);
 }
 
 /**

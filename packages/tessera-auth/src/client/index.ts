@@ -134,7 +134,8 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     clearTimeout(timer);
     // Renew ahead of expiry; with several tabs, the lock makes this one renewal, not one per tab.
     if (next) timer = setTimeout(() => void renew().catch(() => undefined), Math.max(0, next.expiresAt - leewayMs - Date.now()));
-    if (announce) channel?.postMessage(next ? ({ type: 'token', state: next } satisfies Message) : ({ type: 'signed-out' } satisfies Message));
+    if (announce)
+      channel?.postMessage(next ? ({ type: 'token', state: next } satisfies Message) : ({ type: 'signed-out' } satisfies Message));
     for (const resolve of waiters) resolve(next);
     waiters = [];
     for (const listener of listeners) listener(next?.user ?? cookieUser);
@@ -216,7 +217,10 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     };
     const response = await send();
     if (response.status !== 401 || (!state && !cookieUser)) return response;
-    const { code } = (await response.clone().json().catch(() => ({}))) as { code?: string };
+    const { code } = (await response
+      .clone()
+      .json()
+      .catch(() => ({}))) as { code?: string };
     if (code === 'token_expired' && state) {
       state = null;
       return send();
@@ -283,4 +287,3 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     },
   };
 }
-

@@ -190,7 +190,9 @@ export function createAuth(options: AuthOptions): Auth {
   }
   if (strategy !== 'stateful' && !options.tokens) throw new ConfigError(`The ${strategy} strategy needs tokens: { keys, issuer }.`);
   if (strategy === 'hybrid' && options.tokens?.cookie) {
-    throw new ConfigError('The hybrid strategy keeps access tokens out of cookies (tokens.cookie is for stateless); its refresh handle has the cookie.');
+    throw new ConfigError(
+      'The hybrid strategy keeps access tokens out of cookies (tokens.cookie is for stateless); its refresh handle has the cookie.',
+    );
   }
   if (!store) throw new ConfigError('A store is required.');
 
@@ -214,16 +216,24 @@ export function createAuth(options: AuthOptions): Auth {
   // Records outlive their sessions while tokens issued from them may be accepted (see revokeUser).
   const retainMs = tokens?.retainMs ?? 0;
   // Stateless: a session is a login record, for the device list only; it lives as long as its token.
-  const policy = strategy === 'stateless' && tokens
-    ? { idleTimeoutMs: tokens.ttlSeconds * 1000, absoluteTimeoutMs: tokens.ttlSeconds * 1000, touchIntervalMs: tokens.ttlSeconds * 1000, maxDataBytes, retainMs }
-    : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
+  const policy =
+    strategy === 'stateless' && tokens
+      ? {
+          idleTimeoutMs: tokens.ttlSeconds * 1000,
+          absoluteTimeoutMs: tokens.ttlSeconds * 1000,
+          touchIntervalMs: tokens.ttlSeconds * 1000,
+          maxDataBytes,
+          retainMs,
+        }
+      : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
 
   const sessions = createSessionManager(store, policy, clock);
   const revoker = createRevoker(sessions, tokens, maxPerUser);
   const events = new EventEmitter<AuthEvents>();
-  const hybrid = strategy === 'hybrid' && tokens
-    ? createHybridStrategy({ store, sessions, tokens, revoker, clock, graceMs: graceSeconds * 1000, events })
-    : undefined;
+  const hybrid =
+    strategy === 'hybrid' && tokens
+      ? createHybridStrategy({ store, sessions, tokens, revoker, clock, graceMs: graceSeconds * 1000, events })
+      : undefined;
   const tokenStrategy = strategy === 'stateless' && tokens ? createStatelessStrategy(sessions, tokens, revoker) : hybrid;
   const cookie = resolveCookie(options.cookie ?? {}, absolute);
 

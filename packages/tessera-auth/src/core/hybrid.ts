@@ -5,7 +5,15 @@ import type { SessionRecord, Store } from '../stores/store.js';
 import type { Clock } from '../base/clock.js';
 import { RefreshTokenReusedError } from '../base/errors.js';
 import type { Revoker } from './revoker.js';
-import { assertSameUser, identityOfRecord, liveRecord, sessionInfo, updateRecordData, type Issued, type TokenStrategy } from './strategy.js';
+import {
+  assertSameUser,
+  identityOfRecord,
+  liveRecord,
+  sessionInfo,
+  updateRecordData,
+  type Issued,
+  type TokenStrategy,
+} from './strategy.js';
 import type { TokenRuntime } from './token-runtime.js';
 
 /** Emitted as `refreshReused` when a former refresh handle comes back after the grace window. */

@@ -8,11 +8,19 @@ export type StatefulStrategy = ReturnType<typeof createStatefulStrategy>;
 
 /** The stateful strategy: the session record is the credential, resolved from the store on every request. */
 export function createStatefulStrategy(sessions: SessionManager, revoker: Revoker) {
-  const issued = ({ id, record }: { id: string; record: SessionRecord }): Issued => ({ record, sessionId: id, session: sessionInfo(sessions, record) });
+  const issued = ({ id, record }: { id: string; record: SessionRecord }): Issued => ({
+    record,
+    sessionId: id,
+    session: sessionInfo(sessions, record),
+  });
 
   return {
     /** A new session under a fresh id; the request's own session (`replaces`) dies in the same atomic step. */
-    async login(identity: Identity, client: ClientInfo, options: { replaces?: string | undefined; generation?: number | undefined }): Promise<Issued> {
+    async login(
+      identity: Identity,
+      client: ClientInfo,
+      options: { replaces?: string | undefined; generation?: number | undefined },
+    ): Promise<Issued> {
       const started = await sessions.create(identity, client, options);
       await revoker.capSessions(identity.id);
       return issued(started);
@@ -23,6 +31,7 @@ export function createStatefulStrategy(sessions: SessionManager, revoker: Revoke
       return issued(await sessions.rotate(current, identity?.roles));
     },
 
-    updateData: (current: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord> => updateRecordData(sessions, current, update),
+    updateData: (current: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord> =>
+      updateRecordData(sessions, current, update),
   };
 }

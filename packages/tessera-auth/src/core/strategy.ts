@@ -22,7 +22,11 @@ export interface Issued {
 /** What the token strategies (stateless and hybrid) do beyond authenticating a request. */
 export interface TokenStrategy {
   /** A new login; the login `previous` (the request's own) ends first. */
-  login(identity: Identity, client: ClientInfo, options: { previous?: string | undefined; generation?: number | undefined }): Promise<Issued>;
+  login(
+    identity: Identity,
+    client: ClientInfo,
+    options: { previous?: string | undefined; generation?: number | undefined },
+  ): Promise<Issued>;
   /** New credentials for the login behind `claims`, for `identity` (the same user, new roles) or as it was. */
   rotate(claims: TokenClaims, identity: Identity | undefined): Promise<Issued>;
   updateData(claims: TokenClaims, update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>>;
@@ -30,7 +34,8 @@ export interface TokenStrategy {
 
 export const identityOfRecord = (record: SessionRecord): Identity => ({ id: record.userId, name: record.userName, roles: record.roles });
 
-const stringArray = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+const stringArray = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 
 export const identityOfClaims = (claims: TokenClaims): Identity => ({
   id: claims.sub,
@@ -50,7 +55,11 @@ export async function liveRecord(sessions: SessionManager, sid: unknown): Promis
   return record;
 }
 
-export async function updateRecordData(sessions: SessionManager, record: SessionRecord, update: (data: SessionData) => SessionData): Promise<SessionRecord> {
+export async function updateRecordData(
+  sessions: SessionManager,
+  record: SessionRecord,
+  update: (data: SessionData) => SessionData,
+): Promise<SessionRecord> {
   const updated = await sessions.updateData(record, update);
   if (!updated) throw new AuthenticationRequiredError('The session ended.');
   return updated;

@@ -123,7 +123,11 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     clock,
     ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
   });
-  const mirror = createRevocationMirror({ store, clock, ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }) });
+  const mirror = createRevocationMirror({
+    store,
+    clock,
+    ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
+  });
 
   return {
     ttlSeconds,
@@ -162,7 +166,13 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
 
     issueService(identity, sid, sessionEndsAt, serviceAudience, scope) {
       const claims = { ...claimsOf(identity, sid), ...(scope && { scope }) };
-      return issuer.issue({ sub: identity.id, aud: serviceAudience, claims, ttlSeconds: Math.min(60, ttlSeconds), notAfter: Math.floor(sessionEndsAt / 1000) });
+      return issuer.issue({
+        sub: identity.id,
+        aud: serviceAudience,
+        claims,
+        ttlSeconds: Math.min(60, ttlSeconds),
+        notAfter: Math.floor(sessionEndsAt / 1000),
+      });
     },
   };
 }

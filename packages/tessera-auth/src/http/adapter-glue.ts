@@ -51,7 +51,11 @@ export async function refreshAnswer(auth: Auth, request: RequestFacts, response:
   try {
     const token = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
     const result = await refreshFromRequest(auth, request, response, token);
-    return { status: 200, headers: { ...TOKEN_RESPONSE_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify(refreshResponseBody(result)) };
+    return {
+      status: 200,
+      headers: { ...TOKEN_RESPONSE_HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify(refreshResponseBody(result)),
+    };
   } catch (error) {
     return problemAnswer(error);
   }

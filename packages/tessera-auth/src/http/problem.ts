@@ -1,4 +1,14 @@
-import { AuthenticationRequiredError, ForbiddenError, InvalidClientError, MethodNotAllowedError, OverloadedError, TesseraError, ThrottledError, TokenError, type ErrorCode } from '../base/errors.js';
+import {
+  AuthenticationRequiredError,
+  ForbiddenError,
+  InvalidClientError,
+  MethodNotAllowedError,
+  OverloadedError,
+  TesseraError,
+  ThrottledError,
+  TokenError,
+  type ErrorCode,
+} from '../base/errors.js';
 
 /** An RFC 9457 problem body: `code` is the `TesseraError` code. */
 export interface ProblemDetails {
@@ -68,7 +78,13 @@ function bearerChallenge(error: TesseraError): string | undefined {
 export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): ProblemResponse {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
   if (!(error instanceof TesseraError)) {
-    const body = { type: 'urn:tessera:error:internal', title: 'Internal error', status: 500, code: 'internal', detail: 'Something went wrong.' } as const;
+    const body = {
+      type: 'urn:tessera:error:internal',
+      title: 'Internal error',
+      status: 500,
+      code: 'internal',
+      detail: 'Something went wrong.',
+    } as const;
     return { status: 500, headers, body };
   }
   const [status, title] = STATUS_AND_TITLE[error.code];

@@ -16,7 +16,12 @@ const MAX_HANDLE_LENGTH = 256;
  * (browsers; CSRF-guarded, answered with a new cookie). It needs no access token, so it belongs
  * before (or outside) the middleware that verifies one: an expired token must not block renewal.
  */
-export async function refreshFromRequest(auth: Auth, request: RequestFacts, response: ResponseSink, bodyToken: unknown): Promise<LoginResult> {
+export async function refreshFromRequest(
+  auth: Auth,
+  request: RequestFacts,
+  response: ResponseSink,
+  bodyToken: unknown,
+): Promise<LoginResult> {
   const hybrid = internalsOf(auth).hybrid;
   if (!hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
   if (bodyToken !== undefined && (typeof bodyToken !== 'string' || bodyToken.length > MAX_HANDLE_LENGTH)) {

@@ -57,7 +57,9 @@ class SessionContext implements AuthContext {
     // Login sets a cookie, so it is guarded even without one: login CSRF plants the attacker's session.
     if (!this.csrfSafe) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
-    return this.adopt(await this.internals.stateful.login(identity, client, { replaces: this.record?.idHash, generation: options.generation }));
+    return this.adopt(
+      await this.internals.stateful.login(identity, client, { replaces: this.record?.idHash, generation: options.generation }),
+    );
   }
 
   async logout(): Promise<void> {

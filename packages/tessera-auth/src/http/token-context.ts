@@ -23,7 +23,13 @@ export function createTokenContext(auth: Auth, request: RequestFacts, response: 
   return tokenContext(auth, internals, tokens, request, response);
 }
 
-function tokenContext(auth: Auth, internals: AuthInternals, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink): AuthContext {
+function tokenContext(
+  auth: Auth,
+  internals: AuthInternals,
+  tokens: TokenRuntime,
+  request: RequestFacts,
+  response: ResponseSink,
+): AuthContext {
   let token = readBearerToken(request.header('authorization'));
   let fromCookie = false;
   if (token === undefined && tokens.cookie) {
@@ -78,7 +84,12 @@ class TokenContext extends BearerContext implements AuthContext {
     if (this.setsCookie(transport) && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
     const previous = typeof this.claims?.sid === 'string' ? this.claims.sid : undefined;
-    return deliverTokens(this.auth, this.response, await this.core.login(identity, client, { previous, generation: options.generation }), transport);
+    return deliverTokens(
+      this.auth,
+      this.response,
+      await this.core.login(identity, client, { previous, generation: options.generation }),
+      transport,
+    );
   }
 
   override async logout(): Promise<void> {
@@ -92,7 +103,10 @@ class TokenContext extends BearerContext implements AuthContext {
 
   override async logoutAll(options: { keepCurrent?: boolean } = {}): Promise<number> {
     const claims = this.current();
-    const ended = await this.auth.revokeUser(claims.sub, options.keepCurrent && typeof claims.sid === 'string' ? { except: claims.sid } : {});
+    const ended = await this.auth.revokeUser(
+      claims.sub,
+      options.keepCurrent && typeof claims.sid === 'string' ? { except: claims.sid } : {},
+    );
     if (!options.keepCurrent) this.forgetCookies();
     return ended;
   }

@@ -16,7 +16,8 @@ export function deliverTokens(auth: Auth, response: ResponseSink, issued: Issued
     const maxAgeSeconds = Math.max(0, Math.floor((record.absoluteExpiresAt - auth.clock.now()) / 1000));
     response.appendSetCookie(sessionCookie({ ...auth.refreshCookie, maxAgeSeconds }, refreshToken));
   }
-  if (auth.tokens?.cookie) response.appendSetCookie(sessionCookie({ ...auth.cookie, maxAgeSeconds: accessToken.expiresIn }, accessToken.token));
+  if (auth.tokens?.cookie)
+    response.appendSetCookie(sessionCookie({ ...auth.cookie, maxAgeSeconds: accessToken.expiresIn }, accessToken.token));
   return {
     session: issued.session,
     accessToken: { token: accessToken.token, type: 'Bearer', expiresIn: accessToken.expiresIn },

@@ -130,7 +130,14 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
       const now = clock.now();
       const id = generateSessionId(record.userId);
       const { refresh: _replaced, ...kept } = record; // the old handle dies with the old id
-      const next: SessionRecord = { ...kept, idHash: hashSessionId(id), roles: [...roles], lastSeenAt: now, version: 0, ...(refresh && { refresh }) };
+      const next: SessionRecord = {
+        ...kept,
+        idHash: hashSessionId(id),
+        roles: [...roles],
+        lastSeenAt: now,
+        version: 0,
+        ...(refresh && { refresh }),
+      };
       if (!(await store.sessions.create(next, storeTtlMs(next, policy, now), { rotates: record.idHash }))) {
         throw new AuthenticationRequiredError('The session has ended.');
       }

@@ -36,7 +36,11 @@ export function failFastClusterOptions(commandTimeoutMs = 1000): ClusterOptions 
 }
 
 /** Where to connect: a cluster's seed nodes, or one server's URL. */
-export function connect(options: { url?: string | undefined; cluster?: readonly string[] | undefined; commandTimeoutMs?: number | undefined }): Redis | Cluster {
+export function connect(options: {
+  url?: string | undefined;
+  cluster?: readonly string[] | undefined;
+  commandTimeoutMs?: number | undefined;
+}): Redis | Cluster {
   if (options.cluster) {
     const nodes = options.cluster.map((node) => {
       const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node);

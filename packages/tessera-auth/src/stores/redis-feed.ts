@@ -47,25 +47,28 @@ export function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (e
       }
     }
   })();
-  void ready.then(async () => {
-    while (!stopped) {
-      try {
-        // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
-        const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
-        lastContact = Date.now();
-        connected = true;
-        for (const [, messages] of batches ?? []) {
-          for (const [id, fields] of messages) {
-            lastId = id;
-            const json = fields[1];
-            if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry);
+  void ready.then(
+    async () => {
+      while (!stopped) {
+        try {
+          // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
+          const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
+          lastContact = Date.now();
+          connected = true;
+          for (const [, messages] of batches ?? []) {
+            for (const [id, fields] of messages) {
+              lastId = id;
+              const json = fields[1];
+              if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry);
+            }
           }
+        } catch {
+          if (!stopped) await new Promise((resolve) => setTimeout(resolve, 200)); // reconnecting
         }
-      } catch {
-        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 200)); // reconnecting
       }
-    }
-  }, () => {});
+    },
+    () => {},
+  );
   return {
     ready,
     get lastContact() {

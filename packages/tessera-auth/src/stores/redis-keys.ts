@@ -20,10 +20,23 @@ export function redisKeys(prefix: string) {
   // One hash tag, so the transaction that writes both stays in one cluster slot.
   const revocationsKey = `${prefix}{revocations}`;
   const feedKey = `${prefix}{revocations}:feed`;
-  return { sessionPrefix, indexPrefix, sessionPattern, sessionKey, indexKey, generationKey, userKey, usernameKey, counterKey, revocationsKey, feedKey };
+  return {
+    sessionPrefix,
+    indexPrefix,
+    sessionPattern,
+    sessionKey,
+    indexKey,
+    generationKey,
+    userKey,
+    usernameKey,
+    counterKey,
+    revocationsKey,
+    feedKey,
+  };
 }
 
-/** Session hashes use short fields (see redis-scripts.ts). */
+/** Session hashes use short fields (see redis-scripts.ts), one field and its value a line. */
+// prettier-ignore
 export const sessionFields = (record: SessionRecord): string[] => [
   'u', record.userId,
   'n', record.userName ?? '',
@@ -60,12 +73,12 @@ export const pairsToObject = (pairs: string[]): Record<string, string> => {
 };
 
 export const toUser = (h: Record<string, string>): UserRecord | null =>
-    h.id === undefined
-      ? null
-      : {
-          id: h.id,
-          username: h.username ?? '',
-          passwordHash: h.passwordHash ?? '',
-          roles: JSON.parse(h.roles ?? '[]') as string[],
-          createdAt: Number(h.createdAt),
-        };
+  h.id === undefined
+    ? null
+    : {
+        id: h.id,
+        username: h.username ?? '',
+        passwordHash: h.passwordHash ?? '',
+        roles: JSON.parse(h.roles ?? '[]') as string[],
+        createdAt: Number(h.createdAt),
+      };

@@ -42,7 +42,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
   // Errors surface through rejected commands; without a listener ioredis would log each one.
   if (ownsClient) client.on('error', () => {});
 
-  const { sessionPrefix, indexPrefix, sessionKey, indexKey, generationKey, userKey, usernameKey, counterKey, revocationsKey, feedKey } = keys;
+  const { sessionPrefix, indexPrefix, sessionKey, indexKey, generationKey, userKey, usernameKey, counterKey, revocationsKey, feedKey } =
+    keys;
   const { call, run } = scriptRunner(client);
 
   const deleteSession = async (idHash: string) => (await run(SCRIPTS.deleteSession, [sessionKey(idHash)], [indexPrefix, idHash])) === 1;
@@ -62,7 +63,15 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
           // Another user's session lives in another cluster slot: deleted on its own, first.
           else if (replaces !== undefined) await deleteSession(replaces);
         }
-        return (await run(SCRIPTS.createSession, touched, [ttlMs, record.idHash, sessionPrefix, expectedGeneration, ...sessionFields(record)])) === 1;
+        return (
+          (await run(SCRIPTS.createSession, touched, [
+            ttlMs,
+            record.idHash,
+            sessionPrefix,
+            expectedGeneration,
+            ...sessionFields(record),
+          ])) === 1
+        );
       },
       async generation(userId) {
         return Number((await call(() => client.get(generationKey(userId)))) ?? 0);
@@ -75,7 +84,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
         return (await run(SCRIPTS.touchSession, [sessionKey(idHash)], [lastSeenAt, ttlMs])) === 1;
       },
       async rotateRefresh(idHash, expectedHash, next, ttlMs) {
-        return (await run(SCRIPTS.rotateRefresh, [sessionKey(idHash)], [expectedHash, next.hash, next.issuedAt, ttlMs])) as RotateRefreshResult;
+        return (await run(
+          SCRIPTS.rotateRefresh,
+          [sessionKey(idHash)],
+          [expectedHash, next.hash, next.issuedAt, ttlMs],
+        )) as RotateRefreshResult;
       },
       async updateData(idHash, expectedVersion, data) {
         const result = await run(SCRIPTS.updateSessionData, [sessionKey(idHash)], [expectedVersion, JSON.stringify(data)]);
@@ -91,7 +104,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
         return records.sort((a, b) => a.createdAt - b.createdAt);
       },
       async advanceGeneration(userId, exceptIdHash) {
-        return (await run(SCRIPTS.advanceGeneration, [indexKey(userId), generationKey(userId)], [sessionPrefix, exceptIdHash ?? ''])) as string[];
+        return (await run(
+          SCRIPTS.advanceGeneration,
+          [indexKey(userId), generationKey(userId)],
+          [sessionPrefix, exceptIdHash ?? ''],
+        )) as string[];
       },
       // Redis expires idle sessions itself, so every session key it still has is live.
       async count() {
@@ -112,6 +129,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
     },
     users: {
       async create(user) {
+        // prettier-ignore
         const fields = [
           'id', user.id,
           'username', user.username,
@@ -169,7 +187,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
         // One transaction: the durable copy and the feed never disagree. The feed is trimmed by
         // age; what it has lost, the sorted set still holds for replays.
         const minId = `${Math.max(0, Date.now() - FEED_RETENTION_MS)}-0`;
-        await call(() => client.multi().zadd(revocationsKey, entry.expiresAt, json).xadd(feedKey, 'MINID', '~', minId, '*', 'e', json).exec());
+        await call(() =>
+          client.multi().zadd(revocationsKey, entry.expiresAt, json).xadd(feedKey, 'MINID', '~', minId, '*', 'e', json).exec(),
+        );
       },
       follow(onEntry) {
         return followFeed(client, feedKey, onEntry);

@@ -135,7 +135,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 2000');
   db.exec(SCHEMA);
-  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(tessera_sessions)').all().map((column) => column.name));
+  const columns = new Set(
+    db
+      .prepare<[], { name: string }>('PRAGMA table_info(tessera_sessions)')
+      .all()
+      .map((column) => column.name),
+  );
   for (const [name, type] of Object.entries(ADDED_SESSION_COLUMNS)) {
     if (!columns.has(name)) db.exec(`ALTER TABLE tessera_sessions ADD COLUMN ${name} ${type}`);
   }
@@ -158,12 +163,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     ),
     getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
     touch: db.prepare('UPDATE tessera_sessions SET last_seen_at = ?, gc_at = ? WHERE id_hash = ? AND gc_at > ?'),
-    updateData: db.prepare(
-      'UPDATE tessera_sessions SET data = ?, version = version + 1 WHERE id_hash = ? AND version = ? AND gc_at > ?',
-    ),
-    sessionExists: db.prepare<[string, number], { one: number }>(
-      'SELECT 1 AS one FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?',
-    ),
+    updateData: db.prepare('UPDATE tessera_sessions SET data = ?, version = version + 1 WHERE id_hash = ? AND version = ? AND gc_at > ?'),
+    sessionExists: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
     deleteSession: db.prepare('DELETE FROM tessera_sessions WHERE id_hash = ?'),
     deleteLiveSession: db.prepare('DELETE FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
     listByUser: db.prepare<[string, number], SessionRow>(
@@ -195,7 +196,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
        RETURNING count, gc_at`,
     ),
     resetCounter: db.prepare('DELETE FROM tessera_counters WHERE key = ?'),
-    getCounter: db.prepare<[string, number], { count: number; gc_at: number }>('SELECT count, gc_at FROM tessera_counters WHERE key = ? AND gc_at > ?'),
+    getCounter: db.prepare<[string, number], { count: number; gc_at: number }>(
+      'SELECT count, gc_at FROM tessera_counters WHERE key = ? AND gc_at > ?',
+    ),
     sweepSessions: db.prepare('DELETE FROM tessera_sessions WHERE gc_at <= ?'),
     sweepCounters: db.prepare('DELETE FROM tessera_counters WHERE gc_at <= ?'),
     addRevocation: db.prepare('INSERT INTO tessera_revocations (entry, expires_at) VALUES (?, ?)'),

@@ -51,7 +51,6 @@ export interface ServerStore extends Store {
   readonly counters: CounterStore;
 }
 
-
 /** One session (or, for stateless, one login) as stored. Times are epoch ms. */
 export interface SessionRecord {
   /**
@@ -123,7 +122,12 @@ export interface SessionStore {
    * equals `expectedHash`, records activity (`lastSeenAt` = `issuedAt`) and extends the lifetime
    * like `touch`. Never resurrects a deleted session.
    */
-  rotateRefresh(idHash: string, expectedHash: string, next: { hash: string; issuedAt: number }, ttlMs: number): Promise<RotateRefreshResult>;
+  rotateRefresh(
+    idHash: string,
+    expectedHash: string,
+    next: { hash: string; issuedAt: number },
+    ttlMs: number,
+  ): Promise<RotateRefreshResult>;
   /** Replaces `data` only if `version` still equals `expectedVersion`. */
   updateData(idHash: string, expectedVersion: number, data: SessionData): Promise<UpdateDataResult>;
   /** Deletes the record and its index entry; `false` if it was already gone. */

@@ -20,19 +20,20 @@ let counter = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${++counter}`;
 
 /** A record as the session manager makes them: the id hash opens with its owner's tag. */
-const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => withTag({
-  userId: unique('user'),
-  userName: 'alice',
-  roles: ['user'],
-  createdAt: 1_000,
-  lastSeenAt: 1_000,
-  absoluteExpiresAt: 1_000 + 7 * 24 * HOUR,
-  userAgent: 'test-agent',
-  ip: '127.0.0.1',
-  data: {},
-  version: 0,
-  ...overrides,
-});
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord =>
+  withTag({
+    userId: unique('user'),
+    userName: 'alice',
+    roles: ['user'],
+    createdAt: 1_000,
+    lastSeenAt: 1_000,
+    absoluteExpiresAt: 1_000 + 7 * 24 * HOUR,
+    userAgent: 'test-agent',
+    ip: '127.0.0.1',
+    data: {},
+    version: 0,
+    ...overrides,
+  });
 
 function withTag(fields: Omit<SessionRecord, 'idHash'> & { idHash?: string }): SessionRecord {
   return { ...fields, idHash: fields.idHash ?? ownerTag(fields.userId) + unique('hash') };
@@ -100,7 +101,10 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const next = record({ userId: old.userId });
       assert.equal(await store.sessions.create(next, HOUR, { generation: 0, replaces: old.idHash }), true);
       assert.equal(await store.sessions.get(old.idHash), null);
-      assert.deepEqual((await store.sessions.listByUser(old.userId)).map((s) => s.idHash), [next.idHash]);
+      assert.deepEqual(
+        (await store.sessions.listByUser(old.userId)).map((s) => s.idHash),
+        [next.idHash],
+      );
     });
 
     withStore('a login checked under an older credential generation creates nothing and deletes nothing', async (store) => {
@@ -128,7 +132,10 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const revived = record({ userId: old.userId });
       assert.equal(await store.sessions.create(revived, HOUR, { rotates: old.idHash }), false, 'a revoked session is not brought back');
       assert.equal(await store.sessions.get(revived.idHash), null);
-      assert.deepEqual((await store.sessions.listByUser(old.userId)).map((s) => s.idHash), [next.idHash]);
+      assert.deepEqual(
+        (await store.sessions.listByUser(old.userId)).map((s) => s.idHash),
+        [next.idHash],
+      );
     });
 
     withStore('advancing the generation races logins: every login either fails or is deleted by it', async (store) => {
@@ -170,15 +177,25 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key') };
       const session = record({ refresh: first });
       await store.sessions.create(session, HOUR);
-      assert.equal(await store.sessions.rotateRefresh(session.idHash, unique('other'), { hash: unique('x'), issuedAt: 2_000 }, HOUR), 'conflict');
+      assert.equal(
+        await store.sessions.rotateRefresh(session.idHash, unique('other'), { hash: unique('x'), issuedAt: 2_000 }, HOUR),
+        'conflict',
+      );
       const second = { hash: unique('h1'), issuedAt: 3_000 };
       assert.equal(await store.sessions.rotateRefresh(session.idHash, first.hash, second, HOUR), 'rotated');
       const read = await store.sessions.get(session.idHash);
       assert.deepEqual(read?.refresh, { ...second, key: first.key });
       assert.equal(read?.lastSeenAt, 3_000);
-      assert.equal(await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h2'), issuedAt: 4_000 }, HOUR), 'conflict', 'the old hash lost');
+      assert.equal(
+        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h2'), issuedAt: 4_000 }, HOUR),
+        'conflict',
+        'the old hash lost',
+      );
       await store.sessions.delete(session.idHash);
-      assert.equal(await store.sessions.rotateRefresh(session.idHash, second.hash, { hash: unique('h3'), issuedAt: 5_000 }, HOUR), 'missing');
+      assert.equal(
+        await store.sessions.rotateRefresh(session.idHash, second.hash, { hash: unique('h3'), issuedAt: 5_000 }, HOUR),
+        'missing',
+      );
       assert.equal(await store.sessions.get(session.idHash), null, 'never resurrected');
 
       const plain = record();
@@ -191,7 +208,9 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const session = record({ refresh: first });
       await store.sessions.create(session, HOUR);
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => store.sessions.rotateRefresh(session.idHash, first.hash, { hash: `next-${i}`, issuedAt: 2_000 + i }, HOUR)),
+        Array.from({ length: 10 }, (_, i) =>
+          store.sessions.rotateRefresh(session.idHash, first.hash, { hash: `next-${i}`, issuedAt: 2_000 + i }, HOUR),
+        ),
       );
       assert.equal(results.filter((result) => result === 'rotated').length, 1);
       assert.equal(results.filter((result) => result === 'conflict').length, 9);
@@ -219,7 +238,7 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.deepEqual(await store.sessions.listByUser(session.userId), []);
     });
 
-    withStore('the user index lists and deletes exactly that user\'s sessions', async (store) => {
+    withStore("the user index lists and deletes exactly that user's sessions", async (store) => {
       const userId = unique('user');
       const mine = [record({ userId, createdAt: 1 }), record({ userId, createdAt: 2 }), record({ userId, createdAt: 3 })];
       const theirs = record();
@@ -227,8 +246,11 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash).sort(), mine.map((s) => s.idHash).sort());
 
       assert.deepEqual((await store.sessions.advanceGeneration(userId, mine[0]?.idHash)).sort(), [mine[1]?.idHash, mine[2]?.idHash].sort());
-      assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash), [mine[0]?.idHash]);
-      assert.ok(await store.sessions.get(theirs.idHash), 'another user\'s session survives');
+      assert.deepEqual(
+        (await store.sessions.listByUser(userId)).map((s) => s.idHash),
+        [mine[0]?.idHash],
+      );
+      assert.ok(await store.sessions.get(theirs.idHash), "another user's session survives");
       assert.equal(await store.sessions.generation(theirs.userId), 0, 'and so does their generation');
 
       assert.deepEqual(await store.sessions.advanceGeneration(userId), [mine[0]?.idHash]);
@@ -242,7 +264,10 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       const lasting = record({ userId });
       await store.sessions.create(lasting, HOUR);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.deepEqual((await store.sessions.listByUser(userId)).map((s) => s.idHash), [lasting.idHash]);
+      assert.deepEqual(
+        (await store.sessions.listByUser(userId)).map((s) => s.idHash),
+        [lasting.idHash],
+      );
     });
 
     withStore('concurrent data updates through the session manager are never lost', async (store) => {
@@ -259,7 +284,10 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
         ),
       );
       const cart = (await store.sessions.get(session.idHash))?.data.cart as number[];
-      assert.deepEqual([...cart].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        [...cart].sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     });
 
     withStore('revocations are kept until they expire and listed in full', async (store) => {
@@ -319,7 +347,10 @@ export function describeServerStoreConformance(name: string, open: (t: TestConte
     withStore('counters add atomically within a window that starts at the first hit', async (store) => {
       const key = unique('counter');
       const results = await Promise.all(Array.from({ length: 25 }, () => store.counters.add(key, 1, 60_000)));
-      assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1));
+      assert.deepEqual(
+        results.map((r) => r.count).sort((a, b) => a - b),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
       const last = await store.counters.add(key, -5, 60_000);
       assert.equal(last.count, 20);
       assert.ok(last.resetInMs > 0 && last.resetInMs <= 60_000);
@@ -345,7 +376,6 @@ export function describeServerStoreConformance(name: string, open: (t: TestConte
       await new Promise((resolve) => setTimeout(resolve, 120));
       assert.equal((await store.counters.add(key, 1, 50)).count, 1);
     });
-
   });
 }
 

@@ -88,16 +88,19 @@ function checkBinding(alg: Algorithm, key: KeyObject): void {
   const details = key.asymmetricKeyDetails ?? {};
   if (alg === 'EdDSA' && key.asymmetricKeyType !== 'ed25519') fail('EdDSA keys must be Ed25519');
   if (alg === 'ES256' && (key.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1')) fail('ES256 keys must be P-256');
-  if (alg === 'RS256' && (key.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048)) fail('RS256 keys must be RSA of at least 2048 bits');
+  if (alg === 'RS256' && (key.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048))
+    fail('RS256 keys must be RSA of at least 2048 bits');
 }
 
 /** RFC 7638 JWK thumbprint: a kid derived from the public key itself. */
 export function jwkThumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' });
   const members =
-    jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-    : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
-    : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+    jwk.kty === 'OKP'
+      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+      : jwk.kty === 'EC'
+        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+        : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
@@ -107,7 +110,8 @@ export function importKey(input: KeyInput): TokenKey {
   if (!(ALGORITHMS as readonly string[]).includes(alg)) throw new KeyInvalidError(`Unsupported algorithm ${JSON.stringify(alg)}.`);
   const keyObject = toKeyObject(alg, input.key);
   checkBinding(alg, keyObject);
-  const jwkAlg = typeof input.key === 'object' && !(input.key instanceof KeyObject) && !Buffer.isBuffer(input.key) ? input.key.alg : undefined;
+  const jwkAlg =
+    typeof input.key === 'object' && !(input.key instanceof KeyObject) && !Buffer.isBuffer(input.key) ? input.key.alg : undefined;
   if (jwkAlg !== undefined && jwkAlg !== alg) throw new KeyInvalidError(`The JWK says "alg": ${JSON.stringify(jwkAlg)}, not ${alg}.`);
 
   if (isHmac(alg)) {
@@ -117,7 +121,13 @@ export function importKey(input: KeyInput): TokenKey {
   const isPrivate = keyObject.type === 'private';
   const publicKey = isPrivate ? createPublicKey(keyObject) : keyObject;
   const signatureBytes = alg === 'RS256' ? (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 : 64;
-  return { kid: input.kid ?? jwkThumbprint(publicKey), alg, signingKey: isPrivate ? keyObject : undefined, verificationKey: publicKey, signatureBytes };
+  return {
+    kid: input.kid ?? jwkThumbprint(publicKey),
+    alg,
+    signingKey: isPrivate ? keyObject : undefined,
+    verificationKey: publicKey,
+    signatureBytes,
+  };
 }
 
 /**

@@ -116,13 +116,16 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
 
   const refresh = (): Promise<void> => {
     inFlight ??= load()
-      .then(() => {
-        backoffMs = 0;
-      }, (error: unknown) => {
-        failedAt = clock.now();
-        backoffMs = Math.min(maxAgeMs, backoffMs === 0 ? FIRST_BACKOFF_MS : backoffMs * 2);
-        throw error;
-      })
+      .then(
+        () => {
+          backoffMs = 0;
+        },
+        (error: unknown) => {
+          failedAt = clock.now();
+          backoffMs = Math.min(maxAgeMs, backoffMs === 0 ? FIRST_BACKOFF_MS : backoffMs * 2);
+          throw error;
+        },
+      )
       .finally(() => {
         inFlight = undefined;
       });
@@ -152,4 +155,3 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     },
   };
 }
-

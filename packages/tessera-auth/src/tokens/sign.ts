@@ -73,15 +73,19 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
       const iat = Math.floor(clock.now() / 1000);
       const exp = Math.min(iat + Math.ceil(input.ttlSeconds ?? options.ttlSeconds), input.notAfter ?? Infinity);
       const jti = randomBytes(16).toString('base64url');
-      const token = signJwt(options.keys.signingKey(), {
-        ...input.claims,
-        iss: options.issuer,
-        sub: input.sub,
-        aud: input.aud,
-        exp,
-        iat,
-        jti,
-      }, typ);
+      const token = signJwt(
+        options.keys.signingKey(),
+        {
+          ...input.claims,
+          iss: options.issuer,
+          sub: input.sub,
+          aud: input.aud,
+          exp,
+          iat,
+          jti,
+        },
+        typ,
+      );
       return { token, jti, expiresAt: exp * 1000, expiresIn: Math.max(0, exp - iat) };
     },
   };

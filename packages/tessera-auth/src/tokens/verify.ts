@@ -118,14 +118,16 @@ export const MAX_LEEWAY_SECONDS = 60;
 export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
   const leeway = options.leewaySeconds ?? 5;
-  if (!isNumber(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS) throw new ConfigError(`leewaySeconds must be between 0 and ${MAX_LEEWAY_SECONDS}.`);
+  if (!isNumber(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS)
+    throw new ConfigError(`leewaySeconds must be between 0 and ${MAX_LEEWAY_SECONDS}.`);
   const maxTokenBytes = options.maxTokenBytes ?? 8192;
   if (options.typ !== null && (typeof options.typ !== 'string' || options.typ === '')) {
     throw new ConfigError('typ must name the expected token type (e.g. "at+jwt"), or be null for tokens that carry none.');
   }
   const untyped = options.typ === null;
   const expectedTyp = options.typ === null ? undefined : normalizeTyp(options.typ);
-  const audiences = options.audience === undefined ? undefined : new Set(typeof options.audience === 'string' ? [options.audience] : options.audience);
+  const audiences =
+    options.audience === undefined ? undefined : new Set(typeof options.audience === 'string' ? [options.audience] : options.audience);
   if (audiences?.size === 0) throw new ConfigError('audience must name at least one audience.');
   const requireSubject = options.requireSubject ?? true;
   const cacheSize = options.cacheSize ?? 10_000;
@@ -157,8 +159,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (audiences) {
       const aud = claims.aud;
       const accepted =
-        typeof aud === 'string' ? audiences.has(aud)
-        : Array.isArray(aud) && aud.every((a) => typeof a === 'string') && aud.some((a: string) => audiences.has(a));
+        typeof aud === 'string'
+          ? audiences.has(aud)
+          : Array.isArray(aud) && aud.every((a) => typeof a === 'string') && aud.some((a: string) => audiences.has(a));
       if (!accepted) throw new TokenClaimError('aud');
     }
     if (Array.isArray(claims.aud)) Object.freeze(claims.aud);
