@@ -89,6 +89,16 @@ export function contenders(tmp: string): Contender[] {
       usesRedis: true,
     },
     {
+      id: 'tessera-stateful-redis-cached',
+      state: 'server: the session in Redis, a copy in each process',
+      name: 'Tessera stateful, Redis, cached',
+      kind: 'stateful',
+      tessera: true,
+      script: 'tessera-stateful.js',
+      env: { STORE: 'redis', SESSION_CACHE: '1' },
+      usesRedis: true,
+    },
+    {
       id: 'jsonwebtoken-string',
       state: 'client: the signed token',
       name: 'express + jsonwebtoken (string secret)',

@@ -37,6 +37,7 @@ export interface LabResult {
 const SEED_COLUMNS = [
   'express-session-redis',
   'tessera-stateful-redis',
+  'tessera-stateful-redis-cached',
   'blacklist-string',
   'fast-jwt',
   'tessera-stateless-redis',

@@ -1,4 +1,5 @@
-// Tessera's stateful strategy through the public package API, on the store named by $STORE.
+// Tessera's stateful strategy through the public package API, on the store named by $STORE;
+// SESSION_CACHE=1 serves sessions from the process's copy, kept current by the revocation feed.
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera-auth';
 import { requireAuth, tessera } from 'tessera-auth/express';
@@ -22,8 +23,10 @@ for (let attempt = 0; ; attempt++) {
   }
 }
 
+const auth = createAuth({ strategy: 'stateful', store, cookie: { secure: false }, session: { cache: process.env.SESSION_CACHE === '1' } });
+await auth.ready();
 const app = express();
-app.use(tessera(createAuth({ strategy: 'stateful', store, cookie: { secure: false } })));
+app.use(tessera(auth));
 app.post('/login', async (req, res) => {
   await req.auth.login(USER);
   res.json({ ok: true });

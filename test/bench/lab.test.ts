@@ -36,7 +36,7 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
 
       const result = JSON.parse(readFileSync(join(out, 'lab-quick.json'), 'utf8')) as LabResult;
       const row = (id: string) => result.rows.find((r) => r.id === id) ?? assert.fail(`no row ${id}`);
-      assert.equal(result.rows.length, 20, '14 contenders, 6 of them again behind the delaying proxy');
+      assert.equal(result.rows.length, 22, '15 contenders, 7 of them again behind the delaying proxy');
       for (const r of result.rows) {
         assert.equal(r.failed, 0, `${r.name}: failed requests`);
         assert.ok(r.rps > 0, `${r.name}: no requests`);
@@ -44,7 +44,14 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
       assert.ok(result.redisRoundTripMs.delayed > result.redisRoundTripMs.loopback + 1, 'the proxy delays the Redis round trip');
 
       // Store commands per request: the thesis (none on the token paths) and the peers' designs.
-      for (const id of ['tessera-stateless-redis', 'tessera-hybrid', 'tessera-stateless-redis+delay', 'tessera-hybrid+delay']) {
+      for (const id of [
+        'tessera-stateless-redis',
+        'tessera-hybrid',
+        'tessera-stateful-redis-cached',
+        'tessera-stateless-redis+delay',
+        'tessera-hybrid+delay',
+        'tessera-stateful-redis-cached+delay',
+      ]) {
         assert.ok(row(id).redisPerRequest! < 0.01, `${id} sends Redis nothing per request`);
       }
       assert.ok(Math.abs(row('tessera-stateful-redis').redisPerRequest! - 1) < 0.1, 'Tessera stateful: one command');
@@ -54,6 +61,7 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
       // Revocation: refused where the design can refuse, never where it cannot.
       for (const id of [
         'tessera-stateful-redis',
+        'tessera-stateful-redis-cached',
         'tessera-stateless-redis',
         'tessera-hybrid',
         'express-session-redis',

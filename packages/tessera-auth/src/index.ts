@@ -1,5 +1,5 @@
 export { createAuth } from './core/create-auth.js';
-export type { Auth, AuthOptions, CookieOptions, ResolvedCookie } from './core/create-auth.js';
+export type { Auth, AuthOptions, CookieOptions, ResolvedCookie, SessionCacheOptions } from './core/create-auth.js';
 export { authorize } from './core/authorize.js';
 export { systemClock, type Clock } from './base/clock.js';
 export * from './base/errors.js';

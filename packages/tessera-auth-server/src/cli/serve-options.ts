@@ -21,6 +21,7 @@ const FLAGS = {
   'keys-dir': { type: 'string' },
   issuer: { type: 'string' },
   'insecure-cookies': { type: 'boolean' },
+  'session-cache': { type: 'boolean' },
   'bootstrap-admin': { type: 'string' },
   'bootstrap-admin-file': { type: 'string' },
   'access-ttl': { type: 'string' },
@@ -52,6 +53,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --redis-url URL           redis://127.0.0.1:6379
   --redis-cluster NODES     a Redis Cluster instead: seed nodes, host:port[,host:port...]
   --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
+  --session-cache           stateful: serve sessions from each instance's copy, kept current by the
+                            revocation feed, instead of a store read per request
   --bootstrap-admin U:P     create that admin user if absent
   --trust-proxy VALUE       believe X-Forwarded-For from the proxies in front: a hop count (1), or
                             addresses, CIDR ranges, loopback/linklocal/uniquelocal, comma-separated
@@ -152,7 +155,8 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     const value = values[flag];
     return typeof value === 'string' ? value : (fromEnv(flag) ?? fallback);
   };
-  const on = (flag: 'insecure-cookies' | 'public-metrics') => values[flag] ?? ['1', 'true', 'yes'].includes(fromEnv(flag) ?? '');
+  const on = (flag: 'insecure-cookies' | 'public-metrics' | 'session-cache') =>
+    values[flag] ?? ['1', 'true', 'yes'].includes(fromEnv(flag) ?? '');
   const list = (flag: 'trusted-origin' | 'service'): string[] => values[flag] ?? fromEnv(flag)?.split(',').filter(Boolean) ?? [];
   /** A secret, from its flag or its file (command line first), else from TESSERA_<FLAG> or TESSERA_<FLAG>_FILE. */
   const secret = (flag: SecretFlag): { value: string | string[]; fromFile: boolean } | undefined => {
@@ -235,10 +239,16 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const store = oneOf(text('store', 'sqlite'), STORES, 'store');
   if (redisCluster.length > 0 && store !== 'redis') throw new UsageError('--redis-cluster needs --store redis.');
 
+  const strategy = oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy');
+  const sessionCache = on('session-cache');
+  if (sessionCache && strategy !== 'stateful')
+    throw new UsageError('--session-cache is for --strategy stateful (the token strategies read no session per request).');
+  const session = { ...(maxSessions !== undefined && { maxPerUser: maxSessions }), ...(sessionCache && { cache: true }) };
+
   return {
     port,
     host: text('host', '127.0.0.1'),
-    strategy: oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy'),
+    strategy,
     store,
     dataDir: text('data-dir', './.tessera'),
     redisUrl: secretText('redis-url') ?? 'redis://127.0.0.1:6379',
@@ -251,7 +261,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),
     limits,
-    ...(maxSessions !== undefined && { session: { maxPerUser: maxSessions } }),
+    ...(Object.keys(session).length > 0 && { session }),
     trustedOrigins: list('trusted-origin'),
     clients,
     services,

@@ -50,7 +50,7 @@ export interface ServeOptions {
   clients?: readonly OAuthClient[] | undefined;
   /** The services users may get tokens for (`POST /auth/token`), each with the scopes it grants. */
   services?: readonly ServiceGrant[] | undefined;
-  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number; maxPerUser?: number } | undefined;
+  session?: { idleTimeout?: number; absoluteTimeout?: number; touchInterval?: number; maxPerUser?: number; cache?: boolean } | undefined;
   /** Login throttling; each limit left out keeps its default (`DEFAULT_LOGIN_THROTTLE`). */
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
   /** Registration throttling; each limit left out keeps its default (`DEFAULT_REGISTRATION_THROTTLE`). */

@@ -8,7 +8,9 @@ import { createStatefulStrategy } from './stateful.js';
 import { createStatelessStrategy } from './stateless.js';
 import { authTokensOf, createTokenRuntime, type AuthTokens, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from '../base/types.js';
+import { createRevocationMirror } from '../revocation/revocation-mirror.js';
 import { createSessionManager } from '../sessions/session-manager.js';
+import { MAX_LEEWAY_SECONDS } from '../tokens/verify.js';
 import type { Store } from '../stores/store.js';
 
 /** The session cookie: HttpOnly, SameSite=Lax, Path=/, never a Domain. */
@@ -49,6 +51,15 @@ export interface AuthOptions {
     maxDataBytes?: number;
     /** Sessions (or stateless logins) one user may hold; a login past it ends the oldest (default 100). */
     maxPerUser?: number;
+    /**
+     * Stateful strategy: serve sessions from a copy in each instance instead of reading the store
+     * on every request (default off: strict mode). A session ended anywhere is refused everywhere
+     * once the revocation feed delivers the end (milliseconds with Redis); an instance that has not
+     * heard from the feed within `maxStaleness` reads the store again, and answers 503 if it cannot.
+     * A client's own data updates are read back at any instance on its next request. Several
+     * instances need a store with a feed (Redis); memory and SQLite serve one process.
+     */
+    cache?: boolean | SessionCacheOptions;
   };
   /**
    * Required by the stateless and hybrid strategies: keys, issuer, access-token lifetime. Optional
@@ -70,6 +81,14 @@ export interface AuthOptions {
     trustedOrigins?: readonly string[];
   };
   clock?: Clock;
+}
+
+/** Options of the stateful strategy's session cache (`session.cache`). */
+export interface SessionCacheOptions {
+  /** Sessions each instance keeps at most (default 100 000); past it, the one cached longest ago goes. */
+  maxEntries?: number;
+  /** Seconds a cached session is trusted without hearing from the revocation feed (default 5, at least 1). */
+  maxStaleness?: number;
 }
 
 /** A cookie as `createAuth` resolved it from the options. */
@@ -172,6 +191,15 @@ function resolveOrigins(origins: readonly string[]): Set<string> {
   );
 }
 
+function resolveCacheOptions(option: boolean | SessionCacheOptions | undefined, strategy: Strategy) {
+  if (!option) return undefined;
+  if (strategy !== 'stateful')
+    throw new ConfigError('session.cache is for the stateful strategy (the token strategies read no session per request).');
+  const { maxEntries = 100_000, maxStaleness } = option === true ? {} : option;
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0) throw new ConfigError('session.cache.maxEntries must be a positive integer.');
+  return { maxEntries, maxStaleness };
+}
+
 /**
  * One Auth object for the whole application; every option is checked here, once (`ConfigError`).
  *
@@ -210,9 +238,14 @@ export function createAuth(options: AuthOptions): Auth {
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
     throw new ConfigError('refresh.graceSeconds must be between 0 and 300.');
   }
+  const cache = resolveCacheOptions(options.session?.cache, strategy);
+  // One copy of the revocation list per instance, for tokens and cached sessions alike.
+  const maxStaleness = options.tokens?.maxStaleness ?? cache?.maxStaleness;
+  const revocations =
+    options.tokens || cache ? createRevocationMirror({ store, clock, ...(maxStaleness !== undefined && { maxStaleness }) }) : undefined;
   // Hybrid access tokens are short-lived (5 minutes): the refresh handle renews them.
   const tokenOptions = options.tokens && { ...options.tokens, accessTtl: options.tokens.accessTtl ?? (strategy === 'hybrid' ? 300 : 900) };
-  const tokens = tokenOptions ? createTokenRuntime(tokenOptions, store, clock) : undefined;
+  const tokens = tokenOptions && revocations ? createTokenRuntime(tokenOptions, revocations, clock) : undefined;
   // Records outlive their sessions while tokens issued from them may be accepted (see revokeUser).
   const retainMs = tokens?.retainMs ?? 0;
   // Stateless: a session is a login record, for the device list only; it lives as long as its token.
@@ -228,7 +261,12 @@ export function createAuth(options: AuthOptions): Auth {
       : { idleTimeoutMs: idle * 1000, absoluteTimeoutMs: absolute * 1000, touchIntervalMs: touch * 1000, maxDataBytes, retainMs };
 
   const sessions = createSessionManager(store, policy, clock);
-  const revoker = createRevoker(sessions, tokens, maxPerUser);
+  // A session's end lives on the list as long as a copy of it may be accepted somewhere: a token
+  // for its lifetime, a cached session until its next touch; plus the largest clock leeway.
+  const announcedMs = Math.max(tokens ? tokens.ttlSeconds * 1000 : 0, cache ? policy.touchIntervalMs : 0) + MAX_LEEWAY_SECONDS * 1000;
+  const announceEnd =
+    revocations && ((idHash: string) => revocations.add({ kind: 'sid', value: idHash, expiresAt: clock.now() + announcedMs }));
+  const revoker = createRevoker(sessions, announceEnd, maxPerUser);
   const events = new EventEmitter<AuthEvents>();
   const hybrid =
     strategy === 'hybrid' && tokens
@@ -250,8 +288,9 @@ export function createAuth(options: AuthOptions): Auth {
     cookie,
     refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
-    ready: async () => tokens?.ensureLoaded(),
-    close: () => tokens?.close(),
+    ready: async () => revocations?.ensureLoaded(),
+    close: () => revocations?.close(),
   };
-  return attachInternals(auth, { sessions, revoker, tokens, stateful: createStatefulStrategy(sessions, revoker), tokenStrategy, hybrid });
+  const stateful = createStatefulStrategy({ sessions, revoker, clock, ...(cache && revocations && { cache: { ...cache, revocations } }) });
+  return attachInternals(auth, { sessions, revoker, tokens, revocations, stateful, tokenStrategy, hybrid });
 }

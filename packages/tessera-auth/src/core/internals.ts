@@ -1,3 +1,4 @@
+import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { Auth } from './create-auth.js';
 import type { HybridStrategy } from './hybrid.js';
@@ -11,6 +12,8 @@ export interface AuthInternals {
   readonly sessions: SessionManager;
   readonly revoker: Revoker;
   readonly tokens: TokenRuntime | undefined;
+  /** This instance's copy of the revocation list (token strategies, cached sessions). */
+  readonly revocations: RevocationMirror | undefined;
   readonly stateful: StatefulStrategy;
   /** Stateless and hybrid. */
   readonly tokenStrategy: TokenStrategy | undefined;

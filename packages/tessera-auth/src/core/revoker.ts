@@ -1,21 +1,24 @@
 import type { SessionManager } from '../sessions/session-manager.js';
-import type { TokenRuntime } from './token-runtime.js';
 
 export type Revoker = ReturnType<typeof createRevoker>;
 
 /**
  * Ends sessions and logins outside of any request (admin actions) and for the request contexts.
- * With tokens, a login's tokens go on the revocation list (durably, on every instance) before its
- * record is dropped from the device list, so nothing is ever listed as gone yet still accepted.
+ * Where copies exist (tokens, cached sessions), the end is announced first (`announceEnd`: on the
+ * revocation list, durably, on every instance), then the record is dropped from the device list,
+ * so nothing is ever listed as gone yet still accepted.
  */
-export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | undefined, maxPerUser: number) {
+export function createRevoker(sessions: SessionManager, announceEnd: ((idHash: string) => Promise<void>) | undefined, maxPerUser: number) {
   const endSession = async (idHash: string): Promise<boolean> => {
-    await tokens?.revokeSession(idHash);
+    await announceEnd?.(idHash);
     return sessions.revoke(idHash);
   };
 
   return {
     endSession,
+
+    /** Puts a session's end on the revocation list (where copies of it exist) without touching its record. */
+    announceEnd,
 
     /** Ends session `id` if it is one of the user's own: a device list only reaches its owner's sessions. */
     async endOwnSession(userId: string, id: string): Promise<boolean> {
@@ -44,14 +47,14 @@ export function createRevoker(sessions: SessionManager, tokens: TokenRuntime | u
      * carries its session's id, so revoking those ids revokes every token, by no clock.
      */
     async revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
-      if (!tokens) return (await sessions.endAllOfUser(userId, options.except)).length;
+      if (!announceEnd) return (await sessions.endAllOfUser(userId, options.except)).length;
       // Revoked before the atomic step too, so a crash between the two steps leaves at most the
       // logins in flight alive, and only until a retry of the change.
       const listed = new Set((await sessions.recordsOfUser(userId)).map((record) => record.idHash));
       listed.delete(options.except ?? '');
-      await Promise.all([...listed].map((idHash) => tokens.revokeSession(idHash)));
+      await Promise.all([...listed].map(announceEnd));
       const ended = await sessions.endAllOfUser(userId, options.except);
-      await Promise.all(ended.filter((idHash) => !listed.has(idHash)).map((idHash) => tokens.revokeSession(idHash)));
+      await Promise.all(ended.filter((idHash) => !listed.has(idHash)).map(announceEnd));
       return ended.length;
     },
   };

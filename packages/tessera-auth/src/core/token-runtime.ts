@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { RevocationEntry } from '../base/types.js';
-import { createRevocationMirror, type RevocationEvents, type RevocationMirror } from '../revocation/revocation-mirror.js';
-import type { Store } from '../stores/store.js';
+import type { RevocationEvents, RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
 import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
@@ -83,8 +82,6 @@ export interface TokenRuntime extends AuthTokens {
   isStale(): boolean;
   /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
   revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void>;
-  /** Revokes every token of a session or login issued up to now. */
-  revokeSession(sid: string): Promise<void>;
   /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
   issue(identity: Identity, sid: string, sessionEndsAt: number): IssuedToken;
   close(): void;
@@ -95,7 +92,7 @@ export interface TokenRuntime extends AuthTokens {
  * every request checks in memory. A revocation is written to the store before it takes effect
  * here, so it survives a restart; the list is replayed from the store before the first request.
  */
-export function createTokenRuntime(options: TokenStrategyOptions, store: Store, clock: Clock): TokenRuntime {
+export function createTokenRuntime(options: TokenStrategyOptions, mirror: RevocationMirror, clock: Clock): TokenRuntime {
   const ttlSeconds = options.accessTtl ?? 900;
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigError('tokens.accessTtl must be a positive number of seconds.');
   if (!options.issuer) throw new ConfigError('tokens.issuer is required.');
@@ -123,11 +120,6 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
     clock,
     ...(options.leeway !== undefined && { leewaySeconds: options.leeway }),
   });
-  const mirror = createRevocationMirror({
-    store,
-    clock,
-    ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
-  });
 
   return {
     ttlSeconds,
@@ -152,12 +144,6 @@ export function createTokenRuntime(options: TokenStrategyOptions, store: Store, 
 
     revokeToken(claims) {
       return mirror.add({ kind: 'jti', value: claims.jti, expiresAt: (claims.exp + MAX_LEEWAY_SECONDS) * 1000 });
-    },
-
-    // The entry lives until the last token of the session could still be accepted: a token
-    // lifetime from now, plus the largest leeway.
-    revokeSession(sid) {
-      return mirror.add({ kind: 'sid', value: sid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
     issue(identity, sid, sessionEndsAt) {

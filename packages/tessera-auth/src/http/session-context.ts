@@ -19,9 +19,24 @@ export async function createSessionContext(auth: Auth, request: RequestFacts, re
   // Any cookie-carrying unsafe request from an untrusted origin is refused before it can act.
   if (presented !== undefined && !csrfSafe) throw new CsrfError();
   const internals = internalsOf(auth);
-  const record = presented === undefined ? null : await internals.sessions.resolve(presented);
+  const record = presented === undefined ? null : await resolvePresented(internals, presented);
   if (presented !== undefined && record === null) response.appendSetCookie(clearedSessionCookie(auth.cookie));
-  return new SessionContext(auth, internals, request, response, presented !== undefined, csrfSafe, record);
+  return new SessionContext(auth, internals, request, response, presented, csrfSafe, record);
+}
+
+/**
+ * The cookie holds the session id, and in cached mode `.<version>` once the session's data has
+ * been written: the version the client must read back, at whichever instance it lands next.
+ */
+function resolvePresented(internals: AuthInternals, presented: string): Promise<SessionRecord | null> {
+  const dot = presented.indexOf('.');
+  const version = dot < 0 ? 0 : Number(presented.slice(dot + 1));
+  return internals.stateful.resolve(sessionIdOf(presented), Number.isSafeInteger(version) && version > 0 ? version : 0);
+}
+
+function sessionIdOf(presented: string): string {
+  const dot = presented.indexOf('.');
+  return dot < 0 ? presented : presented.slice(0, dot);
 }
 
 /** One object per request, its methods on the prototype: the request path allocates little. */
@@ -35,10 +50,15 @@ class SessionContext implements AuthContext {
     private readonly internals: AuthInternals,
     private readonly request: RequestFacts,
     private readonly response: ResponseSink,
-    private readonly hadCookie: boolean,
+    private readonly presented: string | undefined,
     private readonly csrfSafe: boolean,
     private record: SessionRecord | null,
-  ) {}
+  ) {
+    this.sessionId = record && presented !== undefined ? sessionIdOf(presented) : undefined;
+  }
+
+  /** The secret id of the request's session, once it is known to be live (or was just issued). */
+  private sessionId: string | undefined;
 
   get strategy() {
     return this.auth.strategy;
@@ -64,7 +84,7 @@ class SessionContext implements AuthContext {
 
   async logout(): Promise<void> {
     if (this.record) await this.auth.endSession(this.record.idHash);
-    if (this.hadCookie) this.forget();
+    if (this.presented !== undefined) this.forget();
     this.record = null;
   }
 
@@ -98,6 +118,10 @@ class SessionContext implements AuthContext {
       if (error instanceof AuthenticationRequiredError) this.record = null;
       throw error;
     }
+    // Cached mode: the client carries the version it wrote, so any instance reads this data back.
+    if (this.internals.stateful.cached && this.sessionId !== undefined) {
+      this.response.appendSetCookie(sessionCookie(this.auth.cookie, `${this.sessionId}.${this.record.version}`));
+    }
     return this.record.data;
   }
 
@@ -108,12 +132,14 @@ class SessionContext implements AuthContext {
 
   private adopt(issued: Issued): LoginResult {
     this.record = issued.record;
+    this.sessionId = issued.sessionId;
     this.response.appendSetCookie(sessionCookie(this.auth.cookie, issued.sessionId as string));
     return { session: issued.session };
   }
 
   private forget(): void {
     this.record = null;
+    this.sessionId = undefined;
     this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));
   }
 }

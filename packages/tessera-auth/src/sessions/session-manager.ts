@@ -80,6 +80,17 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     throw new SessionConflictError();
   };
 
+  /** `resolve` for an id already checked and hashed. */
+  const resolveHash = async (idHash: string): Promise<SessionRecord | null> => {
+    const record = await store.sessions.get(idHash);
+    const now = clock.now();
+    if (!record || !isLive(record, now)) return null;
+    if (now - record.lastSeenAt < policy.touchIntervalMs) return record;
+    const touched = { ...record, lastSeenAt: now };
+    if (!(await store.sessions.touch(idHash, now, storeTtlMs(touched, policy, now)))) return null;
+    return touched;
+  };
+
   return {
     policy,
 
@@ -149,17 +160,11 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
      * store. Activity is written only when the last write is older than `touchIntervalMs`. An
      * ended session's record is left for the store to forget: its tokens may outlive it.
      */
-    async resolve(presentedId: string): Promise<SessionRecord | null> {
-      if (!isWellFormedSessionId(presentedId)) return null;
-      const idHash = hashSessionId(presentedId);
-      const record = await store.sessions.get(idHash);
-      const now = clock.now();
-      if (!record || !isLive(record, now)) return null;
-      if (now - record.lastSeenAt < policy.touchIntervalMs) return record;
-      const touched = { ...record, lastSeenAt: now };
-      if (!(await store.sessions.touch(idHash, now, storeTtlMs(touched, policy, now)))) return null;
-      return touched;
+    resolve(presentedId: string): Promise<SessionRecord | null> {
+      return isWellFormedSessionId(presentedId) ? resolveHash(hashSessionId(presentedId)) : Promise.resolve(null);
     },
+
+    resolveHash,
 
     /**
      * Applies `update` to the current data with compare-and-set, so two requests that each add to a
@@ -211,5 +216,6 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
     },
 
     expiresAt,
+    isLive,
   };
 }
