@@ -1,8 +1,8 @@
 /**
- * Revocation propagation: three stateless instances (separate processes) share one Redis; each
- * revocation is made at one of them in turn, and the time until each of the two others hears it
+ * Revocation propagation: 3, then 10 stateless instances (separate processes) share one Redis;
+ * each revocation is made at one of them in turn, and the time until each of the others hears it
  * from the feed is recorded (the moment it enters their in-memory list). Sequential revocations,
- * so this is latency, not throughput. Usage: npm run bench:revocation [-- --count N]
+ * so this is latency, not throughput. Usage: npm run bench:revocation [-- --count N --instances 3,10]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,9 +12,9 @@ import { parseArgs } from 'node:util';
 import { freePort, startRedis } from '../tools/redis-process.js';
 import { machine, replaceReadmeSection } from './harness.js';
 
-const { values: args } = parseArgs({ options: { count: { type: 'string' }, quick: { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { count: { type: 'string' }, instances: { type: 'string' }, quick: { type: 'boolean' } } });
 const COUNT = Number(args.count ?? (args.quick ? 200 : 1000));
-const INSTANCES = 3;
+const INSTANCE_COUNTS = (args.instances ?? '3,10').split(',').map(Number);
 
 interface Instance {
   child: ChildProcess;
@@ -58,17 +58,17 @@ const heardBy = (instance: Instance, jti: string) =>
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-async function main() {
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+/** The delivery latencies (ms) of COUNT revocations among `count` instances. */
+async function measure(count: number): Promise<number[]> {
   const redis = await startRedis({ durable: false });
   const instances: Instance[] = [];
   const latencies: number[] = [];
   try {
-    for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance(redis.url));
+    for (let i = 0; i < count; i++) instances.push(await startInstance(redis.url));
     // Warm-up: connections, JIT.
-    for (let i = 0; i < 50; i++) await revoke(instances, i % INSTANCES, randomUUID());
+    for (let i = 0; i < 50; i++) await revoke(instances, i % count, randomUUID());
     for (let i = 0; i < COUNT; i++) {
-      const origin = i % INSTANCES;
+      const origin = i % count;
       const jti = randomUUID();
       await revoke(instances, origin, jti);
       const sentAt = instances[origin]!.sent.get(jti)!;
@@ -79,16 +79,26 @@ async function main() {
     await Promise.all(instances.map((instance) => (instance.child.exitCode === null ? once(instance.child, 'exit') : undefined)));
     await redis.dispose();
   }
+  return latencies.sort((a, b) => a - b);
+}
 
-  const sorted = latencies.sort((a, b) => a - b);
+async function main() {
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const ms = (value: number) => value.toFixed(2);
+  const rows: string[] = [];
+  for (const count of INSTANCE_COUNTS) {
+    const sorted = await measure(count);
+    rows.push(
+      `| ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
+    );
+  }
   const m = machine();
   const text = [
-    `Revocation propagation between ${INSTANCES} instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations, each made at one instance in turn and timed until each of the two others has it in memory (${sorted.length} deliveries). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}.`,
+    `Revocation propagation between instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations per row, each made at one instance in turn and timed until every other instance has it in memory. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
     '',
-    '| deliveries | p50 ms | p90 ms | p99 ms | max ms |',
-    '|---:|---:|---:|---:|---:|',
-    `| ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
+    '| instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...rows,
   ].join('\n');
   console.log(`\n${text}\n`);
   mkdirSync('bench/results', { recursive: true });

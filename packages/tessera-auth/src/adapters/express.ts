@@ -46,17 +46,29 @@ export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'b
   send(res, problemAnswer(error, scheme));
 }
 
+/** Options of the `tessera()` middleware. */
+export interface TesseraOptions {
+  /**
+   * Also require authentication (and every one of `roles`) in the same middleware, for a router
+   * whose routes are all protected: one Express layer instead of `tessera()` then `requireAuth()`.
+   */
+  require?: true | { roles?: readonly string[] };
+}
+
 /**
- * Puts `req.auth` on every request.
+ * Puts `req.auth` on every request; with `require`, also answers 401 or 403 for a request that
+ * lacks the user or roles (see `requireAuth`).
  *
  * @example
  * ```ts
  * app.use(express.json(), tessera(auth));
  * app.get('/me', requireAuth(), (req, res) => res.json(req.auth.user));
+ * app.use('/admin', tessera(auth, { require: { roles: ['admin'] } }), adminRouter);
  * app.use(problemHandler());
  * ```
  */
-export function tessera(auth: Auth): RequestHandler {
+export function tessera(auth: Auth, options: TesseraOptions = {}): RequestHandler {
+  const required = options.require && { roles: [...((options.require !== true && options.require.roles) || [])] };
   return function tesseraAuth(req, res, next) {
     authenticateThen(
       auth,
@@ -64,6 +76,13 @@ export function tessera(auth: Auth): RequestHandler {
       new ExpressResponseSink(res),
       (context) => {
         req.auth = context;
+        if (required) {
+          try {
+            authorize(context, required.roles);
+          } catch (error) {
+            return sendProblem(res, error, context.scheme);
+          }
+        }
         next();
       },
       (answer) => send(res, answer),
