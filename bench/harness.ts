@@ -135,15 +135,3 @@ export function replaceReadmeSection(marker: string, content: string): void {
   if (!file) throw new Error(`no docs/*.md has a bench:${marker} section`);
   writeFileSync(file, readFileSync(file, 'utf8').replace(pattern, `$1${content}\n$2`));
 }
-
-/** Resolves once a freshly created store answers (its client connects in the background). */
-export async function storeReady(store: { ping(): Promise<void> }): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await store.ping();
-    } catch (error) {
-      if (attempt > 200) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}

@@ -22,8 +22,8 @@ import { createAuth, createAuthContext, createMemoryStore, type Auth, type Strat
 import { requireAuth, tessera } from 'tessera-auth/express';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createKeyRing, importKey } from 'tessera-auth/tokens';
-import { startRedis, type RedisServer } from '../tools/redis-process.js';
-import { machine, median, replaceReadmeSection, storeReady } from './harness.js';
+import { startRedis, waitUntilUp, type RedisServer } from '../tools/redis-process.js';
+import { machine, median, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, calls: { type: 'string' } } });
 const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 9));
@@ -236,7 +236,7 @@ async function contenders(redis: RedisServer): Promise<Contender[]> {
   const tesseraRedis = (prefix: string) => createRedisStore({ url: redis.url, prefix });
   const strict = tesseraRedis('strict:');
   const cached = tesseraRedis('cached:');
-  await Promise.all([strict, cached].map(storeReady));
+  await Promise.all([strict, cached].map(waitUntilUp));
   return [
     await expressSessionContender('express-session + MemoryStore', undefined, false),
     await expressSessionContender(

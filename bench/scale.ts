@@ -22,8 +22,8 @@ import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 import { systemClock } from '../packages/tessera-auth/src/base/clock.js';
 import { createRevocationList } from '../packages/tessera-auth/src/revocation/revocation-list.js';
 import { generateSessionId, hashSessionId } from '../packages/tessera-auth/src/sessions/session-id.js';
-import { startRedis, type RedisServer } from '../tools/redis-process.js';
-import { machine, replaceReadmeSection, storeReady } from './harness.js';
+import { startRedis, waitUntilUp, type RedisServer } from '../tools/redis-process.js';
+import { machine, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
 const SIZES = args.quick ? [1_000, 10_000] : [10_000, 1_000_000];
@@ -94,7 +94,7 @@ const tesseraRedis = (count: number, listpackValue?: number) =>
     count,
     async (redis) => {
       const store = createRedisStore({ url: redis.url, commandTimeoutMs: 10_000 });
-      await storeReady(store);
+      await waitUntilUp(store);
       await writeSessions(store, count);
       return () => store.close();
     },
@@ -155,7 +155,7 @@ async function loadTime(count: number): Promise<number> {
   const redis = await startRedis({ durable: false });
   try {
     const store = createRedisStore({ url: redis.url, commandTimeoutMs: 10_000 });
-    await storeReady(store);
+    await waitUntilUp(store);
     const expiresAt = Date.now() + DAY_MS;
     await inBatches(count, () => store.revocations.add({ kind: 'jti', value: randomUUID(), expiresAt }));
     const started = performance.now();
@@ -182,7 +182,7 @@ async function logoutEverywhere(strategy: 'stateful' | 'hybrid', count: number):
   const redis = await startRedis({ durable: false });
   try {
     const store = createRedisStore({ url: redis.url, commandTimeoutMs: 10_000 });
-    await storeReady(store);
+    await waitUntilUp(store);
     const auth = createAuth({
       strategy,
       store,

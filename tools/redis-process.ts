@@ -127,3 +127,15 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     throw error;
   }
 }
+
+/** Resolves once a freshly created store answers (clients connect in the background). */
+export async function waitUntilUp(store: { ping(): Promise<void> }): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (i > 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { after, before, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { hasRedisServer, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
 
-export { freePort, startRedis, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
+export { freePort, startRedis, waitUntilUp, type RedisCluster, type RedisServer } from '../../tools/redis-process.js';
 
 const installed = hasRedisServer();
 
@@ -38,18 +38,6 @@ export function useRedisCluster(): (t: TestContext) => RedisCluster | undefined 
   });
   after(() => cluster?.dispose());
   return (t) => (requireRedis(t) ? cluster : undefined);
-}
-
-/** Resolves once a freshly created store answers (clients connect in the background). */
-export async function waitUntilUp(store: { ping(): Promise<void> }): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      return await store.ping();
-    } catch (error) {
-      if (i > 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 function commandCalls(redis: RedisServer): Map<string, number> {

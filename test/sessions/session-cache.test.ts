@@ -10,6 +10,7 @@ import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory
 import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
 import type { Store } from '../../packages/tessera-auth/src/stores/store.js';
 import { createKeyRing, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
+import { createSessionCache } from '../../packages/tessera-auth/src/sessions/session-cache.js';
 import { commandsDuring, useRedis, waitUntilUp, type RedisServer } from '../helpers/redis.js';
 
 /**
@@ -215,6 +216,19 @@ describe('stateful strategy, cached sessions, one process', () => {
     await auth.revokeUser('alice');
     assert.equal(await whoAt(auth, cookie), null);
     auth.close();
+  });
+
+  it('holds at most maxEntries copies: the one cached longest ago goes first', async () => {
+    const copies = createSessionCache(2);
+    const auth = createAuth({ strategy: 'stateful', store: createMemoryStore(), cookie: { secure: false } });
+    const records = await Promise.all(
+      ['a', 'b', 'c'].map(async (id) => internalsOf(auth).sessions.create({ id, roles: [] }, { userAgent: '', ip: '' })),
+    );
+    for (const { record } of records) copies.set(record);
+    assert.deepEqual(
+      records.map(({ record }) => copies.get(record.idHash) !== undefined),
+      [false, true, true],
+    );
   });
 
   it('is refused for the token strategies', () => {

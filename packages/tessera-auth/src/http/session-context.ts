@@ -29,9 +29,10 @@ export async function createSessionContext(auth: Auth, request: RequestFacts, re
  * been written: the version the client must read back, at whichever instance it lands next.
  */
 function resolvePresented(internals: AuthInternals, presented: string): Promise<SessionRecord | null> {
-  const dot = presented.indexOf('.');
-  const version = dot < 0 ? 0 : Number(presented.slice(dot + 1));
-  return internals.stateful.resolve(sessionIdOf(presented), Number.isSafeInteger(version) && version > 0 ? version : 0);
+  const sessionId = sessionIdOf(presented);
+  if (sessionId === presented) return internals.stateful.resolve(presented);
+  const version = Number(presented.slice(sessionId.length + 1));
+  return internals.stateful.resolve(sessionId, Number.isSafeInteger(version) && version > 0 ? version : 0);
 }
 
 function sessionIdOf(presented: string): string {

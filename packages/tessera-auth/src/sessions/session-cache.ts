@@ -15,10 +15,5 @@ export function createSessionCache(maxEntries: number) {
       records.set(record.idHash, record);
     },
     delete: (idHash: string): boolean => records.delete(idHash),
-    get size(): number {
-      return records.size;
-    },
   };
 }
-
-export type SessionCache = ReturnType<typeof createSessionCache>;
