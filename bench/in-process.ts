@@ -1,16 +1,20 @@
 /**
  * The request path without HTTP: the CPU one process spends authenticating one request, through
- * Tessera's Express adapter (`tessera()` then `requireAuth()`) and through the middleware people
+ * Tessera's Express adapter (`tessera(auth, { require: true })`) and through the middleware people
  * use instead (express-session with MemoryStore and with connect-redis; jsonwebtoken, fast-jwt with
- * its cache, jose), all in this process, with the cookie or token each really sends. Rounds are
- * interleaved and the median reported; store commands are counted on a real Redis. HTTP parsing,
+ * its cache, jose), with the cookie or token each really sends. Each contender runs in a process of
+ * its own, as an application runs one of them: in one shared process, the contenders' code paths
+ * and garbage slowed each other by up to 3 µs per request. Rounds are interleaved and the median reported; store commands are counted on a real Redis. HTTP parsing,
  * routing and the network are left out on purpose: they cost every contender the same and are
  * where this shared machine's noise lives.
  *
- *   npm run bench:in-process -- [--quick] [--rounds N] [--calls N]
+ *   npm run bench:in-process -- [--quick] [--rounds N] [--calls N] [--only PATTERN]
  */
 import { createSecretKey, randomUUID } from 'node:crypto';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
@@ -19,13 +23,22 @@ import { jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { createClient } from 'redis';
 import { createAuth, createAuthContext, createMemoryStore, type Auth, type Strategy } from 'tessera-auth';
-import { requireAuth, tessera } from 'tessera-auth/express';
+import { tessera } from 'tessera-auth/express';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createKeyRing, importKey } from 'tessera-auth/tokens';
 import { startRedis, waitUntilUp, type RedisServer } from '../tools/redis-process.js';
 import { machine, median, replaceReadmeSection } from './harness.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, calls: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    rounds: { type: 'string' },
+    calls: { type: 'string' },
+    only: { type: 'string' },
+    child: { type: 'string' },
+    redis: { type: 'string' },
+  },
+});
 const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 9));
 const CALLS = Number(args.calls ?? (args.quick ? 2_000 : 20_000));
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
@@ -131,7 +144,7 @@ async function tesseraContender(
     ...(options.cache && { session: { cache: true } }),
   });
   await auth.ready();
-  const chain = [asMiddleware(tessera(auth)), asMiddleware(requireAuth())];
+  const chain = [asMiddleware(tessera(auth, { require: true }))];
   // A login, as a client would get its credential.
   const setCookies: string[] = [];
   const facts = { method: 'GET', ip: '127.0.0.1', header: () => undefined };
@@ -224,38 +237,42 @@ function jwtPeer(name: string, token: string, verify: (token: string) => unknown
   };
 }
 
-async function contenders(redis: RedisServer): Promise<Contender[]> {
+/** How each contender is built, by name: a child process builds just its own. */
+function factories(redisUrl: string): Record<string, () => Promise<Contender>> {
   const claims = () => ({ sub: USER.id, name: USER.name, roles: USER.roles, iss: 'https://id.example', jti: randomUUID() });
   const keyObject = createSecretKey(Buffer.from(SECRET));
-  const jsonwebtokenToken = jsonwebtoken.sign(claims(), keyObject, { algorithm: 'HS256', expiresIn: '1h' });
-  const fastSign = fastJwtSigner({ key: SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
-  const fastVerify = fastJwtVerifier({ key: SECRET, algorithms: ['HS256'], cache: true });
-  const fastToken = fastSign(claims());
-  const nodeRedis = createClient({ url: redis.url });
-  await nodeRedis.connect();
-  const tesseraRedis = (prefix: string) => createRedisStore({ url: redis.url, prefix });
-  const strict = tesseraRedis('strict:');
-  const cached = tesseraRedis('cached:');
-  await Promise.all([strict, cached].map(waitUntilUp));
-  return [
-    await expressSessionContender('express-session + MemoryStore', undefined, false),
-    await expressSessionContender(
-      'express-session + connect-redis',
-      new RedisStore({ client: nodeRedis, prefix: 'sess:' }),
-      true,
-      async () => {
-        await nodeRedis.quit();
-      },
-    ),
-    await tesseraContender('Tessera stateful, memory', 'stateful', createMemoryStore()),
-    await tesseraContender('Tessera stateful, Redis', 'stateful', strict, { usesRedis: true }),
-    await tesseraContender('Tessera stateful, Redis, cached', 'stateful', cached, { cache: true, usesRedis: true }),
-    jwtPeer('jsonwebtoken (KeyObject)', jsonwebtokenToken, (token) => jsonwebtoken.verify(token, keyObject, { algorithms: ['HS256'] })),
-    jwtPeer('fast-jwt (cache)', fastToken, (token) => fastVerify(token)),
-    jwtPeer('jose', jsonwebtokenToken, (token) => jwtVerify(token, keyObject, { algorithms: ['HS256'] })),
-    await tesseraContender('Tessera stateless', 'stateless', createMemoryStore()),
-    await tesseraContender('Tessera hybrid', 'hybrid', createMemoryStore()),
-  ];
+  const jsonwebtokenToken = () => jsonwebtoken.sign(claims(), keyObject, { algorithm: 'HS256', expiresIn: '1h' });
+  const tesseraRedis = async (prefix: string) => {
+    const store = createRedisStore({ url: redisUrl, prefix });
+    await waitUntilUp(store);
+    return store;
+  };
+  const connectRedis = async () => {
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    return expressSessionContender('express-session + connect-redis', new RedisStore({ client, prefix: 'sess:' }), true, async () => {
+      await client.quit();
+    });
+  };
+  return {
+    'express-session + MemoryStore': () => expressSessionContender('express-session + MemoryStore', undefined, false),
+    'express-session + connect-redis': connectRedis,
+    'Tessera stateful, memory': () => tesseraContender('Tessera stateful, memory', 'stateful', createMemoryStore()),
+    'Tessera stateful, Redis': async () =>
+      tesseraContender('Tessera stateful, Redis', 'stateful', await tesseraRedis('strict:'), { usesRedis: true }),
+    'Tessera stateful, Redis, cached': async () =>
+      tesseraContender('Tessera stateful, Redis, cached', 'stateful', await tesseraRedis('cached:'), { cache: true, usesRedis: true }),
+    'jsonwebtoken (KeyObject)': async () =>
+      jwtPeer('jsonwebtoken (KeyObject)', jsonwebtokenToken(), (token) => jsonwebtoken.verify(token, keyObject, { algorithms: ['HS256'] })),
+    'fast-jwt (cache)': async () => {
+      const sign = fastJwtSigner({ key: SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
+      const verify = fastJwtVerifier({ key: SECRET, algorithms: ['HS256'], cache: true });
+      return jwtPeer('fast-jwt (cache)', sign(claims()), (token) => verify(token));
+    },
+    jose: async () => jwtPeer('jose', jsonwebtokenToken(), (token) => jwtVerify(token, keyObject, { algorithms: ['HS256'] })),
+    'Tessera stateless': () => tesseraContender('Tessera stateless', 'stateless', createMemoryStore()),
+    'Tessera hybrid': () => tesseraContender('Tessera hybrid', 'hybrid', createMemoryStore()),
+  };
 }
 
 function redisCommands(redis: RedisServer): number {
@@ -267,29 +284,74 @@ function redisCommands(redis: RedisServer): number {
   return total;
 }
 
+/** What a contender's process tells the parent once it is built and warm. */
+type Described = Pick<Contender, 'name' | 'kind' | 'tessera' | 'credential' | 'usesRedis'>;
+
+/** A child process: builds one contender, warms it up, then runs a round each time it is asked. */
+async function child(name: string, redisUrl: string) {
+  const contender = await factories(redisUrl)[name]!();
+  for (let i = 0; i < Math.min(CALLS, 2_000); i++) await run(contender.chain, contender.headers);
+  const { chain, headers, close, ...described } = contender;
+  process.send!({ ready: described satisfies Described });
+  process.on('message', async (message: 'round' | 'close') => {
+    if (message === 'close') {
+      await close?.();
+      process.disconnect();
+      return;
+    }
+    const started = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) await run(chain, headers);
+    const used = process.cpuUsage(started);
+    process.send!({ ns: ((used.user + used.system) * 1000) / CALLS });
+  });
+}
+
+/** One process per contender, as an application runs one of them: no contender's JIT state or garbage slows another's. */
+function spawnContender(name: string, redisUrl: string) {
+  const process_ = fork(fileURLToPath(import.meta.url), ['--child', name, '--redis', redisUrl, '--calls', String(CALLS)], {
+    execArgv: process.execArgv,
+  });
+  const next = () =>
+    new Promise<{ ready?: Described; ns?: number }>((resolve, reject) => {
+      process_.once('message', resolve as (message: unknown) => void);
+      process_.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    });
+  return {
+    ready: next().then((message) => message.ready!),
+    async round(): Promise<number> {
+      const answer = next();
+      process_.send('round');
+      return (await answer).ns!;
+    },
+    async close() {
+      const exited = once(process_, 'exit');
+      process_.send('close');
+      await exited;
+    },
+  };
+}
+
 async function main() {
   const redis = await startRedis();
-  const all = await contenders(redis);
+  // --only PATTERN measures a subset (when profiling one path); the report is then not written.
+  const names = Object.keys(factories(redis.url)).filter((name) => !args.only || new RegExp(args.only, 'i').test(name));
+  const processes = names.map((name) => spawnContender(name, redis.url));
+  const all = await Promise.all(processes.map((p) => p.ready));
+  process.stderr.write(`${all.length} contenders built and warm, each in its own process\n`);
   const cpu: Record<string, number[]> = Object.fromEntries(all.map((c) => [c.name, []]));
   const commands: Record<string, number> = {};
-  for (const contender of all) {
-    const started = Date.now();
-    for (let i = 0; i < Math.min(CALLS, 2_000); i++) await run(contender.chain, contender.headers);
-    process.stderr.write(`warmed up ${contender.name} in ${Date.now() - started} ms\n`);
-  }
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? all : [...all].reverse();
-    for (const contender of order) {
+    const order = all.map((_, index) => index);
+    if (round % 2) order.reverse();
+    for (const index of order) {
+      const contender = all[index]!;
       const before = contender.usesRedis ? redisCommands(redis) : 0;
-      const started = process.cpuUsage();
-      for (let i = 0; i < CALLS; i++) await run(contender.chain, contender.headers);
-      const used = process.cpuUsage(started);
-      cpu[contender.name]!.push(((used.user + used.system) * 1000) / CALLS);
+      cpu[contender.name]!.push(await processes[index]!.round());
       if (contender.usesRedis) commands[contender.name] = (redisCommands(redis) - before) / CALLS;
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
   }
-  for (const contender of all) await contender.close?.();
+  await Promise.all(processes.map((p) => p.close()));
   await redis.dispose();
 
   const ns = Object.fromEntries(all.map((c) => [c.name, median(cpu[c.name]!)]));
@@ -300,13 +362,14 @@ async function main() {
     return `| ${c.name} | ${c.kind} | ${Buffer.byteLength(c.credential)} | ${(ns[c.name]! / 1000).toFixed(1)} | ${(ns[c.name]! / peer).toFixed(2)} | ${c.usesRedis ? commands[c.name]!.toFixed(2) : '–'} |`;
   });
   const report = [
-    `One request authenticated in-process through Express middleware (Tessera: \`tessera()\` and \`requireAuth()\`), no HTTP. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${ROUNDS} interleaved rounds of ${CALLS.toLocaleString('en-US')} requests each. CPU of this process only (Redis's own CPU is not counted); every token HS256.`,
+    `One request authenticated in-process through Express middleware (Tessera: \`tessera(auth, { require: true })\`), no HTTP; each contender in its own process, as an application runs one. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; median of ${ROUNDS} interleaved rounds of ${CALLS.toLocaleString('en-US')} requests each. CPU of the contender's process only (Redis's own CPU is not counted); every token HS256.`,
     '',
     '| contender | kind | credential bytes | CPU µs per request | vs the fastest peer of its kind | Redis commands per request |',
     '|---|---|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
   console.log(report);
+  if (args.only) return;
   writeFileSync(`bench/results/in-process${args.quick ? '-quick' : ''}.md`, `${report}\n`);
   writeFileSync(
     `bench/results/in-process${args.quick ? '-quick' : ''}.json`,
@@ -315,4 +378,5 @@ async function main() {
   if (!args.quick) replaceReadmeSection('in-process', report);
 }
 
-await main();
+if (args.child) await child(args.child, args.redis!);
+else await main();

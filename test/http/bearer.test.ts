@@ -76,7 +76,20 @@ describe('bearer tokens at a resource service (RFC 6750)', () => {
   });
 
   it('malformed bearer headers: 401 invalid_token', async () => {
-    for (const header of ['Bearer', 'Bearer ', `Bearer ${issue()} extra`, `Bearer ${'a'.repeat(9_000)}`]) {
+    const token = issue();
+    const [header64, payload64, signature64] = token.split('.') as [string, string, string];
+    // Verified once first, so the spellings below would find it in the verified-token cache if it matched loosely.
+    assert.equal((await call('/orders', `Bearer ${token}`)).status, 200);
+    for (const header of [
+      'Bearer',
+      'Bearer ',
+      `Bearer ${token} extra`,
+      `Bearer ${token}"`,
+      `Bearer ${token}=`,
+      `Bearer ${header64}.${payload64}.${signature64.slice(0, 20)}~${signature64.slice(21)}`,
+      `Bearer ${header64}.${payload64}=.${signature64}`,
+      `Bearer ${'a'.repeat(9_000)}`,
+    ]) {
       const response = await call('/orders', header);
       assert.equal(response.status, 401, header.slice(0, 20));
       assert.equal(response.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
