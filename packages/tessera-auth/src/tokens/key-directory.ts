@@ -61,7 +61,10 @@ function toEntry(file: KeyFile): KeyRingEntry {
 
 /** Generates a key of `alg` and writes it to the directory (mode 0600) with the given status. */
 export function generateKeyFile(dir: string, alg: Algorithm, status: KeyStatus, now = Date.now()): KeyFile {
-  const jwk = generateJwk(alg);
+  // Kids are short: one never names two keys of a directory, revoked ones included.
+  const taken = new Set(readKeyFiles(dir).map((existing) => existing.kid));
+  let jwk = generateJwk(alg);
+  while (taken.has(jwk.kid)) jwk = generateJwk(alg);
   const file: KeyFile = { kid: jwk.kid, alg, status, created_at: new Date(now).toISOString(), jwk };
   writeKeyFile(dir, file);
   return file;

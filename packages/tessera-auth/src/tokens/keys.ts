@@ -155,13 +155,22 @@ export function generateKeyPairObjects(
   return reimport(generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding }));
 }
 
-/** A new private JWK for `alg`, with its kid and alg set. */
+/**
+ * Characters of a generated key's kid: every token's header carries it, and it only has to tell
+ * apart the few keys one issuer publishes at a time (48 bits; a ring refuses two keys with one kid).
+ */
+const GENERATED_KID_LENGTH = 8;
+
+/**
+ * A new private JWK for `alg`, with its alg and a short kid set: the start of its RFC 7638
+ * thumbprint (a random one for HMAC secrets, which have no public half).
+ */
 export function generateJwk(alg: Algorithm): JsonWebKey & { kid: string; alg: Algorithm } {
   if (isHmac(alg)) {
-    return { kty: 'oct', k: randomBytes(HMAC_MIN_BYTES[alg]).toString('base64url'), kid: randomBytes(12).toString('base64url'), alg };
+    return { kty: 'oct', k: randomBytes(HMAC_MIN_BYTES[alg]).toString('base64url'), kid: randomBytes(6).toString('base64url'), alg };
   }
   const { privateKey, publicKey } = generateKeyPairObjects(alg === 'EdDSA' ? 'ed25519' : alg === 'ES256' ? 'ec' : 'rsa');
-  return { ...privateKey.export({ format: 'jwk' }), kid: jwkThumbprint(publicKey), alg };
+  return { ...privateKey.export({ format: 'jwk' }), kid: jwkThumbprint(publicKey).slice(0, GENERATED_KID_LENGTH), alg };
 }
 
 /** The public half as a JWK for a JWKS; HMAC secrets have none and are never published. */
