@@ -1,20 +1,30 @@
 /**
- * Revocation propagation: 3, then 10 stateless instances (separate processes) share one Redis;
- * each revocation is made at one of them in turn, and the time until each of the others hears it
- * from the feed is recorded (the moment it enters their in-memory list). Sequential revocations,
- * so this is latency, not throughput. Usage: npm run bench:revocation [-- --count N --instances 3,10]
+ * Revocation propagation: 3, then 10 instances (separate processes) share one Redis; each
+ * revocation is made at one of them in turn. Tokens: stateless instances, a token revoked by jti,
+ * timed until each of the others hears it from the feed (the moment it enters their in-memory
+ * list). Cached sessions: stateful instances serving their own copies, a session every instance
+ * has served, logged out at one, timed until each of the others answers 401 to a client polling
+ * it. Sequential revocations, so this is latency, not throughput.
+ *
+ *   npm run bench:revocation [-- --count N --instances 3,10 --kinds tokens,sessions]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { freePort, startRedis } from '../tools/redis-process.js';
 import { machine, replaceReadmeSection } from './harness.js';
 
-const { values: args } = parseArgs({ options: { count: { type: 'string' }, instances: { type: 'string' }, quick: { type: 'boolean' } } });
+const { values: args } = parseArgs({
+  options: { count: { type: 'string' }, instances: { type: 'string' }, kinds: { type: 'string' }, quick: { type: 'boolean' } },
+});
 const COUNT = Number(args.count ?? (args.quick ? 200 : 1000));
 const INSTANCE_COUNTS = (args.instances ?? '3,10').split(',').map(Number);
+const KINDS = (args.kinds ?? 'tokens,sessions').split(',') as ('tokens' | 'sessions')[];
+const clock = () => performance.timeOrigin + performance.now();
 
 interface Instance {
   child: ChildProcess;
@@ -25,9 +35,9 @@ interface Instance {
   waiting: Map<string, () => void>;
 }
 
-async function startInstance(redisUrl: string): Promise<Instance> {
+async function startInstance(redisUrl: string, script = 'revocation-node.js'): Promise<Instance> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bench/servers/revocation-node.js'], {
+  const child = spawn(process.execPath, [join('bench/servers', script)], {
     env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -42,7 +52,8 @@ async function startInstance(redisUrl: string): Promise<Instance> {
     for (const line of lines) {
       const [event, jti = '', at = ''] = line.split(' ');
       if (event === 'ready') ready();
-      if (event === 'sent') instance.sent.set(jti, Number(at));
+      // A session logout prints only its time: the logouts are sequential.
+      if (event === 'sent') instance.sent.set(at ? jti : 'session', Number(at || jti));
       if (event === 'heard') {
         instance.heard.set(jti, Number(at));
         instance.waiting.get(jti)?.();
@@ -82,22 +93,68 @@ async function measure(count: number): Promise<number[]> {
   return latencies.sort((a, b) => a - b);
 }
 
+/** The latencies (ms) until the other instances refuse a cached session logged out at one. */
+async function measureSessions(count: number): Promise<number[]> {
+  const redis = await startRedis({ durable: false });
+  const instances: Instance[] = [];
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) instances.push(await startInstance(redis.url, 'session-node.js'));
+    const total = COUNT + 50; // the first 50 warm up connections and the JIT
+    for (let i = 0; i < total; i++) {
+      const origin = instances[i % count]!;
+      const login = await fetch(`${origin.url}/login`, { method: 'POST' });
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      // Every instance serves it once, so each holds its own copy.
+      for (const instance of instances) {
+        const me = await fetch(`${instance.url}/me`, { headers: { cookie } });
+        if (me.status !== 200) throw new Error(`a fresh session answered ${me.status}`);
+      }
+      const logout = await fetch(`${origin.url}/logout`, { method: 'POST', headers: { cookie } });
+      if (logout.status !== 200) throw new Error(`logout answered ${logout.status}`);
+      const refusedAt = await Promise.all(
+        instances.filter((instance) => instance !== origin).map((instance) => firstRefusal(instance.url, cookie)),
+      );
+      while (!origin.sent.has('session')) await new Promise((resolve) => setTimeout(resolve, 1));
+      const sentAt = origin.sent.get('session')!;
+      origin.sent.delete('session');
+      if (i >= 50) latencies.push(...refusedAt.map((at) => at - sentAt));
+    }
+  } finally {
+    for (const instance of instances) instance.child.kill();
+    await Promise.all(instances.map((instance) => (instance.child.exitCode === null ? once(instance.child, 'exit') : undefined)));
+    await redis.dispose();
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+/** Asks `url` for the session until it answers 401; the moment that answer arrived. */
+async function firstRefusal(url: string, cookie: string): Promise<number> {
+  for (;;) {
+    const me = await fetch(`${url}/me`, { headers: { cookie } });
+    if (me.status === 401) return clock();
+    if (me.status !== 200) throw new Error(`/me answered ${me.status}`);
+  }
+}
+
 async function main() {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const ms = (value: number) => value.toFixed(2);
   const rows: string[] = [];
-  for (const count of INSTANCE_COUNTS) {
-    const sorted = await measure(count);
-    rows.push(
-      `| ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
-    );
+  for (const kind of KINDS) {
+    for (const count of INSTANCE_COUNTS) {
+      const sorted = kind === 'tokens' ? await measure(count) : await measureSessions(count);
+      rows.push(
+        `| ${kind === 'tokens' ? 'a token (jti), heard from the feed' : 'a cached session (logout), refused'} | ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
+      );
+    }
   }
   const m = machine();
   const text = [
-    `Revocation propagation between instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations per row, each made at one instance in turn and timed until every other instance has it in memory. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
+    `Revocation propagation between instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations per row, each made at one instance in turn. A token is timed until every other instance has its jti in memory; a cached session until every other instance, asked again and again by a client over HTTP, answers 401 (the time includes that request). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
     '',
-    '| instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
-    '|---:|---:|---:|---:|---:|---:|',
+    '| revoked | instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
   console.log(`\n${text}\n`);

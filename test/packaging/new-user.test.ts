@@ -122,7 +122,9 @@ auth.close();
       const redis = redisFor(t);
       if (!redis) return;
       const project = await freshProject(
-        [tarballs['tessera-auth']!, 'fastify@5', 'ioredis@6', '@types/node@20'],
+        // ioredis 6.1's declarations import redis-errors, whose types it lists only as a dev
+        // dependency: with skipLibCheck off, as here, a project needs them itself.
+        [tarballs['tessera-auth']!, 'fastify@5', 'ioredis@6', '@types/redis-errors', '@types/node@20'],
         `import Fastify from 'fastify';
 import { createAuth } from 'tessera-auth';
 import { problemHandler, requireAuth, tessera } from 'tessera-auth/fastify';
