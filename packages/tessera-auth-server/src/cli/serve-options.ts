@@ -18,6 +18,8 @@ const FLAGS = {
   'redis-url': { type: 'string' },
   'redis-url-file': { type: 'string' },
   'redis-cluster': { type: 'string' },
+  'postgres-url': { type: 'string' },
+  'postgres-url-file': { type: 'string' },
   'keys-dir': { type: 'string' },
   issuer: { type: 'string' },
   'insecure-cookies': { type: 'boolean' },
@@ -48,10 +50,12 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --port N                  port to listen on (3000)
   --host ADDRESS            address to listen on (127.0.0.1)
   --strategy NAME           stateful | stateless | hybrid (hybrid)
-  --store NAME              memory | sqlite | redis (sqlite)
+  --store NAME              memory | sqlite | redis | postgres (sqlite)
   --data-dir DIR            where the SQLite database lives (./.tessera)
   --redis-url URL           redis://127.0.0.1:6379
   --redis-cluster NODES     a Redis Cluster instead: seed nodes, host:port[,host:port...]
+  --postgres-url URL        postgres://user:password@host:port/database (libpq's PG* variables
+                            fill in what it leaves out)
   --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
   --session-cache           stateful: serve sessions from each instance's copy, kept current by the
                             revocation feed, instead of a store read per request
@@ -81,13 +85,13 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --public-metrics          /metrics answers everyone: local development only (default: /metrics off)
 
 Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis; lists comma-separated.
-Secrets (--bootstrap-admin, --client, --redis-url, --metrics-token) may also be read from a file,
+Secrets (--bootstrap-admin, --client, --redis-url, --postgres-url, --metrics-token) may also be read from a file,
 out of sight of ps: --<flag>-file PATH or TESSERA_<FLAG>_FILE (--client-file: one client a line).`;
 
 export class UsageError extends Error {}
 
 const STRATEGIES: readonly Strategy[] = ['stateful', 'stateless', 'hybrid'];
-const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
+const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
 
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -114,7 +118,7 @@ export function parseTrustProxy(value: string): number | string {
   return entries.join(',');
 }
 
-type SecretFlag = 'bootstrap-admin' | 'client' | 'redis-url' | 'metrics-token';
+type SecretFlag = 'bootstrap-admin' | 'client' | 'redis-url' | 'postgres-url' | 'metrics-token';
 
 function readSecretFile(path: string, flag: SecretFlag): string {
   try {
@@ -238,6 +242,10 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (redisCluster.some((node) => !/^[^\s:]+:\d+$/.test(node))) throw new UsageError('--redis-cluster must be host:port[,host:port...].');
   const store = oneOf(text('store', 'sqlite'), STORES, 'store');
   if (redisCluster.length > 0 && store !== 'redis') throw new UsageError('--redis-cluster needs --store redis.');
+  const postgresUrl = secretText('postgres-url');
+  if (postgresUrl !== undefined && store !== 'postgres') throw new UsageError('--postgres-url needs --store postgres.');
+  if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl))
+    throw new UsageError('--postgres-url must be a postgres:// or postgresql:// URL.');
 
   const strategy = oneOf(text('strategy', 'hybrid'), STRATEGIES, 'strategy');
   const sessionCache = on('session-cache');
@@ -253,6 +261,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     dataDir: text('data-dir', './.tessera'),
     redisUrl: secretText('redis-url') ?? 'redis://127.0.0.1:6379',
     ...(redisCluster.length > 0 && { redisCluster }),
+    ...(postgresUrl !== undefined && { postgresUrl }),
     keysDir: text('keys-dir', '') || undefined,
     issuer: issuer === '' ? undefined : as('issuer', () => checkIssuer(issuer)),
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),

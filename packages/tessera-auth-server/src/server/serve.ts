@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, ConfigError, createAuth, createMemoryStore, type ServerStore, type Strategy, systemClock } from 'tessera-auth';
+import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createSqliteStore } from 'tessera-auth/sqlite';
 import { createServerApp } from './app.js';
@@ -20,7 +21,7 @@ import { createUserService } from './users.js';
 import { openKeyDirectory } from 'tessera-auth/tokens';
 import { claimDefaultIssuer } from './default-issuer.js';
 
-export type StoreKind = 'memory' | 'sqlite' | 'redis';
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
 export interface ServeOptions {
   port: number;
@@ -31,6 +32,8 @@ export interface ServeOptions {
   redisUrl: string;
   /** Seed nodes of a Redis Cluster (`host:port`); when set, `redisUrl` is not used. */
   redisCluster?: readonly string[];
+  /** `postgres://user:password@host:port/database`, for `store: 'postgres'` (libpq's `PG*` variables fill in the rest). */
+  postgresUrl?: string | undefined;
   /** Signing keys; default `<dataDir>/keys`, with one EdDSA key generated on first start. */
   keysDir?: string | undefined;
   insecureCookies: boolean;
@@ -75,7 +78,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster'>): ServerStore {
+export function openStore(
+  kind: StoreKind,
+  options: Pick<ServeOptions, 'dataDir' | 'redisUrl' | 'redisCluster' | 'postgresUrl'>,
+): ServerStore {
   switch (kind) {
     case 'memory':
       return createMemoryStore();
@@ -83,10 +89,12 @@ export function openStore(kind: StoreKind, options: Pick<ServeOptions, 'dataDir'
       return createSqliteStore({ path: join(options.dataDir, 'tessera.db') });
     case 'redis':
       return createRedisStore(options.redisCluster ? { cluster: options.redisCluster } : { url: options.redisUrl });
+    case 'postgres':
+      return createPostgresStore(options.postgresUrl === undefined ? {} : { url: options.postgresUrl });
   }
 }
 
-/** Waits until the store answers, so the first requests do not fail while Redis connects. */
+/** Waits until the store answers, so the first requests do not fail while Redis or PostgreSQL connects. */
 async function waitForStore(store: ServerStore, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -100,9 +108,9 @@ async function waitForStore(store: ServerStore, timeoutMs: number): Promise<void
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  if (options.store === 'redis' && options.issuer === undefined) {
+  if ((options.store === 'redis' || options.store === 'postgres') && options.issuer === undefined) {
     throw new ConfigError(
-      '--issuer is required with --store redis: every instance that shares the store must name the same issuer, the URL clients reach them at.',
+      `--issuer is required with --store ${options.store}: every instance that shares the store must name the same issuer, the URL clients reach them at.`,
     );
   }
   const clock = options.clock ?? systemClock;
