@@ -22,8 +22,8 @@ export interface PostgresServer {
   readonly port: number;
   /** `postgres://tessera:PASSWORD@127.0.0.1:PORT/tessera`: password authentication over TCP. */
   readonly url: string;
-  /** Runs SQL through psql as the superuser and returns its unaligned output. */
-  sql(query: string): string;
+  /** Runs SQL through psql as the superuser (in `database`, default `tessera`) and returns its unaligned output. */
+  sql(query: string, database?: string): string;
   /** A clean shutdown (`pg_ctl stop -m fast`). */
   stop(): Promise<void>;
   /** Kills the server as a crash would (`-m immediate`): nothing is flushed on the way out. */
@@ -83,8 +83,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   run('initdb', ['-D', dataDir, '-U', 'tessera', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  const psql = (query: string) =>
-    run('psql', ['-h', dir, '-p', String(port), '-U', 'tessera', '-d', 'tessera', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query]);
+  const psql = (query: string, database = 'tessera') =>
+    run('psql', ['-h', dir, '-p', String(port), '-U', 'tessera', '-d', database, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query]);
 
   const start = async (): Promise<void> => {
     run('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);

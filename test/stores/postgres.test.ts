@@ -1,8 +1,24 @@
-import { type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import postgres from 'postgres';
+import { describe, it, type TestContext } from 'node:test';
+import { StoreUnavailableError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createPostgresStore } from '../../packages/tessera-auth/src/stores/postgres.js';
 import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { waitUntilUp } from '../helpers/redis.js';
+import { assertFeedDeliversInOrder } from './revocation-feed.js';
+
+const SESSION = {
+  userId: 'u-crash',
+  roles: ['user'],
+  createdAt: Date.now(),
+  lastSeenAt: Date.now(),
+  absoluteExpiresAt: Date.now() + 600_000,
+  userAgent: 'test',
+  ip: '127.0.0.1',
+  data: {},
+  version: 0,
+};
 
 const postgresFor = usePostgres();
 
@@ -15,3 +31,148 @@ const open = async (t: TestContext) => {
 };
 describeStoreConformance('postgres', open);
 describeServerStoreConformance('postgres', open);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const entry = (value: string) => ({ kind: 'jti' as const, value, expiresAt: Date.now() + 600_000 });
+
+/** Waits until `seen` holds every one of `values` (or the deadline passes), then says which are missing. */
+async function missing(seen: Set<string>, values: readonly string[], withinMs = 5_000): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline && values.some((value) => !seen.has(value))) await sleep(20);
+  return values.filter((value) => !seen.has(value));
+}
+
+describe('postgres: schema and feed', () => {
+  it('the feed delivers what another client adds, in order, and the table keeps it', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    await assertFeedDeliversInOrder(() => createPostgresStore({ url: server.url }));
+  });
+
+  it('instances starting together on an empty database apply the schema once, and all come up', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    server.sql('CREATE DATABASE fresh_start');
+    const url = server.url.replace(/\/tessera$/, '/fresh_start');
+    const stores = Array.from({ length: 6 }, () => createPostgresStore({ url, commandTimeoutMs: 5_000 }));
+    await Promise.all(stores.map((store) => store.ping()));
+    assert.equal(server.sql('SELECT count(*), max(version) FROM tessera_schema', 'fresh_start'), '1|1');
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('entries added by many clients at once all reach a follower: ids become visible in commit order', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    const writers = Array.from({ length: 4 }, () => createPostgresStore({ url: server.url, max: 20, commandTimeoutMs: 10_000 }));
+    const reader = createPostgresStore({ url: server.url });
+    await Promise.all([...writers, reader].map(waitUntilUp));
+    const seen = new Set<string>();
+    const follower = reader.revocations.follow!((added) => seen.add(added.value));
+    await follower.ready;
+    const values = Array.from({ length: 800 }, (_, i) => `burst-${i}-${Date.now()}`);
+    await Promise.all(values.map((value, i) => writers[i % writers.length]!.revocations.add(entry(value))));
+    assert.deepEqual(await missing(seen, values), []);
+    follower.stop();
+    await Promise.all([...writers, reader].map((store) => store.close()));
+  });
+
+  it('race: an entry whose commit is slow is not skipped by a follower that has read a later one', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    const [writer, reader] = [createPostgresStore({ url: server.url, commandTimeoutMs: 5_000 }), createPostgresStore({ url: server.url })];
+    await Promise.all([writer, reader].map(waitUntilUp));
+    const seen = new Set<string>();
+    const follower = reader.revocations.follow!((added) => seen.add(added.value));
+    await follower.ready;
+    // A slow commit, as fsync or a synchronous replica makes it: the entry gets its id, then waits.
+    const slow = postgres(server.url, { max: 1, onnotice: () => {} });
+    const [first, second] = [`slow-${Date.now()}`, `quick-${Date.now()}`];
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    const transaction = slow.begin(async (tx) => {
+      await tx`SELECT tessera_add_revocation(${JSON.stringify(entry(first))}, ${Date.now() + 600_000})`;
+      await held;
+    });
+    await sleep(100);
+    const quick = writer.revocations.add(entry(second));
+    // Without the insert lock the quick entry commits now, and the follower reads it and moves past the slow one's id.
+    await Promise.race([quick.then(() => missing(seen, [second], 1_000)), sleep(1_000)]);
+    commit();
+    await transaction;
+    await quick;
+    assert.deepEqual(await missing(seen, [first, second], 3_000), []);
+    follower.stop();
+    await slow.end();
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('a killed LISTEN connection catches up from its last id: nothing added meanwhile is lost', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    const [writer, reader] = [createPostgresStore({ url: server.url }), createPostgresStore({ url: server.url })];
+    await Promise.all([writer, reader].map(waitUntilUp));
+    const seen = new Set<string>();
+    const follower = reader.revocations.follow!((added) => seen.add(added.value));
+    await follower.ready;
+    const killed = server.sql(
+      `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'tessera:revocation-feed:${process.pid}'`,
+    );
+    assert.equal(Number(killed) >= 1, true, 'the feed connection was found and killed');
+    const values = Array.from({ length: 5 }, (_, i) => `after-kill-${i}-${Date.now()}`);
+    for (const value of values) await writer.revocations.add(entry(value));
+    assert.deepEqual(await missing(seen, values), []);
+    assert.equal(follower.connected, true, 'listening again');
+    follower.stop();
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('a PostgreSQL crash and restart lose no revocation and no session, and the feed resumes', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    const [writer, reader] = [createPostgresStore({ url: server.url }), createPostgresStore({ url: server.url })];
+    await Promise.all([writer, reader].map(waitUntilUp));
+    const seen = new Set<string>();
+    const follower = reader.revocations.follow!((added) => seen.add(added.value));
+    await follower.ready;
+    const before = `before-crash-${Date.now()}`;
+    await writer.revocations.add(entry(before));
+    const session = { ...SESSION, idHash: `crash${Date.now()}`.padEnd(43, 'x') };
+    assert.equal(await writer.sessions.create(session, 600_000), true);
+    await server.crash();
+    await assert.rejects(writer.sessions.get(session.idHash), StoreUnavailableError);
+    await server.start();
+    await waitUntilUp(writer);
+    assert.ok((await reader.revocations.list(Date.now())).some((listed) => listed.value === before));
+    assert.equal((await writer.sessions.get(session.idHash))?.userId, session.userId);
+    const after = `after-restart-${Date.now()}`;
+    await writer.revocations.add(entry(after));
+    assert.deepEqual(await missing(seen, [before, after], 10_000), []);
+    follower.stop();
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('a frozen PostgreSQL: commands fail within their timeout and the follower stops hearing, never a hang', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    const store = createPostgresStore({ url: server.url, commandTimeoutMs: 300 });
+    await waitUntilUp(store);
+    const follower = store.revocations.follow!(() => {});
+    await follower.ready;
+    server.pause();
+    try {
+      const started = Date.now();
+      await assert.rejects(store.sessions.get('anything'), StoreUnavailableError);
+      assert.ok(Date.now() - started < 2_000, `failed after ${Date.now() - started} ms`);
+      await sleep(1_500);
+      assert.ok(Date.now() - follower.lastContact > 1_000, 'no heartbeat from a frozen server');
+    } finally {
+      server.resume();
+    }
+    await waitUntilUp(store);
+    const heard = follower.lastContact;
+    await sleep(1_200);
+    assert.ok(follower.lastContact > heard, 'the heartbeat resumes');
+    follower.stop();
+    await store.close();
+  });
+});

@@ -1,62 +1,104 @@
-import postgres, { type Options } from 'postgres';
+import postgres, { type Options, type PostgresType, type Sql } from 'postgres';
 import type { RevocationEntry, RevocationFollower } from './store.js';
 import { FEED_CHANNEL } from './postgres-schema.js';
 
 /** A follower reads at least this often, notified or not: its heartbeat, and a catch-up for any lost notification (ms). */
 const FEED_POLL_MS = 500;
+/** A read unanswered for this long means the connection is gone (a frozen server, a dead host): a new one is opened (ms). */
+const READ_DEADLINE_MS = 2_000;
 
 /**
  * Follows the revocation table on a dedicated connection: `LISTEN` wakes it as soon as an entry
  * commits, and it reads everything after the last id it saw, at the latest every 500 ms. Each
- * answer is a heartbeat; a dropped connection makes it untrusted until it has listened again and
- * read from its last id, so nothing committed meanwhile is lost. Ids become visible in commit order
- * (see `tessera_add_revocation`), so "after the last id" never skips one. Delivery is at least
- * once; the revocation list is idempotent.
+ * answer is a heartbeat. A dropped or silent connection makes it untrusted until a new one has
+ * listened and read from the last id, so nothing committed meanwhile is lost. Ids become visible in
+ * commit order (see `tessera_add_revocation`), so "after the last id" never skips one. Delivery is
+ * at least once; the revocation list is idempotent.
  */
 export function followPostgresFeed(
   url: string | undefined,
-  options: Options<Record<string, postgres.PostgresType>>,
+  options: Options<Record<string, PostgresType>>,
   onEntry: (entry: RevocationEntry) => void,
 ): RevocationFollower {
   let stopped = false;
-  let listening = false;
   let connected = false;
   let lastContact = Date.now();
-  let lastId = 0n;
+  let lastId: string | undefined;
   let wake: (() => void) | undefined;
   const nudge = () => wake?.();
 
-  const readerOptions: Options<Record<string, postgres.PostgresType>> = {
-    ...options,
-    max: 1,
-    idle_timeout: null,
-    max_lifetime: null,
-    connection: { ...options.connection, application_name: `tessera:revocation-feed:${process.pid}` },
-    onnotify: nudge,
-    // A dropped connection may have missed notifications and no longer listens: untrusted at once.
-    onclose: () => {
-      listening = false;
-      connected = false;
-      nudge();
-    },
+  let reader: Sql<Record<string, never>> | undefined;
+  let listening = false;
+  const open = () => {
+    let created: Sql<Record<string, never>> | undefined;
+    const readerOptions: Options<Record<string, PostgresType>> = {
+      ...options,
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      connection: { ...options.connection, application_name: `tessera:revocation-feed:${process.pid}` },
+      onnotify: nudge,
+      // A dropped connection may have missed notifications and no longer listens: untrusted at once.
+      onclose: () => {
+        if (reader !== created) return; // a connection already replaced
+        listening = false;
+        connected = false;
+        nudge();
+      },
+    };
+    created = (url === undefined ? postgres(readerOptions) : postgres(url, readerOptions)) as unknown as Sql<Record<string, never>>;
+    return created;
   };
-  const reader = url === undefined ? postgres(readerOptions) : postgres(url, readerOptions);
+  const drop = () => {
+    void reader?.end({ timeout: 0 }).catch(() => {});
+    reader = undefined;
+    listening = false;
+    connected = false;
+  };
 
-  /** Listens (again, after a reconnect) before reading, so no entry falls between the two. */
-  const listen = async () => {
-    if (listening) return;
-    await reader`LISTEN ${reader(FEED_CHANNEL)}`;
-    listening = true;
+  /** One read after `lastId` (the newest id when there is none yet), listening first so nothing falls in between. */
+  const read = async (): Promise<{ id: string; entry: string | null }[]> => {
+    reader ??= open();
+    const sql = reader;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the revocation feed did not answer')), READ_DEADLINE_MS);
+    });
+    const work = (async () => {
+      if (!listening) {
+        await sql`LISTEN ${sql(FEED_CHANNEL)}`;
+        listening = true;
+      }
+      if (lastId === undefined)
+        return sql<{ id: string; entry: null }[]>`SELECT coalesce(max(id), 0)::text AS id, NULL AS entry FROM tessera_revocations`;
+      return sql<{ id: string; entry: string }[]>`SELECT id::text, entry FROM tessera_revocations WHERE id > ${lastId}::bigint ORDER BY id`;
+    })();
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      drop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const poll = async () => {
+    const rows = await read();
+    lastContact = Date.now();
+    connected = listening;
+    for (const row of rows) {
+      lastId = row.id;
+      if (row.entry !== null) onEntry(JSON.parse(row.entry) as RevocationEntry);
+    }
+    return rows.length;
   };
 
   const ready = (async () => {
     for (;;) {
       try {
-        await listen();
-        const [row] = await reader<{ last: string | null }[]>`SELECT max(id)::text AS last FROM tessera_revocations`;
-        lastId = BigInt(row?.last ?? 0);
-        lastContact = Date.now();
-        connected = true;
+        await poll(); // the newest id: entries committed from here on are delivered
         return;
       } catch (error) {
         if (stopped) throw error;
@@ -73,16 +115,7 @@ export function followPostgresFeed(
           setTimeout(resolve, FEED_POLL_MS).unref();
         });
         try {
-          await listen();
-          const rows = await reader<{ id: string; entry: string }[]>`
-            SELECT id::text, entry FROM tessera_revocations WHERE id > ${String(lastId)}::bigint ORDER BY id`;
-          lastContact = Date.now();
-          connected = listening;
-          for (const row of rows) {
-            lastId = BigInt(row.id);
-            onEntry(JSON.parse(row.entry) as RevocationEntry);
-          }
-          if (rows.length === 0) await woken;
+          if ((await poll()) === 0) await woken;
         } catch {
           if (!stopped) await new Promise((resolve) => setTimeout(resolve, 200)); // reconnecting
         }
@@ -102,7 +135,7 @@ export function followPostgresFeed(
     stop() {
       stopped = true;
       nudge();
-      void reader.end({ timeout: 0 });
+      drop();
     },
   };
 }

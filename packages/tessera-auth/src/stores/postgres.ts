@@ -103,6 +103,7 @@ const SESSIONS_OF_USER = `SELECT ${SESSION_COLUMNS} FROM tessera_sessions WHERE 
  */
 export function createPostgresStore(options: PostgresStoreOptions = {}): ServerStore {
   const timeoutSeconds = (options.commandTimeoutMs ?? 1000) / 1000;
+  // The same deadline for Postgres.js, which then also cancels the statement at the server.
   const connection: Options<Record<string, PostgresType>> = {
     max: options.max ?? 10,
     query_timeout: timeoutSeconds,
@@ -124,13 +125,27 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): ServerS
       throw error;
     }));
 
-  /** Runs a command once the schema is in place, reporting any failure as the store being unavailable. */
+  const commandTimeoutMs = options.commandTimeoutMs ?? 1000;
+  /**
+   * Runs a command once the schema is in place, reporting any failure as the store being
+   * unavailable. The deadline is kept here: against a frozen server (SIGSTOP, a dead host that
+   * still holds the TCP connection) Postgres.js's own query_timeout waits on its cancel request,
+   * which a frozen server never answers.
+   */
   const run = async <T>(operation: (db: Db) => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${commandTimeoutMs} ms`)), commandTimeoutMs);
+    });
     try {
-      await ready();
-      return await operation(sql);
+      await Promise.race([ready(), deadline]);
+      const command = operation(sql);
+      command.catch(() => {}); // it may still fail after the deadline has answered for it
+      return await Promise.race([command, deadline]);
     } catch (error) {
       throw new StoreUnavailableError(error);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
