@@ -30,7 +30,6 @@ export function followPostgresFeed(
   let reader: Sql<Record<string, never>> | undefined;
   let listening = false;
   const open = () => {
-    let created: Sql<Record<string, never>> | undefined;
     const readerOptions: Options<Record<string, PostgresType>> = {
       ...options,
       max: 1,
@@ -46,7 +45,7 @@ export function followPostgresFeed(
         nudge();
       },
     };
-    created = (url === undefined ? postgres(readerOptions) : postgres(url, readerOptions)) as unknown as Sql<Record<string, never>>;
+    const created = (url === undefined ? postgres(readerOptions) : postgres(url, readerOptions)) as unknown as Sql<Record<string, never>>;
     return created;
   };
   const drop = () => {
