@@ -20,7 +20,7 @@ export async function startTestServer(
     // Suites register many users from one address; the registration tests set their own limits.
     registrationThrottle: { perClient: { max: 100_000, windowMs: 60_000 } },
     // A shared store needs an issuer every instance agrees on; the server refuses to start without one.
-    ...(options.store === 'redis' && { issuer: 'https://id.test' }),
+    ...((options.store === 'redis' || options.store === 'postgres') && { issuer: 'https://id.test' }),
     ...options,
   });
   return {

@@ -6,6 +6,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { hasRedisServer } from '../../tools/redis-process.js';
 import { Client } from '../helpers/http-client.js';
+import { hasPostgresServer } from '../../tools/postgres-process.js';
+import { requirePostgres, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -215,6 +217,46 @@ describe('credential changes racing logins on two instances sharing a Redis', ()
           strategy,
           store: 'redis' as const,
           redisUrl: `${redis.url}/${STRATEGIES.indexOf(strategy)}`,
+          keysDir,
+          issuer: 'https://id.test',
+          bootstrapAdmin: ROOT,
+        };
+        const first = await startTestServer(shared); // writes the shared key; the second reads it
+        const second = await startTestServer(shared);
+        deployment = { loginAt: first, changeAt: second, servers: [first, second] };
+        deployments.set(strategy, deployment);
+      }
+      return deployment;
+    });
+  }
+});
+
+describe('credential changes racing logins on two instances sharing a PostgreSQL', () => {
+  let postgres: PostgresServer | undefined;
+  const deployments = new Map<Strategy, Deployment>();
+  const dirs: string[] = [];
+
+  before(async () => {
+    if (hasPostgresServer()) postgres = await startPostgres();
+  });
+  after(async () => {
+    for (const { servers } of deployments.values()) for (const server of servers) await server.stop();
+    await postgres?.dispose();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const strategy of STRATEGIES) {
+    describeRaces(`${strategy}: logins at one instance, the change at the other`, strategy, async (t) => {
+      if (!requirePostgres(t) || !postgres) return undefined;
+      let deployment = deployments.get(strategy);
+      if (!deployment) {
+        const keysDir = mkdtempSync(join(tmpdir(), 'tessera-races-keys-'));
+        dirs.push(keysDir);
+        postgres.sql(`CREATE DATABASE races_${strategy}`);
+        const shared = {
+          strategy,
+          store: 'postgres' as const,
+          postgresUrl: postgres.url.replace(/\/tessera$/, `/races_${strategy}`),
           keysDir,
           issuer: 'https://id.test',
           bootstrapAdmin: ROOT,
