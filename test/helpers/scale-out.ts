@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
 import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
+import { hasPostgresServer, startPostgres, type PostgresServer } from '../../tools/postgres-process.js';
 import { freePort, hasRedisServer, startRedis, type RedisServer } from '../../tools/redis-process.js';
 import { Client } from './http-client.js';
 import { hasNginx, requireNginx, startNginx, type Balancer } from './nginx.js';
+import { requirePostgres } from './postgres.js';
 import { requireRedis } from './redis.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
@@ -23,22 +25,33 @@ export interface Instance {
   stop(): Promise<number | null>;
 }
 
+/** The store the instances share. */
+export type SharedStore = 'redis' | 'postgres';
+
 export interface ScaleOut {
   readonly strategy: Strategy;
-  readonly redis: RedisServer;
+  /** The shared Redis (undefined on PostgreSQL). */
+  readonly redis: RedisServer | undefined;
+  /** The shared PostgreSQL (undefined on Redis). */
+  readonly postgres: PostgresServer | undefined;
   readonly balancer: Balancer;
   readonly instances: readonly Instance[];
   dispose(): Promise<void>;
 }
 
 /**
- * A real Redis (append-only file on), `count` `tessera serve` processes sharing it and one keys
- * directory, and nginx in front of them with round robin and no stickiness. All on loopback,
- * all stopped by `dispose`.
+ * A real Redis (append-only file on) or PostgreSQL, `count` `tessera serve` processes sharing it and
+ * one keys directory, and nginx in front of them with round robin and no stickiness. All on
+ * loopback, all stopped by `dispose`.
  */
-export async function startScaleOut(strategy: Strategy, options: { count?: number; args?: readonly string[] } = {}): Promise<ScaleOut> {
+export async function startScaleOut(
+  strategy: Strategy,
+  options: { count?: number; args?: readonly string[]; store?: SharedStore } = {},
+): Promise<ScaleOut> {
   const count = options.count ?? 3;
-  const redis = await startRedis();
+  const redis = options.store === 'postgres' ? undefined : await startRedis();
+  const postgres = options.store === 'postgres' ? await startPostgres() : undefined;
+  const storeArgs = redis ? ['--store', 'redis', '--redis-url', redis.url] : ['--store', 'postgres', '--postgres-url', postgres!.url];
   const keysDir = mkdtempSync(join(tmpdir(), 'tessera-scale-keys-'));
   const dirs = [keysDir];
   const instances: Instance[] = [];
@@ -46,7 +59,7 @@ export async function startScaleOut(strategy: Strategy, options: { count?: numbe
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-scale-'));
     dirs.push(dataDir);
-    const args = ['--strategy', strategy, '--store', 'redis', '--redis-url', redis.url, '--keys-dir', keysDir, '--data-dir', dataDir];
+    const args = ['--strategy', strategy, ...storeArgs, '--keys-dir', keysDir, '--data-dir', dataDir];
     const flags = [
       ...args,
       '--issuer',
@@ -86,12 +99,14 @@ export async function startScaleOut(strategy: Strategy, options: { count?: numbe
   return {
     strategy,
     redis,
+    postgres,
     balancer,
     instances,
     async dispose() {
       await balancer.stop();
       await Promise.all(instances.map((instance) => instance.stop()));
-      await redis.dispose();
+      await redis?.dispose();
+      await postgres?.dispose();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -101,13 +116,17 @@ export async function startScaleOut(strategy: Strategy, options: { count?: numbe
  * One harness for the enclosing suite, stopped after it. The returned function gives a test the
  * harness, or undefined when the test was skipped (under CI a missing Redis or nginx fails it).
  */
-export function useScaleOut(strategy: Strategy, options: { args?: readonly string[] } = {}): (t: TestContext) => ScaleOut | undefined {
+export function useScaleOut(
+  strategy: Strategy,
+  options: { args?: readonly string[]; store?: SharedStore } = {},
+): (t: TestContext) => ScaleOut | undefined {
+  const onPostgres = options.store === 'postgres';
   let scale: ScaleOut | undefined;
   before(async () => {
-    if (hasRedisServer() && hasNginx()) scale = await startScaleOut(strategy, options);
+    if ((onPostgres ? hasPostgresServer() : hasRedisServer()) && hasNginx()) scale = await startScaleOut(strategy, options);
   });
   after(() => scale?.dispose());
-  return (t) => (requireRedis(t) && requireNginx(t) ? scale : undefined);
+  return (t) => ((onPostgres ? requirePostgres(t) : requireRedis(t)) && requireNginx(t) ? scale : undefined);
 }
 
 export interface Answer {

@@ -45,7 +45,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         (async () => {
           await sleep(800);
           stoppedAt = Date.now();
-          await scale.redis.stop();
+          await scale.redis!.stop();
           await sleep(STALENESS_BOUND_MS + 1_500);
         })(),
       );
@@ -64,7 +64,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       if (strategy === 'stateful') assert.ok(lastServed < 1_000, 'a session needs the store: 503 from the moment Redis is gone');
       else assert.ok(lastServed <= STALENESS_BOUND_MS + 500, `tokens are trusted at most ${STALENESS_BOUND_MS} ms without the feed`);
 
-      await scale.redis.start();
+      await scale.redis!.start();
       const backAfter = await untilEveryoneIsBack(users);
       t.diagnostic(`all ${users.length} users served again ${backAfter} ms after Redis restarted; their sessions survived the restart`);
       for (const instance of scale.instances) {
@@ -94,10 +94,10 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
           (async () => {
             await sleep(500);
             frozenAt = Date.now();
-            scale.redis.pause();
+            scale.redis!.pause();
             await sleep(STALENESS_BOUND_MS + 2_000);
             resumedAt = Date.now();
-            scale.redis.resume();
+            scale.redis!.resume();
           })(),
         );
         const during = answers.filter((a) => a.at > frozenAt && a.at < resumedAt);
@@ -124,11 +124,11 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         const [writer, follower] = [scale.instances[0]!, scale.instances[1]!];
         const feedName = `tessera:revocation-feed:${follower.process!.child.pid}`;
         const feedId = () => /id=(\d+) [^\n]*name=(\S+)/g;
-        const findFeed = () => [...scale.redis.cli('CLIENT', 'LIST').matchAll(feedId())].find((m) => m[2] === feedName)?.[1];
+        const findFeed = () => [...scale.redis!.cli('CLIENT', 'LIST').matchAll(feedId())].find((m) => m[2] === feedName)?.[1];
         const before = findFeed();
         assert.ok(before, `the follower's feed connection is listed as ${feedName}`);
 
-        assert.equal(scale.redis.cli('CLIENT', 'KILL', 'ID', before), '1');
+        assert.equal(scale.redis!.cli('CLIENT', 'KILL', 'ID', before), '1');
         // Revoked at once through another instance, while the follower is still reconnecting. Under
         // load the writer may still be catching up after the previous test's freeze: its 503 did nothing.
         let logout = await new Client(writer.url, headers).post('/auth/logout');
