@@ -1,12 +1,13 @@
 /**
- * Revocation propagation: 3, then 10 instances (separate processes) share one Redis; each
+ * Revocation propagation: 3, then 10 instances (separate processes) share one Redis, then one
+ * PostgreSQL; each
  * revocation is made at one of them in turn. Tokens: stateless instances, a token revoked by jti,
  * timed until each of the others hears it from the feed (the moment it enters their in-memory
  * list). Cached sessions: stateful instances serving their own copies, a session every instance
  * has served, logged out at one, timed until each of the others answers 401 to a client polling
  * it. Sequential revocations, so this is latency, not throughput.
  *
- *   npm run bench:revocation [-- --count N --instances 3,10 --kinds tokens,sessions]
+ *   npm run bench:revocation [-- --count N --instances 3,10 --kinds tokens,sessions --stores redis,postgres]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,15 +16,23 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { startPostgres } from '../tools/postgres-process.js';
 import { freePort, startRedis } from '../tools/redis-process.js';
 import { machine, replaceReadmeSection } from './harness.js';
 
 const { values: args } = parseArgs({
-  options: { count: { type: 'string' }, instances: { type: 'string' }, kinds: { type: 'string' }, quick: { type: 'boolean' } },
+  options: {
+    count: { type: 'string' },
+    instances: { type: 'string' },
+    kinds: { type: 'string' },
+    stores: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
 });
 const COUNT = Number(args.count ?? (args.quick ? 200 : 1000));
 const INSTANCE_COUNTS = (args.instances ?? '3,10').split(',').map(Number);
 const KINDS = (args.kinds ?? 'tokens,sessions').split(',') as ('tokens' | 'sessions')[];
+const STORES = (args.stores ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[];
 const clock = () => performance.timeOrigin + performance.now();
 
 interface Instance {
@@ -35,10 +44,25 @@ interface Instance {
   waiting: Map<string, () => void>;
 }
 
-async function startInstance(redisUrl: string, script = 'revocation-node.js'): Promise<Instance> {
+/** The shared store of one measurement: where instances point, and how it is taken down. */
+interface SharedStore {
+  readonly env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+async function startStore(kind: 'redis' | 'postgres'): Promise<SharedStore> {
+  if (kind === 'postgres') {
+    const server = await startPostgres();
+    return { env: { POSTGRES_URL: server.url }, dispose: () => server.dispose() };
+  }
+  const redis = await startRedis({ durable: false });
+  return { env: { REDIS_URL: redis.url }, dispose: () => redis.dispose() };
+}
+
+async function startInstance(store: SharedStore, script = 'revocation-node.js'): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [join('bench/servers', script)], {
-    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, NODE_ENV: 'production' },
+    env: { ...process.env, ...store.env, PORT: String(port), NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const instance: Instance = { child, url: `http://127.0.0.1:${port}`, sent: new Map(), heard: new Map(), waiting: new Map() };
@@ -70,12 +94,12 @@ const heardBy = (instance: Instance, jti: string) =>
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** The delivery latencies (ms) of COUNT revocations among `count` instances. */
-async function measure(count: number): Promise<number[]> {
-  const redis = await startRedis({ durable: false });
+async function measure(count: number, storeKind: 'redis' | 'postgres'): Promise<number[]> {
+  const store = await startStore(storeKind);
   const instances: Instance[] = [];
   const latencies: number[] = [];
   try {
-    for (let i = 0; i < count; i++) instances.push(await startInstance(redis.url));
+    for (let i = 0; i < count; i++) instances.push(await startInstance(store));
     // Warm-up: connections, JIT.
     for (let i = 0; i < 50; i++) await revoke(instances, i % count, randomUUID());
     for (let i = 0; i < COUNT; i++) {
@@ -88,18 +112,18 @@ async function measure(count: number): Promise<number[]> {
   } finally {
     for (const instance of instances) instance.child.kill();
     await Promise.all(instances.map((instance) => (instance.child.exitCode === null ? once(instance.child, 'exit') : undefined)));
-    await redis.dispose();
+    await store.dispose();
   }
   return latencies.sort((a, b) => a - b);
 }
 
 /** The latencies (ms) until the other instances refuse a cached session logged out at one. */
-async function measureSessions(count: number): Promise<number[]> {
-  const redis = await startRedis({ durable: false });
+async function measureSessions(count: number, storeKind: 'redis' | 'postgres'): Promise<number[]> {
+  const store = await startStore(storeKind);
   const instances: Instance[] = [];
   const latencies: number[] = [];
   try {
-    for (let i = 0; i < count; i++) instances.push(await startInstance(redis.url, 'session-node.js'));
+    for (let i = 0; i < count; i++) instances.push(await startInstance(store, 'session-node.js'));
     const total = COUNT + 50; // the first 50 warm up connections and the JIT
     for (let i = 0; i < total; i++) {
       const origin = instances[i % count]!;
@@ -123,7 +147,7 @@ async function measureSessions(count: number): Promise<number[]> {
   } finally {
     for (const instance of instances) instance.child.kill();
     await Promise.all(instances.map((instance) => (instance.child.exitCode === null ? once(instance.child, 'exit') : undefined)));
-    await redis.dispose();
+    await store.dispose();
   }
   return latencies.sort((a, b) => a - b);
 }
@@ -141,20 +165,22 @@ async function main() {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const ms = (value: number) => value.toFixed(2);
   const rows: string[] = [];
-  for (const kind of KINDS) {
-    for (const count of INSTANCE_COUNTS) {
-      const sorted = kind === 'tokens' ? await measure(count) : await measureSessions(count);
-      rows.push(
-        `| ${kind === 'tokens' ? 'a token (jti), heard from the feed' : 'a cached session (logout), refused'} | ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
-      );
+  for (const store of STORES) {
+    for (const kind of KINDS) {
+      for (const count of INSTANCE_COUNTS) {
+        const sorted = kind === 'tokens' ? await measure(count, store) : await measureSessions(count, store);
+        rows.push(
+          `| ${store === 'redis' ? 'Redis' : 'PostgreSQL'} | ${kind === 'tokens' ? 'a token (jti), heard from the feed' : 'a cached session (logout), refused'} | ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
+        );
+      }
     }
   }
   const m = machine();
   const text = [
-    `Revocation propagation between instance processes sharing one Redis (loopback, no persistence): ${COUNT} revocations per row, each made at one instance in turn. A token is timed until every other instance has its jti in memory; a cached session until every other instance, asked again and again by a client over HTTP, answers 401 (the time includes that request). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
+    `Revocation propagation between instance processes sharing one store (loopback; Redis without persistence, PostgreSQL 15 without fsync): ${COUNT} revocations per row, each made at one instance in turn. A token is timed until every other instance has its jti in memory; a cached session until every other instance, asked again and again by a client over HTTP, answers 401 (the time includes that request). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
     '',
-    '| revoked | instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| store | revoked | instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
   console.log(`\n${text}\n`);

@@ -1,17 +1,21 @@
-// One instance of a stateless deployment sharing a Redis, for the propagation benchmark. It
+// One instance of a stateless deployment sharing a Redis or a PostgreSQL (POSTGRES_URL), for the propagation benchmark. It
 // prints "sent <jti> <ms>" just before it stores a revocation asked for by POST /revoke/<jti>, and
 // "heard <jti> <ms>" when the feed delivers one; the times are epoch milliseconds with sub-ms
 // precision, comparable across processes on one machine.
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createAuth } from 'tessera-auth';
+import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 
 const now = () => performance.timeOrigin + performance.now();
 const jwk = generateJwk('EdDSA');
 const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', kid: jwk.kid, key: jwk }), status: 'active' }]);
-const store = createRedisStore({ url: process.env.REDIS_URL });
+const store =
+  process.env.POSTGRES_URL === undefined
+    ? createRedisStore({ url: process.env.REDIS_URL })
+    : createPostgresStore({ url: process.env.POSTGRES_URL });
 const auth = createAuth({ strategy: 'stateless', store, tokens: { keys, issuer: 'https://bench.example' } });
 auth.tokens.events.on('revocation', (entry) => process.stdout.write(`heard ${entry.value} ${now()}\n`));
 await auth.ready();

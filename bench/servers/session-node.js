@@ -1,4 +1,4 @@
-// One instance of a cached stateful deployment sharing a Redis, for the propagation benchmark:
+// One instance of a cached stateful deployment sharing a Redis or a PostgreSQL (POSTGRES_URL), for the propagation benchmark:
 // POST /login starts a session (its cookie in the answer), GET /me answers 200 or 401 from this
 // instance's copy, POST /logout prints "sent <ms>" (epoch milliseconds, sub-ms precision,
 // comparable across processes on one machine) just before it ends the session.
@@ -6,10 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createAuth, createAuthContext } from 'tessera-auth';
+import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 
 const now = () => performance.timeOrigin + performance.now();
-const store = createRedisStore({ url: process.env.REDIS_URL });
+const store =
+  process.env.POSTGRES_URL === undefined
+    ? createRedisStore({ url: process.env.REDIS_URL })
+    : createPostgresStore({ url: process.env.POSTGRES_URL });
 const auth = createAuth({ strategy: 'stateful', store, cookie: { secure: false }, session: { cache: true } });
 await auth.ready();
 

@@ -192,81 +192,68 @@ for (const strategy of STRATEGIES) {
   after(() => server?.stop());
 }
 
-describe('credential changes racing logins on two instances sharing a Redis', () => {
-  let redis: RedisServer | undefined;
-  const deployments = new Map<Strategy, Deployment>();
-  const dirs: string[] = [];
+/** What the two-instance races need of a shared store: the flags that point `startTestServer` at a fresh dataset. */
+interface SharedStore {
+  options(strategy: Strategy): Partial<Parameters<typeof startTestServer>[0]>;
+  dispose(): Promise<void>;
+}
 
-  before(async () => {
-    if (hasRedisServer()) redis = await startRedis();
-  });
-  after(async () => {
-    for (const { servers } of deployments.values()) for (const server of servers) await server.stop();
-    await redis?.dispose();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+/** Logins at one instance, the change at another, both on one shared store: for each strategy. */
+function describeSharedStore(
+  name: string,
+  installed: () => boolean,
+  require: (t: TestContext) => boolean,
+  open: () => Promise<SharedStore>,
+) {
+  describe(`credential changes racing logins on two instances sharing a ${name}`, () => {
+    let store: SharedStore | undefined;
+    const deployments = new Map<Strategy, Deployment>();
+    const dirs: string[] = [];
 
-  for (const strategy of STRATEGIES) {
-    describeRaces(`${strategy}: logins at one instance, the change at the other`, strategy, async (t) => {
-      if (!requireRedis(t) || !redis) return undefined;
-      let deployment = deployments.get(strategy);
-      if (!deployment) {
-        const keysDir = mkdtempSync(join(tmpdir(), 'tessera-races-keys-'));
-        dirs.push(keysDir);
-        const shared = {
-          strategy,
-          store: 'redis' as const,
-          redisUrl: `${redis.url}/${STRATEGIES.indexOf(strategy)}`,
-          keysDir,
-          issuer: 'https://id.test',
-          bootstrapAdmin: ROOT,
-        };
-        const first = await startTestServer(shared); // writes the shared key; the second reads it
-        const second = await startTestServer(shared);
-        deployment = { loginAt: first, changeAt: second, servers: [first, second] };
-        deployments.set(strategy, deployment);
-      }
-      return deployment;
+    before(async () => {
+      if (installed()) store = await open();
     });
-  }
+    after(async () => {
+      for (const { servers } of deployments.values()) for (const server of servers) await server.stop();
+      await store?.dispose();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const strategy of STRATEGIES) {
+      describeRaces(`${strategy}: logins at one instance, the change at the other`, strategy, async (t) => {
+        if (!require(t) || !store) return undefined;
+        let deployment = deployments.get(strategy);
+        if (!deployment) {
+          const keysDir = mkdtempSync(join(tmpdir(), 'tessera-races-keys-'));
+          dirs.push(keysDir);
+          const shared = { strategy, ...store.options(strategy), keysDir, issuer: 'https://id.test', bootstrapAdmin: ROOT };
+          const first = await startTestServer(shared); // writes the shared key; the second reads it
+          const second = await startTestServer(shared);
+          deployment = { loginAt: first, changeAt: second, servers: [first, second] };
+          deployments.set(strategy, deployment);
+        }
+        return deployment;
+      });
+    }
+  });
+}
+
+describeSharedStore('Redis', hasRedisServer, requireRedis, async () => {
+  const redis: RedisServer = await startRedis();
+  return {
+    // A database of its own for each strategy.
+    options: (strategy) => ({ store: 'redis', redisUrl: `${redis.url}/${STRATEGIES.indexOf(strategy)}` }),
+    dispose: () => redis.dispose(),
+  };
 });
 
-describe('credential changes racing logins on two instances sharing a PostgreSQL', () => {
-  let postgres: PostgresServer | undefined;
-  const deployments = new Map<Strategy, Deployment>();
-  const dirs: string[] = [];
-
-  before(async () => {
-    if (hasPostgresServer()) postgres = await startPostgres();
-  });
-  after(async () => {
-    for (const { servers } of deployments.values()) for (const server of servers) await server.stop();
-    await postgres?.dispose();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const strategy of STRATEGIES) {
-    describeRaces(`${strategy}: logins at one instance, the change at the other`, strategy, async (t) => {
-      if (!requirePostgres(t) || !postgres) return undefined;
-      let deployment = deployments.get(strategy);
-      if (!deployment) {
-        const keysDir = mkdtempSync(join(tmpdir(), 'tessera-races-keys-'));
-        dirs.push(keysDir);
-        postgres.sql(`CREATE DATABASE races_${strategy}`);
-        const shared = {
-          strategy,
-          store: 'postgres' as const,
-          postgresUrl: postgres.url.replace(/\/tessera$/, `/races_${strategy}`),
-          keysDir,
-          issuer: 'https://id.test',
-          bootstrapAdmin: ROOT,
-        };
-        const first = await startTestServer(shared); // writes the shared key; the second reads it
-        const second = await startTestServer(shared);
-        deployment = { loginAt: first, changeAt: second, servers: [first, second] };
-        deployments.set(strategy, deployment);
-      }
-      return deployment;
-    });
-  }
+describeSharedStore('PostgreSQL', hasPostgresServer, requirePostgres, async () => {
+  const postgres: PostgresServer = await startPostgres();
+  return {
+    options: (strategy) => {
+      postgres.sql(`CREATE DATABASE races_${strategy}`);
+      return { store: 'postgres', postgresUrl: postgres.url.replace(/\/tessera$/, `/races_${strategy}`) };
+    },
+    dispose: () => postgres.dispose(),
+  };
 });

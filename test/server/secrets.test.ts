@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '../helpers/http-client.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { useRedis } from '../helpers/redis.js';
 import { CLI, spawnServer } from '../helpers/server-process.js';
 
@@ -86,5 +87,36 @@ describe('secrets from files', () => {
     });
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--metrics-token and --metrics-token-file are both set/);
+  });
+
+  const postgresFor = usePostgres();
+
+  it('the PostgreSQL URL, with its password, can come from TESSERA_POSTGRES_URL_FILE and shows nowhere', async (t) => {
+    const postgres = postgresFor(t);
+    if (!postgres) return;
+    const password = new URL(postgres.url).password;
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-secrets-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'postgres-url'), `${postgres.url}\n`, { mode: 0o600 });
+    const server = await spawnServer(['--store', 'postgres', '--insecure-cookies', '--data-dir', dir, '--issuer', 'https://id.test'], {
+      TESSERA_POSTGRES_URL_FILE: join(dir, 'postgres-url'),
+    });
+    t.after(() => server.stop());
+    assert.ok(!visible(server.child.pid!).includes(password), 'the password is visible');
+    const client = new Client(server.url);
+    assert.equal((await client.post('/auth/register', { username: 'pat', password: 'correct horse battery' })).status, 201);
+    assert.equal(postgres.sql("SELECT count(*) FROM tessera_users WHERE username = 'pat'"), '1', 'stored in PostgreSQL');
+    assert.ok(!server.output().includes(password), 'the password is logged');
+  });
+
+  it('--postgres-url needs --store postgres and a postgres:// URL', () => {
+    for (const [args, message] of [
+      [['--postgres-url', 'postgres://localhost/x'], /--postgres-url needs --store postgres/],
+      [['--store', 'postgres', '--postgres-url', 'mysql://localhost/x'], /--postgres-url must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    ] as const) {
+      const refused = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8' });
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, message);
+    }
   });
 });

@@ -42,7 +42,33 @@ async function missing(seen: Set<string>, values: readonly string[], withinMs = 
   return values.filter((value) => !seen.has(value));
 }
 
+/** Two clients of one database: one writes, the other's follower records every value it hears. */
+async function writerAndFollower(url: string, writerTimeoutMs = 1_000) {
+  const [writer, reader] = [createPostgresStore({ url, commandTimeoutMs: writerTimeoutMs }), createPostgresStore({ url })];
+  await Promise.all([writer, reader].map(waitUntilUp));
+  const seen = new Set<string>();
+  const follower = reader.revocations.follow!((added) => seen.add(added.value));
+  await follower.ready;
+  const close = async () => {
+    follower.stop();
+    await Promise.all([writer.close(), reader.close()]);
+  };
+  return { writer, reader, seen, follower, close };
+}
+
 describe('postgres: schema and feed', () => {
+  it('keeps its tables in the schema it is given', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    server.sql('CREATE SCHEMA auth');
+    const store = createPostgresStore({ url: server.url, schema: 'auth' });
+    await waitUntilUp(store);
+    await store.revocations.add(entry('in-auth'));
+    assert.equal(server.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'auth' AND tablename LIKE 'tessera_%'"), '6');
+    assert.equal(server.sql("SELECT count(*) FROM auth.tessera_revocations WHERE entry LIKE '%in-auth%'"), '1');
+    await store.close();
+  });
+
   it('the feed delivers what another client adds, in order, and the table keeps it', async (t) => {
     const server = postgresFor(t);
     if (!server) return;
@@ -79,11 +105,8 @@ describe('postgres: schema and feed', () => {
   it('race: an entry whose commit is slow is not skipped by a follower that has read a later one', async (t) => {
     const server = postgresFor(t);
     if (!server) return;
-    const [writer, reader] = [createPostgresStore({ url: server.url, commandTimeoutMs: 5_000 }), createPostgresStore({ url: server.url })];
-    await Promise.all([writer, reader].map(waitUntilUp));
-    const seen = new Set<string>();
-    const follower = reader.revocations.follow!((added) => seen.add(added.value));
-    await follower.ready;
+    const { writer, seen, close } = await writerAndFollower(server.url, 5_000);
+    t.after(close);
     // A slow commit, as fsync or a synchronous replica makes it: the entry gets its id, then waits.
     const slow = postgres(server.url, { max: 1, onnotice: () => {} });
     const [first, second] = [`slow-${Date.now()}`, `quick-${Date.now()}`];
@@ -101,19 +124,14 @@ describe('postgres: schema and feed', () => {
     await transaction;
     await quick;
     assert.deepEqual(await missing(seen, [first, second], 3_000), []);
-    follower.stop();
     await slow.end();
-    await Promise.all([writer.close(), reader.close()]);
   });
 
   it('a killed LISTEN connection catches up from its last id: nothing added meanwhile is lost', async (t) => {
     const server = postgresFor(t);
     if (!server) return;
-    const [writer, reader] = [createPostgresStore({ url: server.url }), createPostgresStore({ url: server.url })];
-    await Promise.all([writer, reader].map(waitUntilUp));
-    const seen = new Set<string>();
-    const follower = reader.revocations.follow!((added) => seen.add(added.value));
-    await follower.ready;
+    const { writer, seen, follower, close } = await writerAndFollower(server.url);
+    t.after(close);
     const killed = server.sql(
       `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'tessera:revocation-feed:${process.pid}'`,
     );
@@ -122,18 +140,13 @@ describe('postgres: schema and feed', () => {
     for (const value of values) await writer.revocations.add(entry(value));
     assert.deepEqual(await missing(seen, values), []);
     assert.equal(follower.connected, true, 'listening again');
-    follower.stop();
-    await Promise.all([writer.close(), reader.close()]);
   });
 
   it('a PostgreSQL crash and restart lose no revocation and no session, and the feed resumes', async (t) => {
     const server = postgresFor(t);
     if (!server) return;
-    const [writer, reader] = [createPostgresStore({ url: server.url }), createPostgresStore({ url: server.url })];
-    await Promise.all([writer, reader].map(waitUntilUp));
-    const seen = new Set<string>();
-    const follower = reader.revocations.follow!((added) => seen.add(added.value));
-    await follower.ready;
+    const { writer, reader, seen, close } = await writerAndFollower(server.url);
+    t.after(close);
     const before = `before-crash-${Date.now()}`;
     await writer.revocations.add(entry(before));
     const session = { ...SESSION, idHash: `crash${Date.now()}`.padEnd(43, 'x') };
@@ -147,8 +160,6 @@ describe('postgres: schema and feed', () => {
     const after = `after-restart-${Date.now()}`;
     await writer.revocations.add(entry(after));
     assert.deepEqual(await missing(seen, [before, after], 10_000), []);
-    follower.stop();
-    await Promise.all([writer.close(), reader.close()]);
   });
 
   it('a frozen PostgreSQL: commands fail within their timeout and the follower stops hearing, never a hang', async (t) => {

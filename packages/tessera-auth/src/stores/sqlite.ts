@@ -6,11 +6,10 @@ import {
   normalizeUsername,
   type RevocationEntry,
   type SessionCreateCondition,
-  type SessionData,
   type SessionRecord,
   type ServerStore,
-  type UserRecord,
 } from './store.js';
+import { toSession, toUser, type SessionRow, type UserRow } from './sql-rows.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -64,58 +63,8 @@ CREATE TABLE IF NOT EXISTS tessera_counters (
 ) WITHOUT ROWID;
 `;
 
-interface SessionRow {
-  id_hash: string;
-  user_id: string;
-  user_name: string | null;
-  roles: string;
-  created_at: number;
-  last_seen_at: number;
-  absolute_expires_at: number;
-  user_agent: string;
-  ip: string;
-  data: string;
-  version: number;
-  refresh_hash: string | null;
-  refresh_issued_at: number | null;
-  refresh_key: string | null;
-}
-
 /** Columns added after the first release, for databases created before them. */
 const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_key: 'TEXT' };
-
-interface UserRow {
-  id: string;
-  username: string;
-  password_hash: string;
-  roles: string;
-  created_at: number;
-}
-
-const toSession = (row: SessionRow): SessionRecord => ({
-  idHash: row.id_hash,
-  userId: row.user_id,
-  userName: row.user_name ?? undefined,
-  roles: JSON.parse(row.roles) as string[],
-  createdAt: row.created_at,
-  lastSeenAt: row.last_seen_at,
-  absoluteExpiresAt: row.absolute_expires_at,
-  userAgent: row.user_agent,
-  ip: row.ip,
-  data: JSON.parse(row.data) as SessionData,
-  version: row.version,
-  ...(row.refresh_hash !== null && {
-    refresh: { hash: row.refresh_hash, issuedAt: row.refresh_issued_at ?? 0, key: row.refresh_key ?? '' },
-  }),
-});
-
-const toUser = (row: UserRow): UserRecord => ({
-  id: row.id,
-  username: row.username,
-  passwordHash: row.password_hash,
-  roles: JSON.parse(row.roles) as string[],
-  createdAt: row.created_at,
-});
 
 /**
  * The embedded durable store: sessions survive a restart, and several processes on one host may
