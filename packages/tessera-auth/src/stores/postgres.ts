@@ -2,12 +2,7 @@ import postgres, { type Options, type PostgresType, type Sql } from 'postgres';
 import { StoreUnavailableError } from '../base/errors.js';
 import { followPostgresFeed } from './postgres-feed.js';
 import { LOCKS, migrate } from './postgres-schema.js';
-import {
-  normalizeUsername,
-  type RevocationEntry,
-  type SessionRecord,
-  type ServerStore,
-} from './store.js';
+import { normalizeUsername, type RevocationEntry, type SessionRecord, type ServerStore } from './store.js';
 import { toSession, toUser, type SessionRow, type UserRow } from './sql-rows.js';
 
 /** Where the PostgreSQL store connects, and how it behaves when the database is slow or away. */

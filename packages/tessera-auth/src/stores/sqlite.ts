@@ -2,13 +2,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../base/errors.js';
-import {
-  normalizeUsername,
-  type RevocationEntry,
-  type SessionCreateCondition,
-  type SessionRecord,
-  type ServerStore,
-} from './store.js';
+import { normalizeUsername, type RevocationEntry, type SessionCreateCondition, type SessionRecord, type ServerStore } from './store.js';
 import { toSession, toUser, type SessionRow, type UserRow } from './sql-rows.js';
 
 /** Options of the SQLite store. */
