@@ -68,19 +68,22 @@ export interface RoundResult {
   failed: number;
   /** Server CPU time per request, in µs. */
   cpu: number;
-  /** Commands Redis served per request, when a Redis is watched. */
-  redis: number;
+  /** Commands (Redis) or statements (PostgreSQL) the store served per request, when one is watched. */
+  store: number;
 }
 
-/** One round of load on a server's `GET /me`, with the server's CPU and, given one, Redis's commands per request. */
+/**
+ * One round of load on a server's `GET /me`, with the server's CPU and, given a counter of what
+ * the store has served so far (`redisCalls`, `PostgresServer.statements`), the store's work per request.
+ */
 export async function measureRound(
   server: ServerProcess,
   headers: Record<string, string>,
   seconds: number,
   connections: number,
-  redis?: RedisServer,
+  storeCalls?: () => number,
 ): Promise<RoundResult> {
-  const calls = redis ? redisCalls(redis) : 0;
+  const calls = storeCalls ? storeCalls() : 0;
   const cpu = cpuMicros(server.child.pid!);
   const result = await load(`${server.url}/me`, headers, seconds, connections);
   return {
@@ -89,7 +92,7 @@ export async function measureRound(
     p99: result.p99,
     failed: result.failed,
     cpu: (cpuMicros(server.child.pid!) - cpu) / result.requests,
-    redis: redis ? (redisCalls(redis) - calls) / result.requests : 0,
+    store: storeCalls ? (storeCalls() - calls) / result.requests : 0,
   };
 }
 
@@ -100,7 +103,7 @@ function cpuMicros(pid: number): number {
 }
 
 /** Commands Redis has served so far, from INFO commandstats, not counting INFO itself. */
-function redisCalls(redis: RedisServer): number {
+export function redisCalls(redis: RedisServer): number {
   let total = 0;
   for (const line of redis.cli('INFO', 'commandstats').split('\n')) {
     const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());

@@ -16,10 +16,12 @@ export interface Contender {
   /** Where the state lives, for the seed's table. */
   state: string;
   script: string;
-  /** Environment of the server process; REDIS_URL is added for contenders that use Redis. */
+  /** Environment of the server process; REDIS_URL or POSTGRES_URL is added for contenders that use a store server. */
   env: Record<string, string>;
   usesRedis: boolean;
-  /** This copy reaches Redis through the delaying proxy. */
+  /** Uses PostgreSQL (a database of its own); no Redis. */
+  usesPostgres?: boolean;
+  /** This copy reaches its store through the delaying proxy. */
   delayed: boolean;
 }
 
@@ -178,12 +180,67 @@ export function contenders(tmp: string): Contender[] {
       env: { STRATEGY: 'hybrid', ALG: 'HS256', JWK: key('HS256'), REVOKED },
       usesRedis: true,
     },
+    {
+      id: 'express-session-postgres',
+      state: 'server: the session in PostgreSQL',
+      name: 'express-session + connect-pg-simple',
+      kind: 'stateful',
+      tessera: false,
+      script: 'express-session.js',
+      env: {},
+      usesRedis: false,
+      usesPostgres: true,
+    },
+    {
+      id: 'tessera-stateful-postgres',
+      state: 'server: the session in PostgreSQL',
+      name: 'Tessera stateful, PostgreSQL',
+      kind: 'stateful',
+      tessera: true,
+      script: 'tessera-stateful.js',
+      env: { STORE: 'postgres' },
+      usesRedis: false,
+      usesPostgres: true,
+    },
+    {
+      id: 'tessera-stateful-postgres-cached',
+      state: 'server: the session in PostgreSQL, a copy in each process',
+      name: 'Tessera stateful, PostgreSQL, cached',
+      kind: 'stateful',
+      tessera: true,
+      script: 'tessera-stateful.js',
+      env: { STORE: 'postgres', SESSION_CACHE: '1' },
+      usesRedis: false,
+      usesPostgres: true,
+    },
+    {
+      id: 'tessera-stateless-postgres',
+      state: "client: the signed token; revocations in PostgreSQL, copied into each instance's memory",
+      name: 'Tessera stateless + PostgreSQL feed',
+      kind: 'stateless',
+      tessera: true,
+      script: 'tessera-stateless.js',
+      env: { ALG: 'HS256', JWK: key('HS256'), REVOKED },
+      usesRedis: false,
+      usesPostgres: true,
+    },
+    {
+      id: 'tessera-hybrid-postgres',
+      state: "client: the signed token; the session (for renewal) in PostgreSQL, revocations copied into each instance's memory",
+      name: 'Tessera hybrid, PostgreSQL',
+      kind: 'hybrid',
+      tessera: true,
+      script: 'tessera-stateless.js',
+      env: { STRATEGY: 'hybrid', ALG: 'HS256', JWK: key('HS256'), REVOKED },
+      usesRedis: false,
+      usesPostgres: true,
+    },
   ];
   // Each delayed twin right after its loopback row: the two are measured back to back in every
   // round, so the machine's drift (up to 30% between rounds here) does not land in their ratio.
   return base.flatMap((c) => [
     { ...c, delayed: false, env: { ...c.env, PREFIX: `${c.id}:` } },
-    ...(c.usesRedis ? [{ ...c, id: `${c.id}+delay`, delayed: true, env: { ...c.env, PREFIX: `${c.id}+delay:` } }] : []),
+    ...(c.usesRedis || c.usesPostgres ? [{ ...c, id: `${c.id}+delay`, delayed: true, env: { ...c.env, PREFIX: `${c.id}+delay:` } }] : []),
   ]);
 }
 
@@ -191,6 +248,7 @@ export function contenders(tmp: string): Contender[] {
 export const PEERS = [
   'express-session-memory',
   'express-session-redis',
+  'express-session-postgres',
   'jsonwebtoken-string',
   'jsonwebtoken-keyobject',
   'fast-jwt',

@@ -19,6 +19,8 @@ export interface LabRow {
   p99: number;
   cpuMicrosPerRequest: number;
   redisPerRequest: number | null;
+  /** Statements PostgreSQL ran per request (pg_stat_statements), for the PostgreSQL rows. */
+  postgresPerRequest: number | null;
   failed: number;
   credentialBytes: number;
   /** `bearer`, `none`, or the session cookie's protections as the login set them. */
@@ -68,11 +70,11 @@ export function renderReport(result: LabResult): string {
           : value.acceptedAfterLogout === 0
             ? 'next request'
             : `${ms(value.afterMs)} ms`;
-  const delay = `Redis +${s.delayMs} ms`;
+  const delay = `store +${s.delayMs} ms`;
 
   const header = [
     `${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}. Median of ${s.rounds} interleaved round${s.rounds > 1 ? 's' : ''} of ${s.secondsPerRound} s per contender, ${s.connections} connections, ${m.loadGenerator} on the same machine.`,
-    `Redis round trip (PING): ${rtt.loopback.toFixed(2)} ms on loopback, ${rtt.delayed.toFixed(2)} ms through the delaying proxy ("${delay}").`,
+    `Redis round trip (PING): ${rtt.loopback.toFixed(2)} ms on loopback, ${rtt.delayed.toFixed(2)} ms through the delaying proxy ("${delay}"); PostgreSQL goes through a proxy of its own that holds each direction as long.`,
     `Every token is HS256; every revocation list holds 1,000 revoked ids. "Logout refused": after the logout answered, the instance that served it and a second instance of the same contender (same keys, same store) are asked again and again; "next request" means the first request after the logout was refused, a time means some were still accepted until then.`,
   ].join(' ');
 
@@ -80,7 +82,7 @@ export function renderReport(result: LabResult): string {
     ['', ...SEED_COLUMNS.map((id) => row(id).name)],
     [
       ['Where the state lives', ...SEED_COLUMNS.map((id) => row(id).state)],
-      ['Store commands per request', ...SEED_COLUMNS.map((id) => (row(id).redisPerRequest ?? 0).toFixed(2))],
+      ['Store commands per request', ...SEED_COLUMNS.map((id) => storeWork(row(id)))],
       ['Server CPU per request', ...SEED_COLUMNS.map((id) => `${int(row(id).cpuMicrosPerRequest)} µs`)],
       ['Requests/s, Redis on loopback', ...SEED_COLUMNS.map((id) => int(row(id).rps))],
       [`Requests/s, ${delay}`, ...SEED_COLUMNS.map((id) => int(twin(id, true).rps))],
@@ -103,7 +105,7 @@ export function renderReport(result: LabResult): string {
       'p50 ms',
       'p99 ms',
       'server CPU µs/req',
-      'Redis cmds/req',
+      'store cmds/req',
       'credential bytes',
       'logout refused here',
       'at another instance',
@@ -119,7 +121,7 @@ export function renderReport(result: LabResult): string {
         ms(r.p50),
         ms(r.p99),
         int(r.cpuMicrosPerRequest),
-        r.redisPerRequest === null ? '–' : r.redisPerRequest.toFixed(2),
+        storeWork(r),
         r.credentialBytes,
         revoked(r.revocation?.here),
         revoked(r.revocation?.elsewhere),
@@ -136,7 +138,7 @@ export function renderReport(result: LabResult): string {
       'p50 ms loopback',
       `p50 ms ${delay}`,
       `p99 ms ${delay}`,
-      'Redis cmds/req',
+      'store cmds/req',
       `logout refused at another instance, ${delay}`,
     ],
     rows
@@ -151,7 +153,7 @@ export function renderReport(result: LabResult): string {
           ms(near.p50),
           ms(r.p50),
           ms(r.p99),
-          (r.redisPerRequest ?? 0).toFixed(2),
+          storeWork(r),
           revoked(r.revocation?.elsewhere),
         ];
       }),
@@ -176,7 +178,7 @@ export function renderReport(result: LabResult): string {
     '',
     seed,
     '',
-    '**Every contender** (Redis on loopback; Tessera in bold)',
+    '**Every contender** (stores on loopback; Tessera in bold)',
     '',
     all,
     '',
@@ -201,7 +203,7 @@ function targets(result: LabResult, row: (id: string) => LabRow, twin: (id: stri
   const both = (id: string, peer: string, bar: number, strict = false) =>
     [false, true].map((delayed) => {
       const r = ratio(twin(id, delayed), twin(peer, delayed));
-      return `${r.toFixed(2)}x ${delayed ? `with Redis +${result.settings.delayMs} ms` : 'on loopback'} (${verdict(strict ? r > bar : r >= bar)})`;
+      return `${r.toFixed(2)}x ${delayed ? `with the store +${result.settings.delayMs} ms` : 'on loopback'} (${verdict(strict ? r > bar : r >= bar)})`;
     });
   const withinCeiling = result.rows
     .filter((r) => r.tessera && !r.delayed)
@@ -215,7 +217,24 @@ function targets(result: LabResult, row: (id: string) => LabRow, twin: (id: stri
     `- Tessera stateless with revocation at least as fast as express + fast-jwt with its cache (which revokes nothing): ${fast.join('; ')}.`,
     `- Stateless + revocation at least 4x the seeds' design (jsonwebtoken, string secret, Redis blacklist): ${both('tessera-stateless-redis', 'blacklist-string', 4).join('; ')}.`,
     `- … and faster than the same design with a KeyObject: ${both('tessera-stateless-redis', 'blacklist-keyobject', 1, true).join('; ')}.`,
+    `- Tessera stateful on PostgreSQL at least 1.5x express-session + connect-pg-simple: ${both('tessera-stateful-postgres', 'express-session-postgres', 1.5).join('; ')}.`,
+    ...['redis', 'postgres'].map((store) => cachedDelayTarget(row, store)),
   ];
+}
+
+/**
+ * Cached stateful sessions with the store 1 ms away: the change in throughput no larger than the
+ * token strategies' rows on that store show, and less than a third of the peer's drop.
+ */
+function cachedDelayTarget(row: (id: string) => LabRow, store: string): string {
+  const change = (id: string) => row(`${id}+delay`).rps / row(id).rps - 1;
+  const percent = (value: number) => `${value >= 0 ? '+' : ''}${Math.round(value * 100)}%`;
+  const suffix = store === 'redis' ? '' : '-postgres';
+  const cached = change(`tessera-stateful-${store}-cached`);
+  const tokens = [store === 'redis' ? 'tessera-stateless-redis' : 'tessera-stateless-postgres', `tessera-hybrid${suffix}`].map(change);
+  const peer = change(store === 'redis' ? 'express-session-redis' : 'express-session-postgres');
+  const met = cached >= Math.min(...tokens) && (peer >= 0 || Math.abs(Math.min(cached, 0)) < Math.abs(peer) / 3);
+  return `- Cached stateful on ${store === 'redis' ? 'Redis' : 'PostgreSQL'}, store 1 ms away: ${percent(cached)} (token rows ${tokens.map(percent).join(', ')}; express-session ${percent(peer)}) (${met ? 'met' : '**not met**'}).`;
 }
 
 /** What a credential carried this way is exposed to. */
@@ -231,6 +250,12 @@ function forged(outcome: RevocationTiming['forgedLogout'] | undefined): string {
   if (outcome === 'refused') return 'refused';
   if (outcome === 'accepted') return '**accepted: the user was logged out**';
   return 'not applicable';
+}
+
+/** Redis commands or PostgreSQL statements per request, or a dash for a row without a store server. */
+function storeWork(r: LabRow): string {
+  const work = r.redisPerRequest ?? r.postgresPerRequest;
+  return work === null ? '–' : work.toFixed(2);
 }
 
 function missing(id: string): never {

@@ -1,9 +1,9 @@
 /**
  * The benchmark lab: Tessera's strategies and the libraries people would pick instead, each its
  * own server process on loopback serving the same authenticated route, loaded in interleaved
- * rounds after a warm-up (median round reported). Every contender that uses Redis runs twice: on
- * loopback, and through a proxy that delays each direction by about 1 ms, as a trip to another
- * zone would. Then each contender's revocation is timed (log out at one instance, poll it and a
+ * rounds after a warm-up (median round reported). Every contender that uses Redis or PostgreSQL
+ * runs twice: on loopback, and through a proxy that delays each direction by about 1 ms, as a trip
+ * to another zone would. Then each contender's revocation is timed (log out at one instance, poll it and a
  * second one). Writes bench/results/lab{-quick}.{md,json,svg}; a full run also updates docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { startPostgres, type PostgresServer } from '../tools/postgres-process.js';
 import { startRedis } from '../tools/redis-process.js';
 import { renderChart } from './chart.js';
 import { contenders, type Contender } from './lab-contenders.js';
@@ -22,6 +23,7 @@ import {
   login,
   machine,
   measureRound,
+  redisCalls,
   median,
   replaceReadmeSection,
   startServer,
@@ -98,18 +100,35 @@ async function main() {
   if (!args['no-build']) execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const tmp = mkdtempSync(join(tmpdir(), 'tessera-lab-'));
   const redis = await startRedis({ durable: false });
+  let postgres: PostgresServer | undefined;
   let proxy: ServerProcess | undefined;
+  let postgresProxy: ServerProcess | undefined;
   const all = contenders(tmp);
   const running: Running[] = [];
   const progress = createProgress(all.length * (ROUNDS + 2) + 2);
   try {
     proxy = await startServer('delay-proxy.js', { TARGET_PORT: String(redis.port), DELAY_MS: String(DELAY_MS) });
     const proxyUrl = `redis://127.0.0.1:${proxy.port}`;
-    /** Each contender as a server: the same script and environment, Redis direct or through the proxy. */
+    postgres = await startPostgres({ statements: true });
+    postgresProxy = await startServer('delay-proxy.js', { TARGET_PORT: String(postgres.port), DELAY_MS: String(DELAY_MS) });
+    // A database of its own for each PostgreSQL contender, as a key prefix is for Redis ones.
+    const database = (c: Contender) => c.id.replace(/[^a-z0-9]/g, '_');
+    for (const c of all.filter((c) => c.usesPostgres)) postgres.sql(`CREATE DATABASE ${database(c)}`);
+    const postgresUrl = (c: Contender) => {
+      const url = new URL(postgres!.url);
+      if (c.delayed) url.port = String(postgresProxy!.port);
+      url.pathname = `/${database(c)}`;
+      return url.href;
+    };
+    /** Each contender as a server: the same script and environment, its store direct or through the proxy. */
     const specOf = (c: Contender) => ({
       script: c.script,
       name: c.name,
-      env: { ...c.env, ...(c.usesRedis && { REDIS_URL: c.delayed ? proxyUrl : redis.url }) },
+      env: {
+        ...c.env,
+        ...(c.usesRedis && { REDIS_URL: c.delayed ? proxyUrl : redis.url }),
+        ...(c.usesPostgres && { POSTGRES_URL: postgresUrl(c) }),
+      },
     });
     const roundTrip = { loopback: await pingMillis(redis.url), delayed: await pingMillis(proxyUrl) };
     progress.note(
@@ -129,7 +148,13 @@ async function main() {
       // Rotate the order so no contender always runs first or last.
       for (const entry of running.map((_, i) => running[(i + round * 3) % running.length]!)) {
         progress.step(`round ${round + 1}/${ROUNDS}: ${label(entry.contender)}`);
-        entry.rounds.push(await measureRound(entry.server, entry.headers, DURATION, CONNECTIONS, redis));
+        const { contender } = entry;
+        const storeCalls = contender.usesRedis
+          ? () => redisCalls(redis)
+          : contender.usesPostgres
+            ? () => postgres!.statements(database(contender))
+            : undefined;
+        entry.rounds.push(await measureRound(entry.server, entry.headers, DURATION, CONNECTIONS, storeCalls));
       }
     }
     // A second instance of each contender (same keys, same store) for the revocation probes.
@@ -156,12 +181,14 @@ async function main() {
   } finally {
     await Promise.all(running.map((entry) => entry.server.stop()));
     await proxy?.stop();
+    await postgresProxy?.stop();
     await redis.dispose();
+    await postgres?.dispose();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-const label = (c: Contender) => (c.delayed ? `${c.name} (Redis +${DELAY_MS} ms)` : c.name);
+const label = (c: Contender) => (c.delayed ? `${c.name} (store +${DELAY_MS} ms)` : c.name);
 
 function toRow({ contender, headers, setCookie, rounds, revocation }: Running): LabRow {
   const [credential = ''] = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
@@ -178,7 +205,8 @@ function toRow({ contender, headers, setCookie, rounds, revocation }: Running): 
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpu)),
-    redisPerRequest: contender.usesRedis ? median(rounds.map((r) => r.redis)) : null,
+    redisPerRequest: contender.usesRedis ? median(rounds.map((r) => r.store)) : null,
+    postgresPerRequest: contender.usesPostgres ? median(rounds.map((r) => r.store)) : null,
     failed: rounds.reduce((sum, r) => sum + r.failed, 0),
     credentialBytes: Buffer.byteLength(credential),
     transport: headers.cookie ? cookieTransport(setCookie ?? '') : headers.authorization ? 'bearer' : 'none',

@@ -24,6 +24,8 @@ export interface PostgresServer {
   readonly url: string;
   /** Runs SQL through psql as the superuser (in `database`, default `tessera`) and returns its unaligned output. */
   sql(query: string, database?: string): string;
+  /** Statements run so far in `database` (started with `statements: true`: pg_stat_statements). */
+  statements(database: string): number;
   /** A clean shutdown (`pg_ctl stop -m fast`). */
   stop(): Promise<void>;
   /** Kills the server as a crash would (`-m immediate`): nothing is flushed on the way out. */
@@ -68,7 +70,7 @@ function serverPids(dataDir: string): number[] {
  * that logs in with a password (scram-sha-256). fsync is off (a test machine's crash is not what
  * is tested; a server crash still loses nothing committed).
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { statements?: boolean } = {}): Promise<PostgresServer> {
   if (!BIN) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-postgres-'));
@@ -82,12 +84,15 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(pwfile, uid, gid);
   }
   run('initdb', ['-D', dataDir, '-U', 'tessera', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const settings = [
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`,
+    ...(options.statements ? ['-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all'] : []),
+  ].join(' ');
   const psql = (query: string, database = 'tessera') =>
     run('psql', ['-h', dir, '-p', String(port), '-U', 'tessera', '-d', database, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query]);
 
   const start = async (): Promise<void> => {
-    run('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
+    run('pg_ctl', ['-D', dataDir, '-o', settings, '-l', join(dir, 'log'), '-w', 'start']);
   };
   const stopWith = async (mode: 'fast' | 'immediate'): Promise<void> => {
     for (const pid of serverPids(dataDir)) spawnSync('kill', ['-CONT', String(pid)]);
@@ -96,10 +101,17 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   await start();
   run('createdb', ['-h', dir, '-p', String(port), '-U', 'tessera', 'tessera']);
+  if (options.statements) psql('CREATE EXTENSION pg_stat_statements');
   return {
     port,
     url: `postgres://tessera:${PASSWORD}@127.0.0.1:${port}/tessera`,
     sql: psql,
+    statements: (database) =>
+      Number(
+        psql(
+          `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '${database}'`,
+        ),
+      ),
     stop: () => stopWith('fast'),
     crash: () => stopWith('immediate'),
     start,

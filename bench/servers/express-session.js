@@ -1,6 +1,8 @@
-// The seed's stateful code: express-session, with its MemoryStore, or with connect-redis when
-// REDIS_URL is set (node-redis client, as connect-redis requires).
+// The seed's stateful code: express-session, with its MemoryStore, with connect-redis when
+// REDIS_URL is set (node-redis client, as connect-redis requires), or with connect-pg-simple when
+// POSTGRES_URL is set (node-postgres pool, as connect-pg-simple requires).
 import { RedisStore } from 'connect-redis';
+import connectPgSimple from 'connect-pg-simple';
 import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
@@ -11,6 +13,9 @@ if (process.env.REDIS_URL) {
   const client = createClient({ url: process.env.REDIS_URL });
   await client.connect();
   store = new RedisStore({ client, prefix: process.env.PREFIX ?? 'sess:' });
+} else if (process.env.POSTGRES_URL) {
+  const PgStore = connectPgSimple(session);
+  store = new PgStore({ conString: process.env.POSTGRES_URL, createTableIfMissing: true, pruneSessionInterval: 60 });
 }
 
 const app = express();

@@ -3,6 +3,7 @@
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera-auth';
 import { requireAuth, tessera } from 'tessera-auth/express';
+import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createSqliteStore } from 'tessera-auth/sqlite';
 import { listen, USER } from './common.js';
@@ -11,6 +12,7 @@ const stores = {
   memory: () => createMemoryStore(),
   sqlite: () => createSqliteStore({ path: process.env.SQLITE_PATH ?? ':memory:' }),
   redis: () => createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX ?? 'bench:' }),
+  postgres: () => createPostgresStore({ url: process.env.POSTGRES_URL }),
 };
 const store = stores[process.env.STORE ?? 'memory']();
 for (let attempt = 0; ; attempt++) {

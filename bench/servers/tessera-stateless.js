@@ -1,12 +1,13 @@
 // Tessera's token strategies through the public API: bearer tokens, revocation list on, with the
 // algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). $STRATEGY is
 // stateless (default) or hybrid: their request paths are meant to cost the same. With $REDIS_URL
-// the list is shared over Redis (durable copy + feed) and starts with $REVOKED entries. $JWK is
-// the signing key that instances share (a fresh one when unset).
+// (or $POSTGRES_URL) the list is shared over that store (durable copy + feed) and starts with
+// $REVOKED entries. $JWK is the signing key that instances share (a fresh one when unset).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera-auth';
 import { requireAuth, tessera } from 'tessera-auth/express';
+import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createKeyRing, generateJwk, importKey } from 'tessera-auth/tokens';
 import { listen, USER } from './common.js';
@@ -14,7 +15,20 @@ import { listen, USER } from './common.js';
 const alg = process.env.ALG ?? 'EdDSA';
 const jwk = process.env.JWK ? JSON.parse(process.env.JWK) : generateJwk(alg);
 const keys = createKeyRing([{ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'active' }]);
-const store = process.env.REDIS_URL ? createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX }) : createMemoryStore();
+const store = process.env.REDIS_URL
+  ? createRedisStore({ url: process.env.REDIS_URL, prefix: process.env.PREFIX })
+  : process.env.POSTGRES_URL
+    ? createPostgresStore({ url: process.env.POSTGRES_URL })
+    : createMemoryStore();
+for (let attempt = 0; ; attempt++) {
+  try {
+    await store.ping();
+    break;
+  } catch (error) {
+    if (attempt > 100) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 const auth = createAuth({
   strategy: process.env.STRATEGY ?? 'stateless',
   store,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LabResult } from '../../bench/lab-report.js';
+import { requirePostgres } from '../helpers/postgres.js';
 import { requireRedis } from '../helpers/redis.js';
 
 /**
@@ -15,7 +16,7 @@ import { requireRedis } from '../helpers/redis.js';
  */
 describe('the benchmark lab (npm run bench -- --quick)', () => {
   it('measures every contender, the store trips, revocation and the forged logout, and writes the report', async (t) => {
-    if (!requireRedis(t)) return;
+    if (!requireRedis(t) || !requirePostgres(t)) return;
     const out = mkdtempSync(join(tmpdir(), 'tessera-lab-test-'));
     try {
       const child = spawn(
@@ -36,7 +37,7 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
 
       const result = JSON.parse(readFileSync(join(out, 'lab-quick.json'), 'utf8')) as LabResult;
       const row = (id: string) => result.rows.find((r) => r.id === id) ?? assert.fail(`no row ${id}`);
-      assert.equal(result.rows.length, 22, '15 contenders, 7 of them again behind the delaying proxy');
+      assert.equal(result.rows.length, 32, '20 contenders, 12 of them again behind a delaying proxy');
       for (const r of result.rows) {
         assert.equal(r.failed, 0, `${r.name}: failed requests`);
         assert.ok(r.rps > 0, `${r.name}: no requests`);
@@ -57,6 +58,17 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
       assert.ok(Math.abs(row('tessera-stateful-redis').redisPerRequest! - 1) < 0.1, 'Tessera stateful: one command');
       assert.ok(Math.abs(row('express-session-redis').redisPerRequest! - 2) < 0.1, 'connect-redis: GET and EXPIRE');
       assert.ok(Math.abs(row('blacklist-string').redisPerRequest! - 1) < 0.1, 'the blacklist: one lookup');
+      // The same on PostgreSQL, counted by pg_stat_statements in each contender's database.
+      for (const id of [
+        'tessera-stateless-postgres',
+        'tessera-hybrid-postgres',
+        'tessera-stateless-postgres+delay',
+        'tessera-hybrid-postgres+delay',
+      ])
+        assert.ok(row(id).postgresPerRequest! < 0.01, `${id} sends PostgreSQL nothing per request`);
+      assert.ok(row('tessera-stateful-postgres-cached').postgresPerRequest! < 0.05, 'cached: a read and a touch per session per minute');
+      assert.ok(Math.abs(row('tessera-stateful-postgres').postgresPerRequest! - 1) < 0.1, 'Tessera stateful: one statement');
+      assert.ok(row('express-session-postgres').postgresPerRequest! >= 1.9, 'connect-pg-simple: a read and an expiry update');
 
       // Revocation: refused where the design can refuse, never where it cannot.
       for (const id of [
@@ -66,6 +78,11 @@ describe('the benchmark lab (npm run bench -- --quick)', () => {
         'tessera-hybrid',
         'express-session-redis',
         'blacklist-string',
+        'tessera-stateful-postgres',
+        'tessera-stateful-postgres-cached',
+        'tessera-stateless-postgres',
+        'tessera-hybrid-postgres',
+        'express-session-postgres',
       ]) {
         assert.notEqual(row(id).revocation!.here, null, `${id}: refused at the instance that logged out`);
         assert.ok(
