@@ -170,9 +170,9 @@ describe('tessera CLI', () => {
   });
 
   it('bad flags exit 2 with a message', () => {
-    const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'postgres'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'mongodb'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--store must be one of memory, sqlite, redis/);
+    assert.match(bad.stderr, /--store must be one of memory, sqlite, redis, postgres/);
     const unknown = spawnSync(process.execPath, [CLI, 'serve', '--nope'], { encoding: 'utf8' });
     assert.equal(unknown.status, 2);
     const grace = spawnSync(process.execPath, [CLI, 'serve', '--refresh-grace', '1h'], { encoding: 'utf8' });
