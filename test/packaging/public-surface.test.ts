@@ -37,9 +37,12 @@ describe('the public Auth object', () => {
         'ensureLoaded',
         'events',
         'feedSilenceSeconds',
+        'isStale',
         'issueService',
         'issuer',
+        'revocationSnapshot',
         'revoke',
+        'revokeKey',
         'ttlSeconds',
       ]);
       auth.close();

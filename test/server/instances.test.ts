@@ -56,10 +56,12 @@ const BACKENDS: Record<
       const postgres = await startPostgres();
       return {
         args: ['--store', 'postgres', '--postgres-url', postgres.url],
+        // pg_terminate_backend only signals the backend; with a timeout it returns once the backend
+        // is gone, as CLIENT KILL does. Before that the connection still looks alive to the instance.
         killFeedOf: (pid) =>
           Number(
             postgres.sql(
-              `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'tessera:revocation-feed:${pid}'`,
+              `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = 'tessera:revocation-feed:${pid}'`,
             ),
           ),
         stop: () => postgres.stop(),

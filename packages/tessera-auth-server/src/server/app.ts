@@ -23,13 +23,14 @@ import { createDeviceCookies } from './device-cookie.js';
 import { serverMetadata } from './metadata.js';
 import { methodGuard } from './method-guard.js';
 import { guardMetrics, type MetricsAccess } from './metrics-access.js';
-import type { OAuthClient } from './oauth-clients.js';
+import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { OPENAPI } from './openapi.js';
 import { SELF_SERVICE_PAGE } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
+import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
 import { body, requestError } from './request-body.js';
 import { createServiceGrants, type ServiceGrant } from './service-grants.js';
 import { clearedSignedInHint, signedInHint } from './signed-in-hint.js';
@@ -44,8 +45,10 @@ export interface ServerAppOptions {
   keys: KeyRing;
   /** Express 'trust proxy': X-Forwarded-For is believed only from these proxies (a hop count, addresses, ranges). */
   trustProxy?: string | number;
-  /** OAuth clients allowed to introspect and revoke. */
+  /** OAuth clients allowed to introspect, revoke and follow the revocation stream. */
   clients?: readonly OAuthClient[];
+  /** The revocation stream's followers, for the caller to end at shutdown (default: one of the app's own). */
+  revocationStream?: RevocationBroadcast | undefined;
   /** The services users may get tokens for, each with the scopes it grants (default: none). */
   services?: readonly ServiceGrant[];
   /** Request and security-event logs, metrics. */
@@ -102,6 +105,7 @@ export function createServerApp({
   services = [],
   telemetry,
   metrics = 'off',
+  revocationStream = auth.tokens && createRevocationBroadcast(auth.tokens),
 }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -125,6 +129,12 @@ export function createServerApp({
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.strategy === 'hybrid') app.post('/auth/refresh', refreshTokens(auth));
   app.use('/oauth', oauthRoutes(auth, clients, telemetry)); // clients authenticate with HTTP Basic, not as users
+  const authenticateClient = createClientAuthenticator(clients);
+  app.get('/revocations/stream', async (req, res) => {
+    if (!revocationStream) throw new NotFoundError('This server signs no tokens.');
+    authenticateClient(req.headers.authorization, {});
+    await revocationStream.handle(req, res);
+  });
   app.use(tessera(auth));
   const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
 

@@ -17,6 +17,8 @@ export function serverMetadata(issuer: string, services: readonly ServiceGrant[]
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     revocation_endpoint: at('/oauth/revoke'),
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    // Not in RFC 8414: the Server-Sent Events stream of revocations, for services that verify locally.
+    revocation_stream_endpoint: at('/revocations/stream'),
     // Users log in with the JSON routes of the OpenAPI document, not an OAuth authorization flow.
     response_types_supported: [],
     grant_types_supported: [],

@@ -287,6 +287,20 @@ export const OPENAPI = {
         },
       },
     },
+    '/revocations/stream': {
+      get: {
+        summary: 'The revocation list as Server-Sent Events, for services that verify tokens locally',
+        description:
+          'The entries in force, then each new one: `event: revocation`, `data: {"kind","value","expires_at","revoked_before"?}`, an `id:` to resume at with `Last-Event-ID`, and a heartbeat comment at least every second while this instance is current. See the README\'s revocation stream specification.',
+        security: [{ clientBasic: [] }],
+        parameters: [{ name: 'Last-Event-ID', in: 'header', required: false, schema: string }],
+        responses: {
+          200: text('text/event-stream', 'A stream that stays open.'),
+          401: problem('Missing or wrong client credentials (`WWW-Authenticate: Basic`).'),
+          503: unavailable,
+        },
+      },
+    },
     '/admin/users/{id}/roles': {
       put: {
         summary: "Set a user's roles; the user's credentials end",

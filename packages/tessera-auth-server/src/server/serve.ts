@@ -20,6 +20,8 @@ import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
 import { openKeyDirectory } from 'tessera-auth/tokens';
 import { claimDefaultIssuer } from './default-issuer.js';
+import { announceRevokedKeys } from './key-revocations.js';
+import { createRevocationBroadcast } from './revocation-stream.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
@@ -118,6 +120,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
   let opened: Server | undefined;
   let releaseIssuer = () => {};
+  let revokedKeys: ReturnType<typeof announceRevokedKeys> | undefined;
   try {
     await waitForStore(store, 10_000);
     // Listen first: the default issuer is the server's own URL, known only once it has a port.
@@ -162,6 +165,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     // Replay the revocations and start following the feed now, not on the first token request.
     await auth.ready();
+    const tokens = auth.tokens;
+    if (!tokens) throw new ConfigError('The identity server signs tokens in every strategy.');
+    revokedKeys = announceRevokedKeys(keys.ring, tokens);
+    await revokedKeys.ready;
+    const revocationStream = createRevocationBroadcast(tokens);
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
     handle = createServerApp({
       auth,
@@ -172,6 +180,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       services: options.services ?? [],
       telemetry,
       metrics: options.metrics ?? 'off',
+      revocationStream,
     });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
@@ -190,8 +199,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       async close() {
         logger.info({ event: 'shutdown' }, 'draining in-flight requests');
         const closed = new Promise((resolve) => server.close(resolve));
+        revocationStream.close(); // streams never finish by themselves: their followers resume elsewhere
         server.closeIdleConnections();
         await closed;
+        revokedKeys?.close();
         auth.close();
         keys.close();
         await store.close();
@@ -201,6 +212,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
   } catch (error) {
     opened?.close(); // a configuration refused late (a short metrics token) must not leave the port open
+    revokedKeys?.close();
     releaseIssuer();
     keys.close();
     await store.close();

@@ -3,7 +3,7 @@ import type { RevocationEntry } from '../base/types.js';
 import type { RevocationEvents, RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
-import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
+import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier, verifyingKeyOf } from '../tokens/verify.js';
 import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
@@ -58,8 +58,14 @@ export interface AuthTokens {
   ensureLoaded(): Promise<void>;
   /** Seconds since the shared revocation feed was last heard from (0 without a feed). */
   feedSilenceSeconds(): number;
+  /** Whether this instance's copy may be missing revocations: the feed silent past `maxStaleness`. */
+  isStale(): boolean;
+  /** The entries in force in this instance's copy, and the feed position they cover (see `RevocationMirror.snapshot`). */
+  revocationSnapshot(): { entries: RevocationEntry[]; position: string | undefined };
   /** Revokes by a raw entry: durably, then here; other instances hear it from the feed. */
   revoke(entry: RevocationEntry): Promise<void>;
+  /** Revokes every token signed by key `kid`, until the last of them could be accepted anywhere. */
+  revokeKey(kid: string): Promise<void>;
   /**
    * A short-lived token for one other service (`audience`), on behalf of the user of session
    * `sessionId`, which ends at `sessionEndsAt` (epoch ms): it dies with the session like any
@@ -79,7 +85,6 @@ export interface TokenRuntime extends AuthTokens {
   readonly retainMs: number;
   /** Revocation check of verified claims: 503 when the copy is stale, 401 when revoked. */
   checkRevocation(claims: TokenClaims): void;
-  isStale(): boolean;
   /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
   revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void>;
   /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
@@ -134,16 +139,22 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     },
     revocations: mirror,
     events: mirror.events,
-    checkRevocation: mirror.check,
+    checkRevocation: (claims) => mirror.check(claims, verifyingKeyOf(claims)),
     ensureLoaded: mirror.ensureLoaded,
     isStale: mirror.isStale,
     feedSilenceSeconds: mirror.feedSilenceSeconds,
     close: mirror.close,
     revoke: mirror.add,
+    revocationSnapshot: mirror.snapshot,
     retainMs: MAX_LEEWAY_SECONDS * 1000,
 
     revokeToken(claims) {
       return mirror.add({ kind: 'jti', value: claims.jti, expiresAt: (claims.exp + MAX_LEEWAY_SECONDS) * 1000 });
+    },
+
+    revokeKey(kid) {
+      // A key signs nothing after it is revoked, so no token it signed outlives one lifetime from now.
+      return mirror.add({ kind: 'kid', value: kid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
     issue(identity, sid, sessionEndsAt) {
@@ -165,6 +176,21 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
 
 /** The public face of a token runtime: only what `AuthTokens` declares. */
 export function authTokensOf(runtime: TokenRuntime): AuthTokens {
-  const { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, revoke, issueService } = runtime;
-  return { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, revoke, issueService };
+  const { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, isStale } = runtime;
+  const { revocationSnapshot, revoke, revokeKey, issueService } = runtime;
+  return {
+    issuer,
+    audience,
+    clientId,
+    ttlSeconds,
+    cookie,
+    events,
+    ensureLoaded,
+    feedSilenceSeconds,
+    isStale,
+    revocationSnapshot,
+    revoke,
+    revokeKey,
+    issueService,
+  };
 }

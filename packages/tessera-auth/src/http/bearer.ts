@@ -3,7 +3,7 @@ import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownEr
 import type { AuthContext, DeviceSession, Identity, LoginResult, SessionData, SessionInfo, Strategy } from '../base/types.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
-import type { TokenClaims, Verifier } from '../tokens/verify.js';
+import { type TokenClaims, type Verifier, verifyingKeyOf } from '../tokens/verify.js';
 import type { RequestFacts } from './request.js';
 
 /** Longer headers are refused without looking further: no token we accept is that long. */
@@ -141,7 +141,7 @@ async function verifiedClaims(token: string | null, options: BearerOptions): Pro
   }
   if (options.revocations) {
     if (!options.revocations.loaded) await options.revocations.ensureLoaded();
-    options.revocations.check(claims);
+    options.revocations.check(claims, verifyingKeyOf(claims));
   }
   return claims;
 }

@@ -66,6 +66,19 @@ export function createRevocationList(clock: Clock) {
     /** Drops entries that can no longer kill anything. */
     prune,
 
+    /** The entries in force, one for each value (the strictest of those added). */
+    entries(): RevocationEntry[] {
+      const now = clock.now();
+      const entries: RevocationEntry[] = [];
+      for (const [kind, map] of Object.entries(byKind) as ['jti' | 'sid' | 'kid', Map<string, number>][]) {
+        for (const [value, expiresAt] of map) if (expiresAt > now) entries.push({ kind, value, expiresAt });
+      }
+      for (const [value, { revokedBefore, expiresAt }] of subjects) {
+        if (expiresAt > now) entries.push({ kind: 'sub', value, revokedBefore, expiresAt });
+      }
+      return entries;
+    },
+
     get size(): number {
       return size();
     },

@@ -7,7 +7,8 @@ import { createRevocationList, type RevocableClaims, type RevocationEntry } from
 
 /** The events of a revocation mirror. */
 export interface RevocationEvents {
-  revocation: [entry: RevocationEntry];
+  /** `position`: where the entry is in the shared feed (undefined for an entry added here without one). */
+  revocation: [entry: RevocationEntry, position: string | undefined];
 }
 
 /** The store a mirror follows and how stale it may get. */
@@ -41,6 +42,11 @@ export interface RevocationMirror {
   check(claims: RevocableClaims, kid?: string): void;
   /** Whether the token is revoked by this copy, stale or not. */
   isRevoked(claims: RevocableClaims, kid?: string): boolean;
+  /**
+   * The entries in force in this copy, and the feed position they cover: every entry at or before
+   * it is among them (`position` is undefined without a feed).
+   */
+  snapshot(): { entries: RevocationEntry[]; position: string | undefined };
   /** Writes the entry durably, then applies it here; other instances hear it from the feed. */
   add(entry: RevocationEntry): Promise<void>;
   /** Drops entries that can no longer revoke anything (additions do it as the list grows). */
@@ -87,9 +93,9 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
       if (loaded) return;
       loading ??= (async () => {
         // Follow first, then replay: an entry added in between arrives by one route or both.
-        follower ??= store.revocations.follow?.((entry) => {
+        follower ??= store.revocations.follow?.((entry, position) => {
           list.add(entry);
-          events.emit('revocation', entry);
+          events.emit('revocation', entry, position);
         });
         await follower?.ready;
         for (const entry of await store.revocations.list(clock.now())) list.add(entry);
@@ -113,13 +119,14 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
     },
 
     isRevoked: (claims: RevocableClaims, kid?: string) => list.isRevoked(claims, kid),
+    snapshot: () => ({ entries: list.entries(), position: follower?.position }),
     prune: list.prune,
 
     async add(entry: RevocationEntry): Promise<void> {
       await store.revocations.add(entry);
       list.add(entry);
       // With a shared feed, the event fires when the entry comes back from it, on every instance.
-      if (!follower) events.emit('revocation', entry);
+      if (!follower) events.emit('revocation', entry, undefined);
     },
 
     close(): void {

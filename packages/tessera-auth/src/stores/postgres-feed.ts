@@ -18,7 +18,7 @@ const READ_DEADLINE_MS = 2_000;
 export function followPostgresFeed(
   url: string | undefined,
   options: Options<Record<string, PostgresType>>,
-  onEntry: (entry: RevocationEntry) => void,
+  onEntry: (entry: RevocationEntry, position: string) => void,
 ): RevocationFollower {
   let stopped = false;
   let connected = false;
@@ -89,7 +89,7 @@ export function followPostgresFeed(
     connected = listening;
     for (const row of rows) {
       lastId = row.id;
-      if (row.entry !== null) onEntry(JSON.parse(row.entry) as RevocationEntry);
+      if (row.entry !== null) onEntry(JSON.parse(row.entry) as RevocationEntry, row.id);
     }
     return rows.length;
   };
@@ -130,6 +130,9 @@ export function followPostgresFeed(
     },
     get connected() {
       return connected;
+    },
+    get position() {
+      return lastId ?? '0';
     },
     stop() {
       stopped = true;

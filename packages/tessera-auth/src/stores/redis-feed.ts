@@ -14,7 +14,11 @@ export const FEED_RETENTION_MS = 24 * 3600_000;
  * is lost (each read returns everything after that id: no COUNT, so one answer is a full catch-up).
  * Delivery is at least once; the revocation list is idempotent.
  */
-export function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (entry: RevocationEntry) => void): RevocationFollower {
+export function followFeed(
+  client: Redis | Cluster,
+  feedKey: string,
+  onEntry: (entry: RevocationEntry, position: string) => void,
+): RevocationFollower {
   const readerOptions: RedisOptions = {
     enableOfflineQueue: true,
     commandTimeout: undefined,
@@ -59,7 +63,7 @@ export function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (e
             for (const [id, fields] of messages) {
               lastId = id;
               const json = fields[1];
-              if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry);
+              if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry, id);
             }
           }
         } catch {
@@ -76,6 +80,9 @@ export function followFeed(client: Redis | Cluster, feedKey: string, onEntry: (e
     },
     get connected() {
       return connected;
+    },
+    get position() {
+      return lastId;
     },
     stop() {
       stopped = true;

@@ -194,12 +194,13 @@ export interface RevocationStore {
   /** Every entry still in force at `now`. */
   list(now: number): Promise<RevocationEntry[]>;
   /**
-   * Shared stores only (Redis): delivers every entry added from now on, by any instance, at least
-   * once, including those added while the connection was down. `ready` resolves once entries added
+   * Shared stores only (Redis, PostgreSQL): delivers every entry added from now on, by any
+   * instance, at least once, including those added while the connection was down, each with its
+   * position in the feed (the same on every instance). `ready` resolves once entries added
    * after the call are certain to be delivered (call `list` after it to cover everything before).
    * Stores that serve one process do not need it: `add` already updated the local list.
    */
-  follow?(onEntry: (entry: RevocationEntry) => void): RevocationFollower;
+  follow?(onEntry: (entry: RevocationEntry, position: string) => void): RevocationFollower;
 }
 
 /** A subscription to a shared store's revocation feed (see `RevocationStore.follow`). */
@@ -209,6 +210,11 @@ export interface RevocationFollower {
   readonly lastContact: number;
   /** False from a dropped connection until a read from the last seen entry answers again. */
   readonly connected: boolean;
+  /**
+   * Where in the feed this follower is: the position of the last entry delivered, or of the feed's
+   * end when following started. Opaque, and the same for one entry on every instance.
+   */
+  readonly position: string;
   /** Stops following and closes the feed connection. */
   stop(): void;
 }

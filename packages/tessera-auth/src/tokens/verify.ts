@@ -102,6 +102,12 @@ const isNumber = (value: unknown): value is number => typeof value === 'number' 
  */
 export const MAX_LEEWAY_SECONDS = 60;
 
+/** The kid of the key that verified each claims object a verifier returned (cache hits are the same objects). */
+const verifiedBy = new WeakMap<TokenClaims, string>();
+
+/** The `kid` of the key that verified these claims, for `kid` revocations; undefined for claims no verifier returned. */
+export const verifyingKeyOf = (claims: TokenClaims): string | undefined => verifiedBy.get(claims);
+
 /**
  * Builds a verifier: every option is checked here, once; the returned function does only the
  * per-token work. Order: size cap, shape, header (alg bound to the key, forbidden members, typ),
@@ -208,6 +214,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (!claims) throw new TokenInvalidError('malformed payload');
     const verified = checkClaims(claims, nowMs / 1000);
+    verifiedBy.set(verified, key.kid);
 
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);

@@ -1,0 +1,310 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { createParser } from 'eventsource-parser';
+import { Client } from '../helpers/http-client.js';
+import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { CLI, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { hasRedisServer } from '../../tools/redis-process.js';
+
+const PASSWORD = 'correct horse battery';
+const CLIENT = { id: 'orders', secret: 'a-client-secret-of-at-least-32-characters' };
+const ISSUER = 'https://id.test';
+/** Debian's interpreter, where Debian's python3-jwt lives. */
+const PYTHON = '/usr/bin/python3';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+function requirePython(t: TestContext): boolean {
+  if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0) return true;
+  if (process.env.CI) throw new Error('PyJWT (apt-get install python3-jwt python3-cryptography) is required under CI.');
+  t.skip('python3-jwt is not installed');
+  return false;
+}
+
+/** A raw follower of the stream, parsed by a third-party SSE parser: what any client would see. */
+async function openStream(url: string, headers: Record<string, string> = {}) {
+  const events: { id: string | undefined; entry: Record<string, unknown> }[] = [];
+  const heartbeats: number[] = [];
+  const controller = new AbortController();
+  const response = await fetch(`${url}/revocations/stream`, {
+    headers: { authorization: basic(CLIENT.id, CLIENT.secret), ...headers },
+    signal: controller.signal,
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const parser = createParser({
+    onEvent: (event) => {
+      assert.equal(event.event, 'revocation');
+      events.push({ id: event.id, entry: JSON.parse(event.data) as Record<string, unknown> });
+    },
+    onComment: () => heartbeats.push(Date.now()),
+  });
+  void (async () => {
+    const decoder = new TextDecoder();
+    const reader = response.body!.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) parser.feed(decoder.decode(read.value, { stream: true }));
+  })().catch(() => {});
+  const until = async (what: string, done: () => boolean) => {
+    for (const started = Date.now(); !done(); await sleep(10)) assert.ok(Date.now() - started < 5_000, `${what} within 5 s`);
+  };
+  await until('the first heartbeat', () => heartbeats.length > 0);
+  return { events, heartbeats, until, close: () => controller.abort() };
+}
+
+/** A resource service example in its own process, once it says it listens. */
+async function startService(command: string, script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(command, [script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/**
+ * `GET /revocations/stream` against real `tessera serve` processes sharing a real Redis, followed
+ * by the two documented resource services: Node (`followRevocationStream`) and Python (the standard
+ * library and PyJWT). Neither holds a store credential.
+ */
+describe('the revocation stream', () => {
+  let redis: RedisServer | undefined;
+  let identity: ServerProcess | undefined;
+  const dirs: string[] = [];
+  let keysDir = '';
+  let port = 0;
+  const services: { name: string; url: string; child: ChildProcess }[] = [];
+  const ready = (t: TestContext) => requireRedis(t) && requirePython(t) && identity !== undefined;
+
+  const startIdentity = async (on = port) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-'));
+    dirs.push(dataDir);
+    const args = ['--store', 'redis', '--redis-url', redis!.url, '--issuer', ISSUER, '--keys-dir', keysDir, '--data-dir', dataDir];
+    return spawnServer([...args, '--client', `${CLIENT.id}:${CLIENT.secret}`, '--log-level', 'warn'], {}, on);
+  };
+
+  before(async () => {
+    if (!hasRedisServer()) return;
+    redis = await startRedis();
+    keysDir = mkdtempSync(join(tmpdir(), 'tessera-stream-keys-'));
+    dirs.push(keysDir);
+    port = await freePort();
+    identity = await startIdentity();
+    const env = { IDENTITY_URL: identity.url, ISSUER, CLIENT_ID: CLIENT.id, CLIENT_SECRET: CLIENT.secret, MAX_STALENESS: '2' };
+    services.push({ name: 'Node', ...(await startService(process.execPath, 'examples/resource-service.js', env)) });
+    if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0)
+      services.push({ name: 'Python', ...(await startService(PYTHON, 'examples/resource_service.py', env)) });
+  });
+
+  after(async () => {
+    for (const service of services) service.child.kill();
+    await identity?.stop();
+    await redis?.dispose();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const account = async (username: string) => {
+    const client = new Client(identity!.url);
+    if ((await client.post('/auth/register', { username, password: PASSWORD })).status !== 201) throw new Error('registration failed');
+  };
+  const logIn = async (username: string, password = PASSWORD) => {
+    const login = await new Client(identity!.url).post('/auth/login', { username, password, transport: 'body' });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    return login.body.access_token as string;
+  };
+  const as = (token: string) => new Client(identity!.url, { authorization: `Bearer ${token}` });
+  const orders = (url: string, token: string) => new Client(url, { authorization: `Bearer ${token}` }).get('/orders');
+
+  /** Every service accepts the token (each may still be catching up after a restart: 503 meanwhile). */
+  async function acceptedEverywhere(token: string) {
+    for (const service of services) {
+      let answer = await orders(service.url, token);
+      for (const started = Date.now(); answer.status === 503 && Date.now() - started < 10_000; await sleep(50))
+        answer = await orders(service.url, token);
+      assert.equal(answer.status, 200, `${service.name} accepts a live token: ${JSON.stringify(answer.body)}`);
+    }
+  }
+
+  /** Polls every service until it refuses the token as revoked; the delays. */
+  async function refusedEverywhere(token: string, within = 2_000): Promise<string> {
+    const delays: string[] = [];
+    for (const service of services) {
+      const started = Date.now();
+      let answer = await orders(service.url, token);
+      for (; answer.status !== 401 && Date.now() - started < within; await sleep(5)) answer = await orders(service.url, token);
+      assert.equal(answer.status, 401, `${service.name} refuses the revoked token`);
+      assert.equal(answer.body.code, 'token_revoked');
+      delays.push(`${service.name} ${Date.now() - started} ms`);
+    }
+    return delays.join(', ');
+  }
+
+  it('refuses a missing, unknown or wrong client with 401, and the metadata names it', async (t) => {
+    if (!ready(t)) return;
+    const url = `${identity!.url}/revocations/stream`;
+    for (const authorization of [undefined, basic('someone', CLIENT.secret), basic(CLIENT.id, `${CLIENT.secret}x`)]) {
+      const response = await fetch(url, { headers: authorization ? { authorization } : {} });
+      assert.equal(response.status, 401);
+      assert.equal(response.headers.get('www-authenticate'), 'Basic realm="tessera"');
+      assert.equal(((await response.json()) as { code: string }).code, 'invalid_client');
+    }
+    const metadata = await new Client(identity!.url).get('/.well-known/oauth-authorization-server');
+    assert.equal(metadata.body.revocation_stream_endpoint, `${ISSUER}/revocations/stream`);
+  });
+
+  it('sends the entries in force, then each new one with an id, and a heartbeat at least every second', async (t) => {
+    if (!ready(t)) return;
+    await account('ada');
+    const early = await logIn('ada');
+    assert.equal((await as(early).post('/auth/logout')).status, 204);
+    const stream = await openStream(identity!.url);
+    try {
+      const opening = stream.events.length;
+      assert.ok(opening >= 1, 'the logout before the stream opened is in the snapshot');
+      assert.ok(stream.events.slice(0, -1).every((event) => event.id === undefined) && stream.events.at(-1)!.id !== undefined);
+      const late = await logIn('ada');
+      assert.equal((await as(late).post('/auth/logout-all')).status, 204);
+      await stream.until('the live entries', () => stream.events.length > opening);
+      for (const { id, entry } of stream.events.slice(opening)) {
+        assert.ok(id, 'every live entry carries a position');
+        assert.equal(typeof entry.value, 'string');
+        assert.ok(typeof entry.expires_at === 'number' && entry.expires_at > Date.now());
+        assert.ok(['jti', 'sid', 'sub', 'kid'].includes(entry.kind as string));
+      }
+      const heard = stream.heartbeats.length;
+      await sleep(3_000);
+      t.diagnostic(`${stream.heartbeats.length - heard} heartbeats in 3 s`);
+      assert.ok(stream.heartbeats.length - heard >= 3, 'at least one heartbeat a second');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('a follower cut off during revocations resumes with Last-Event-ID, at this instance or another', async (t) => {
+    if (!ready(t)) return;
+    await account('bea');
+    const second = await startIdentity(await freePort());
+    try {
+      const first = await openStream(identity!.url);
+      await as(await logIn('bea')).post('/auth/logout');
+      await first.until('the logout', () => first.events.some((event) => event.id !== undefined));
+      const cursor = first.events.filter((event) => event.id !== undefined).at(-1)!.id!;
+      first.close();
+      const missed = [await logIn('bea'), await logIn('bea')];
+      for (const token of missed) assert.equal((await as(token).post('/auth/logout')).status, 204);
+      for (const url of [identity!.url, second.url]) {
+        const resumed = await openStream(url, { 'last-event-id': cursor });
+        resumed.close();
+        assert.equal(resumed.events.length, 2, `${url} sends what was missed, and only that`);
+        assert.ok(resumed.events.every((event) => event.id !== undefined && event.id !== cursor));
+      }
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('logout, logout-everywhere, password change and key revocation at the identity server: both services refuse at once', async (t) => {
+    if (!ready(t)) return;
+    await account('cyd');
+    const single = await logIn('cyd');
+    await acceptedEverywhere(single);
+    assert.equal((await as(single).post('/auth/logout')).status, 204);
+    t.diagnostic(`logout: ${await refusedEverywhere(single)}`);
+
+    const everywhere = [await logIn('cyd'), await logIn('cyd')];
+    await acceptedEverywhere(everywhere[1]!);
+    assert.equal((await as(everywhere[0]!).post('/auth/logout-all')).status, 204);
+    for (const token of everywhere) t.diagnostic(`logout-all: ${await refusedEverywhere(token)}`);
+
+    const [caller, other] = [await logIn('cyd'), await logIn('cyd')];
+    const changed = await as(caller).post('/auth/password', { current_password: PASSWORD, new_password: 'another long password' });
+    assert.equal(changed.status, 204);
+    t.diagnostic(`password change: ${await refusedEverywhere(other)}`);
+    await acceptedEverywhere(caller);
+
+    // An emergency: rotate so the server signs with a new key, then revoke the old one.
+    const signedByOld = await logIn('cyd', 'another long password');
+    const [oldKid] = readdirSync(keysDir).filter((file) => file.endsWith('.json'));
+    for (const args of [['rotate'], ['rotate'], ['revoke', oldKid!.replace(/\.json$/, '')]]) {
+      const run = spawnSync(process.execPath, [CLI, 'keys', ...args, '--dir', keysDir], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+    }
+    // The identity server rereads its key directory every 2 s, then announces the revoked key.
+    t.diagnostic(`key revoked: ${await refusedEverywhere(signedByOld, 5_000)}`);
+    await acceptedEverywhere(await logIn('cyd', 'another long password'));
+  });
+
+  it('an identity server restart and a Redis restart lose nothing', async (t) => {
+    if (!ready(t)) return;
+    await account('dov');
+    const before = await logIn('dov');
+    assert.equal((await as(before).post('/auth/logout')).status, 204);
+    await refusedEverywhere(before);
+
+    await identity!.stop();
+    identity = await startIdentity(); // the same URL: the followers reconnect by themselves
+    const afterRestart = await logIn('dov');
+    await acceptedEverywhere(afterRestart);
+    await refusedEverywhere(before);
+    assert.equal((await as(afterRestart).post('/auth/logout')).status, 204);
+    t.diagnostic(`after the identity server restarted: ${await refusedEverywhere(afterRestart, 5_000)}`);
+
+    const live = await logIn('dov');
+    await redis!.stop();
+    await redis!.start();
+    const afterRedis = await logIn('dov').catch(async () => (await sleep(1_000), logIn('dov')));
+    await acceptedEverywhere(live);
+    assert.equal((await as(afterRedis).post('/auth/logout')).status, 204);
+    t.diagnostic(`after Redis restarted: ${await refusedEverywhere(afterRedis, 5_000)}`);
+    await refusedEverywhere(before);
+  });
+
+  it('a follower that stops hearing heartbeats refuses tokens within its bound, then recovers', async (t) => {
+    if (!ready(t)) return;
+    await account('eli');
+    const token = await logIn('eli');
+    await acceptedEverywhere(token);
+    identity!.child.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      // Watched side by side: each service's own delay.
+      await Promise.all(
+        services.map(async (service) => {
+          let answer = await orders(service.url, token);
+          for (; answer.status === 200 && Date.now() - frozenAt < 10_000; await sleep(20)) answer = await orders(service.url, token);
+          const after = Date.now() - frozenAt;
+          t.diagnostic(`${service.name}: 503 ${after} ms after the identity server froze`);
+          assert.equal(answer.status, 503, `${service.name} refuses once its copy may be behind, never accepts blindly`);
+          // Node follows the library default (5 s), Python was started with MAX_STALENESS=2.
+          const bound = service.name === 'Node' ? 5_000 : 2_000;
+          assert.ok(after >= bound - 1_000 && after <= bound + 1_500, `${service.name} refuses at its bound`);
+        }),
+      );
+    } finally {
+      identity!.child.kill('SIGCONT');
+    }
+    await acceptedEverywhere(token);
+  });
+});
+
+// The stream ends with the server: SIGTERM must not wait for followers that never leave.
+it('tessera serve stops at once with followers connected', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-stop-'));
+  const server = await spawnServer(['--data-dir', dataDir, '--client', `${CLIENT.id}:${CLIENT.secret}`]);
+  try {
+    const stream = await openStream(server.url);
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGTERM');
+    const [code] = (await Promise.race([exited, sleep(5_000).then(() => ['timeout'])])) as [number | string];
+    stream.close();
+    assert.equal(code, 0);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
