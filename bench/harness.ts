@@ -97,7 +97,7 @@ export async function measureRound(
 }
 
 /** User plus system CPU time of a process, in microseconds (from /proc). */
-function cpuMicros(pid: number): number {
+export function cpuMicros(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in 1/100 s ticks
 }
