@@ -306,11 +306,17 @@ describe('the revocation stream', () => {
 });
 
 // The stream ends with the server: SIGTERM must not wait for followers that never leave.
-it('tessera serve stops at once with followers connected', async () => {
+it('counts its followers in /metrics, and tessera serve stops at once with followers connected', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-stop-'));
-  const server = await spawnServer(['--data-dir', dataDir, '--client', `${CLIENT.id}:${CLIENT.secret}`]);
+  const server = await spawnServer(['--data-dir', dataDir, '--client', `${CLIENT.id}:${CLIENT.secret}`, '--public-metrics']);
+  const followers = async () =>
+    Number(
+      /^tessera_revocation_stream_followers (\d+)$/m.exec((await new Client(server.url).get('/metrics')).body as unknown as string)?.[1],
+    );
   try {
+    assert.equal(await followers(), 0);
     const stream = await openStream(server.url);
+    assert.equal(await followers(), 1);
     const exited = once(server.child, 'exit');
     server.child.kill('SIGTERM');
     const [code] = (await Promise.race([exited, sleep(5_000).then(() => ['timeout'])])) as [number | string];

@@ -8,7 +8,7 @@ const SESSION_COUNT_MAX_AGE_MS = 5_000;
  * The server's Prometheus metrics, in a registry of its own (several servers may share a process).
  * Counters are bumped by the telemetry hooks; gauges are read when scraped.
  */
-export function createServerMetrics(auth: Auth) {
+export function createServerMetrics(auth: Auth, streamFollowers: () => number) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters fail Prometheus' lint (promtool check metrics); the same counts are
@@ -81,6 +81,15 @@ export function createServerMetrics(auth: Auth) {
     registers,
     collect() {
       this.set(auth.tokens?.feedSilenceSeconds() ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'tessera_revocation_stream_followers',
+    help: "Services following this instance's revocation stream (GET /revocations/stream) now.",
+    registers,
+    collect() {
+      this.set(streamFollowers());
     },
   });
 

@@ -21,7 +21,7 @@ import { createUserService } from './users.js';
 import { openKeyDirectory } from 'tessera-auth/tokens';
 import { claimDefaultIssuer } from './default-issuer.js';
 import { announceRevokedKeys } from './key-revocations.js';
-import { createRevocationBroadcast } from './revocation-stream.js';
+import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
@@ -154,7 +154,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
       },
     });
-    const telemetry = createTelemetry(auth, options.log);
+    let revocationStream: RevocationBroadcast | undefined;
+    const telemetry = createTelemetry(auth, options.log, () => revocationStream?.followers ?? 0);
     const users = createUserService({
       users: store.users,
       throttle: createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
@@ -169,7 +170,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!tokens) throw new ConfigError('The identity server signs tokens in every strategy.');
     revokedKeys = announceRevokedKeys(keys.ring, tokens);
     await revokedKeys.ready;
-    const revocationStream = createRevocationBroadcast(tokens);
+    const stream = (revocationStream = createRevocationBroadcast(tokens));
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);
     handle = createServerApp({
       auth,
@@ -180,7 +181,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       services: options.services ?? [],
       telemetry,
       metrics: options.metrics ?? 'off',
-      revocationStream,
+      revocationStream: stream,
     });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
@@ -199,7 +200,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       async close() {
         logger.info({ event: 'shutdown' }, 'draining in-flight requests');
         const closed = new Promise((resolve) => server.close(resolve));
-        revocationStream.close(); // streams never finish by themselves: their followers resume elsewhere
+        stream.close(); // streams never finish by themselves: their followers resume elsewhere
         server.closeIdleConnections();
         await closed;
         revokedKeys?.close();

@@ -47,9 +47,9 @@ const UNMATCHED = 'unmatched';
  * Logs and metrics of one server: a line and a sample per request, a line and a counter per
  * security event, and the `/metrics` page.
  */
-export function createTelemetry(auth: Auth, options: LogOptions = {}) {
+export function createTelemetry(auth: Auth, options: LogOptions = {}, streamFollowers: () => number = () => 0) {
   const logger: Logger = createLogger(options);
-  const metrics = createServerMetrics(auth);
+  const metrics = createServerMetrics(auth, streamFollowers);
 
   function security(event: SecurityEvent, fields: EventFields = {}): void {
     logger[WARNINGS.has(event) ? 'warn' : 'info']({ event, ...fields });
