@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'invalid_client'
   | 'invalid_target'
   | 'invalid_scope'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'key_invalid';
 
 /**
@@ -209,6 +211,20 @@ export class TokenError extends TesseraError {
 
   constructor(code: TokenErrorCode, message: string) {
     super(code, message);
+  }
+}
+
+/** A DPoP proof (RFC 9449) is missing, malformed, or does not hold for this request and token. */
+export class DpopProofError extends TesseraError {
+  constructor(reason: string) {
+    super('invalid_dpop_proof', `Invalid DPoP proof: ${reason}.`);
+  }
+}
+
+/** The proof must carry a nonce this server issued (RFC 9449 §8): the client retries with `nonce`. */
+export class UseDpopNonceError extends TesseraError {
+  constructor(readonly nonce: string) {
+    super('use_dpop_nonce', 'The DPoP proof must carry the nonce in the DPoP-Nonce header.');
   }
 }
 

@@ -6,6 +6,8 @@ const OAUTH_ERROR: Partial<Record<ErrorCode, string>> = {
   invalid_client: 'invalid_client',
   invalid_scope: 'invalid_scope',
   invalid_target: 'invalid_target',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
   store_unavailable: 'temporarily_unavailable',
   overloaded: 'temporarily_unavailable',
   throttled: 'temporarily_unavailable',

@@ -1,10 +1,12 @@
 import {
   AuthenticationRequiredError,
+  DpopProofError,
   ForbiddenError,
   InvalidClientError,
   MethodNotAllowedError,
   OverloadedError,
   TesseraError,
+  UseDpopNonceError,
   ThrottledError,
   TokenError,
   type ErrorCode,
@@ -55,6 +57,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   invalid_client: [401, 'Invalid client'],
   invalid_target: [400, 'Invalid target'],
   invalid_scope: [400, 'Invalid scope'],
+  invalid_dpop_proof: [401, 'Invalid DPoP proof'],
+  use_dpop_nonce: [401, 'DPoP nonce required'],
   key_invalid: [500, 'Server misconfigured'],
 };
 
@@ -94,6 +98,9 @@ export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;
   if (challenge) headers['www-authenticate'] = challenge;
+  // RFC 9449 §7.1 and §9: the DPoP scheme's challenge, and the nonce to use.
+  if (error instanceof DpopProofError || error instanceof UseDpopNonceError) headers['www-authenticate'] = `DPoP error="${error.code}"`;
+  if (error instanceof UseDpopNonceError) headers['dpop-nonce'] = error.nonce;
   return {
     status,
     headers,

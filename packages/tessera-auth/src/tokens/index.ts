@@ -20,6 +20,16 @@ export {
   type KeyFile,
   type KeyRotation,
 } from './key-directory.js';
+export {
+  createDpopNonces,
+  createDpopVerifier,
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopNonces,
+  type DpopRequest,
+  type DpopVerifier,
+  type DpopVerifierOptions,
+} from './dpop.js';
 export { createRemoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
 export { createTokenIssuer, signJwt, type IssueInput, type IssuedToken, type TokenIssuer, type TokenIssuerOptions } from './sign.js';
 export { createVerifier, type TokenClaims, type Verifier, type VerifierOptions } from './verify.js';

@@ -1,0 +1,184 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { ConfigError, DpopProofError, TesseraError, UseDpopNonceError } from '../base/errors.js';
+import { decodeBase64url } from './base64url.js';
+import { parseJsonObject } from './json-object.js';
+import { importKey, jwkThumbprint, type TokenKey, verifyBytes } from './keys.js';
+
+/** The proof algorithms Tessera accepts: asymmetric only (a proof's key is the client's own). */
+export type DpopAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+/** Every `DpopAlgorithm`, the default allow-list (and the metadata's `dpop_signing_alg_values_supported`). */
+export const DPOP_ALGORITHMS: readonly DpopAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
+
+/** Longest proof read: an RSA key in the header makes it about 1 KiB. */
+const MAX_PROOF_BYTES = 4096;
+/** Longest `jti` remembered: the replay cache holds hashes of this many characters at most. */
+const MAX_JTI_LENGTH = 128;
+/** Members of a private JWK: a proof's header key must be public. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** What a proof must match: the request it came with, and the token it presents, if any. */
+export interface DpopRequest {
+  /** The HTTP method, e.g. `GET`. */
+  readonly method: string;
+  /** The URL the client addressed, absolute (behind a proxy: the public one). */
+  readonly url: string;
+  /** The access token presented with the proof: the proof must carry its hash (`ath`). */
+  readonly accessToken?: string | undefined;
+}
+
+/** How proofs are checked (RFC 9449 §4.3). */
+export interface DpopVerifierOptions {
+  /** Accepted proof algorithms (default: EdDSA, ES256, RS256). */
+  algorithms?: readonly DpopAlgorithm[];
+  /** How old a proof's `iat` may be, in seconds (default 60); one from the future is allowed 5 s of skew. */
+  maxAgeSeconds?: number;
+  /** Server nonces (`createDpopNonces`): with them, a proof must carry a current one. */
+  nonces?: DpopNonces;
+  /** Proof ids remembered against replay, per instance (default 100,000); the oldest go first. */
+  replayCacheSize?: number;
+  clock?: Clock;
+}
+
+/** Verifies one DPoP proof for one request; returns the thumbprint of its key (`cnf.jkt`). */
+export type DpopVerifier = (proof: string | undefined, request: DpopRequest) => { readonly jkt: string };
+
+/**
+ * RFC 9449 proof verification: `typ` `dpop+jwt`, an allowed asymmetric `alg`, the public key of
+ * the header and nothing else, `htm` and `htu` (without query and fragment) of this request, `iat`
+ * within the window, `ath` of the presented token, the server's nonce if there are nonces, and a
+ * `jti` not seen before on this instance. Across instances the nonce bounds a replay's window.
+ *
+ * @example
+ * ```ts
+ * const verifyProof = createDpopVerifier({ nonces: createDpopNonces({ secret }) });
+ * const { jkt } = verifyProof(req.get('dpop'), { method: req.method, url: publicUrl, accessToken });
+ * ```
+ */
+export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerifier {
+  const algorithms = new Set<string>(options.algorithms ?? DPOP_ALGORITHMS);
+  for (const alg of algorithms)
+    if (!(DPOP_ALGORITHMS as readonly string[]).includes(alg)) throw new ConfigError(`DPoP does not allow ${alg}.`);
+  const maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
+  const clock = options.clock ?? systemClock;
+  const seen = createReplayCache(options.replayCacheSize ?? 100_000);
+
+  return function verifyProof(proof, request) {
+    if (typeof proof !== 'string' || proof.length === 0) throw new DpopProofError('no DPoP header');
+    if (proof.length > MAX_PROOF_BYTES) throw new DpopProofError('too long');
+    const parts = proof.split('.');
+    if (parts.length !== 3) throw new DpopProofError('not a JWS compact token');
+    const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
+    const header = jsonSegment(headerPart);
+    if (header.typ !== 'dpop+jwt') throw new DpopProofError('typ must be dpop+jwt');
+    if (typeof header.alg !== 'string' || !algorithms.has(header.alg)) throw new DpopProofError('algorithm not allowed');
+    if (header.crit !== undefined) throw new DpopProofError('crit is not supported');
+    const key = proofKey(header.jwk, header.alg as DpopAlgorithm);
+    const signature = decodeBase64url(signaturePart);
+    if (!signature || signature.length !== key.signatureBytes) throw new DpopProofError('bad signature');
+    if (!verifyBytes(key, Buffer.from(`${headerPart}.${payloadPart}`, 'latin1'), signature)) throw new DpopProofError('bad signature');
+
+    const claims = jsonSegment(payloadPart);
+    const { jti, htm, htu, iat, ath, nonce } = claims;
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new DpopProofError('jti missing or too long');
+    if (htm !== request.method) throw new DpopProofError('htm is not this request method');
+    if (typeof htu !== 'string' || withoutQuery(htu) !== withoutQuery(request.url)) throw new DpopProofError('htu is not this request URL');
+    const now = clock.now();
+    if (typeof iat !== 'number' || iat * 1000 < now - maxAgeMs || iat * 1000 > now + 5_000)
+      throw new DpopProofError('iat outside the window');
+    if (request.accessToken !== undefined && ath !== createHash('sha256').update(request.accessToken).digest('base64url'))
+      throw new DpopProofError('ath does not match the access token');
+    if (options.nonces && !(typeof nonce === 'string' && options.nonces.check(nonce)))
+      throw new UseDpopNonceError(options.nonces.current());
+    const jkt = jwkThumbprint(key.verificationKey);
+    // Checked last: a proof refused for another reason must not use up its jti.
+    if (!seen.add(`${jkt}.${jti}`, iat * 1000 + maxAgeMs, now)) throw new DpopProofError('replayed');
+    return { jkt };
+  };
+}
+
+function jsonSegment(segment: string): Record<string, unknown> {
+  const bytes = decodeBase64url(segment);
+  const value = bytes && parseJsonObject(bytes.toString('utf8'));
+  if (!value) throw new DpopProofError('malformed');
+  return value;
+}
+
+/** The header's key: a public JWK bound to the header's algorithm. */
+function proofKey(jwk: unknown, alg: DpopAlgorithm): TokenKey {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new DpopProofError('jwk missing');
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw new DpopProofError('jwk must be a public key');
+  try {
+    const { alg: _alg, ...publicMembers } = jwk as JsonWebKey;
+    return importKey({ alg, key: publicMembers });
+  } catch (error) {
+    if (error instanceof TesseraError) throw new DpopProofError('jwk does not fit the algorithm');
+    throw error;
+  }
+}
+
+/** Scheme, host, port and path, normalised by the URL parser (RFC 9449 §4.3, point 9). */
+function withoutQuery(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Proof ids seen, each until the proof could no longer pass the iat check; at most `size`, the oldest dropped first. */
+function createReplayCache(size: number) {
+  const until = new Map<string, number>();
+  return {
+    /** False if `id` was seen and is still remembered. */
+    add(id: string, expiresAt: number, now: number): boolean {
+      const key = createHash('sha256').update(id).digest('base64url');
+      const known = until.get(key);
+      if (known !== undefined && known > now) return false;
+      until.delete(key);
+      // Bounded memory over perfect memory: the oldest goes, expired or not (the nonce still bounds it).
+      if (until.size >= size) until.delete(until.keys().next().value!);
+      until.set(key, expiresAt);
+      return true;
+    },
+  };
+}
+
+/** Server nonces any instance sharing the secret can check, with no store (see `createDpopNonces`). */
+export interface DpopNonces {
+  /** The nonce to hand out now (`DPoP-Nonce`). */
+  current(): string;
+  /** Whether `nonce` is the current one or the one before it. */
+  check(nonce: string): boolean;
+}
+
+/**
+ * RFC 9449 §8 nonces without shared state: a nonce is the current time window and an HMAC of it
+ * under `secret`, so every instance holding the secret issues the same one and accepts it for one
+ * to two windows. A proof made before the window began cannot carry it: the nonce bounds how long
+ * a captured proof can be replayed at another instance, where the per-instance jti cache does not reach.
+ */
+export function createDpopNonces(options: { secret: Buffer; windowSeconds?: number; clock?: Clock }): DpopNonces {
+  if (options.secret.length < 32) throw new ConfigError('The DPoP nonce secret must be at least 32 bytes.');
+  const windowMs = (options.windowSeconds ?? 60) * 1000;
+  const clock = options.clock ?? systemClock;
+  const nonceOf = (window: number) => {
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(window));
+    return `${window.toString(36)}.${createHmac('sha256', options.secret).update(counter).digest('base64url').slice(0, 22)}`;
+  };
+  const windowNow = () => Math.floor(clock.now() / windowMs);
+  return {
+    current: () => nonceOf(windowNow()),
+    check(nonce) {
+      const window = parseInt(nonce.split('.')[0] ?? '', 36);
+      const now = windowNow();
+      if (!(window === now || window === now - 1)) return false;
+      const expected = Buffer.from(nonceOf(window));
+      const given = Buffer.from(nonce);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
+}
