@@ -29,12 +29,21 @@ export async function load(url: string, headers: Record<string, string>, seconds
   }
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', 'bench/wrk-report.lua'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
-  const child = spawn('wrk', [...args, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  const line = output.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`wrk printed no summary:\n${output}`);
-  const summary = JSON.parse(line) as { requests: number; seconds: number; p50: number; p99: number; failed: number };
-  return { ...summary, rps: summary.requests / summary.seconds };
+  // wrk now and then exits at once with no output at all (seen a few times in hundreds of runs on
+  // this machine): a failed measurement, not a result, so it is run again, twice at most.
+  for (let attempt = 1; ; attempt++) {
+    const child = spawn('wrk', [...args, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code, signal] = (await new Promise((resolve) => child.once('exit', (...exit) => resolve(exit)))) as [
+      number | null,
+      string | null,
+    ];
+    const line = output.split('\n').find((l) => l.startsWith('{'));
+    if (line) {
+      const summary = JSON.parse(line) as { requests: number; seconds: number; p50: number; p99: number; failed: number };
+      return { ...summary, rps: summary.requests / summary.seconds };
+    }
+    if (attempt === 3) throw new Error(`wrk printed no summary (exit ${code ?? signal}):\n${output}`);
+  }
 }
