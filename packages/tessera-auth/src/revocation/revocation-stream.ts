@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { ConfigError } from '../base/errors.js';
+import { followerOf, type FollowerState } from '../stores/feed-follower.js';
 import type { RevocationEntry, RevocationFollower, RevocationStore } from '../stores/store.js';
 import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
 
@@ -57,9 +58,7 @@ function followStream(
   onEntry: (entry: RevocationEntry, position: string) => void,
 ): RevocationFollower {
   let stopped = false;
-  let connected = false;
-  let lastContact = Date.now();
-  let position = '';
+  const state: FollowerState = { lastContact: Date.now(), connected: false, position: '' };
   let lastEventId: string | undefined;
   let retryMs = RETRY_MS;
   let aborter: AbortController | undefined;
@@ -69,13 +68,13 @@ function followStream(
   const parser = createParser({
     onEvent(event) {
       if (event.event !== 'revocation') return;
-      if (event.id !== undefined) lastEventId = position = event.id;
+      if (event.id !== undefined) lastEventId = state.position = event.id;
       const entry = fromWire(event.data);
-      if (entry) onEntry(entry, position);
+      if (entry) onEntry(entry, state.position);
     },
     // A heartbeat: the first after connecting means the catch-up before it is all in.
     onComment() {
-      connected = true;
+      state.connected = true;
       settle?.resolve();
     },
     onRetry(ms) {
@@ -97,13 +96,13 @@ function followStream(
       const decoder = new TextDecoder();
       const reader = response.body.getReader();
       for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        lastContact = Date.now();
+        state.lastContact = Date.now();
         silence.refresh();
         parser.feed(decoder.decode(read.value, { stream: true }));
       }
     } finally {
       clearTimeout(silence);
-      connected = false; // whatever ended the connection, entries may be missed until the next catch-up
+      state.connected = false; // whatever ended the connection, entries may be missed until the next catch-up
     }
   };
 
@@ -122,22 +121,10 @@ function followStream(
     }
   })();
 
-  return {
-    ready,
-    get lastContact() {
-      return lastContact;
-    },
-    get connected() {
-      return connected;
-    },
-    get position() {
-      return position;
-    },
-    stop() {
-      stopped = true;
-      aborter?.abort();
-    },
-  };
+  return followerOf(ready, state, () => {
+    stopped = true;
+    aborter?.abort();
+  });
 }
 
 /** An entry as the stream sends it (`{kind, value, expires_at, revoked_before?}`), or undefined if malformed. */

@@ -1,4 +1,5 @@
 import postgres, { type Options, type PostgresType, type Sql } from 'postgres';
+import { followerOf, type FollowerState } from './feed-follower.js';
 import type { RevocationEntry, RevocationFollower } from './store.js';
 import { FEED_CHANNEL } from './postgres-schema.js';
 
@@ -21,9 +22,8 @@ export function followPostgresFeed(
   onEntry: (entry: RevocationEntry, position: string) => void,
 ): RevocationFollower {
   let stopped = false;
-  let connected = false;
-  let lastContact = Date.now();
-  let lastId: string | undefined;
+  // The position is the last id seen; empty until the first read has taken the newest.
+  const state: FollowerState = { lastContact: Date.now(), connected: false, position: '' };
   let wake: (() => void) | undefined;
   const nudge = () => wake?.();
 
@@ -41,7 +41,7 @@ export function followPostgresFeed(
       onclose: () => {
         if (reader !== created) return; // a connection already replaced
         listening = false;
-        connected = false;
+        state.connected = false;
         nudge();
       },
     };
@@ -52,10 +52,10 @@ export function followPostgresFeed(
     void reader?.end({ timeout: 0 }).catch(() => {});
     reader = undefined;
     listening = false;
-    connected = false;
+    state.connected = false;
   };
 
-  /** One read after `lastId` (the newest id when there is none yet), listening first so nothing falls in between. */
+  /** One read after the position (the newest id when there is none yet), listening first so nothing falls in between. */
   const read = async (): Promise<{ id: string; entry: string | null }[]> => {
     reader ??= open();
     const sql = reader;
@@ -68,9 +68,11 @@ export function followPostgresFeed(
         await sql`LISTEN ${sql(FEED_CHANNEL)}`;
         listening = true;
       }
-      if (lastId === undefined)
+      if (state.position === '')
         return sql<{ id: string; entry: null }[]>`SELECT coalesce(max(id), 0)::text AS id, NULL AS entry FROM tessera_revocations`;
-      return sql<{ id: string; entry: string }[]>`SELECT id::text, entry FROM tessera_revocations WHERE id > ${lastId}::bigint ORDER BY id`;
+      return sql<
+        { id: string; entry: string }[]
+      >`SELECT id::text, entry FROM tessera_revocations WHERE id > ${state.position}::bigint ORDER BY id`;
     })();
     work.catch(() => {});
     try {
@@ -85,10 +87,10 @@ export function followPostgresFeed(
 
   const poll = async () => {
     const rows = await read();
-    lastContact = Date.now();
-    connected = listening;
+    state.lastContact = Date.now();
+    state.connected = listening;
     for (const row of rows) {
-      lastId = row.id;
+      state.position = row.id;
       if (row.entry !== null) onEntry(JSON.parse(row.entry) as RevocationEntry, row.id);
     }
     return rows.length;
@@ -123,21 +125,9 @@ export function followPostgresFeed(
     () => {},
   );
 
-  return {
-    ready,
-    get lastContact() {
-      return lastContact;
-    },
-    get connected() {
-      return connected;
-    },
-    get position() {
-      return lastId ?? '0';
-    },
-    stop() {
-      stopped = true;
-      nudge();
-      drop();
-    },
-  };
+  return followerOf(ready, state, () => {
+    stopped = true;
+    nudge();
+    drop();
+  });
 }

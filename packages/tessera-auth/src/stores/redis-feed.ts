@@ -1,4 +1,5 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
+import { followerOf, type FollowerState } from './feed-follower.js';
 import type { RevocationEntry, RevocationFollower } from './store.js';
 
 /** Longest blocking read on the feed, so a healthy feed answers at least this often (ms). */
@@ -33,17 +34,15 @@ export function followFeed(
       : client.duplicate(readerOptions);
   reader.on('error', () => {});
   let stopped = false;
-  let lastId = '0-0';
-  let lastContact = Date.now();
-  // A dropped connection may hide entries: untrusted at once, until a read from lastId answers.
-  let connected = true;
-  reader.on('close', () => (connected = false));
+  // A dropped connection may hide entries: untrusted at once, until a read from the position answers.
+  const state: FollowerState = { lastContact: Date.now(), connected: true, position: '0-0' };
+  reader.on('close', () => (state.connected = false));
   const ready = (async () => {
     for (;;) {
       try {
         const newest = await reader.xrevrange(feedKey, '+', '-', 'COUNT', 1);
-        lastId = newest[0]?.[0] ?? '0-0';
-        lastContact = Date.now();
+        state.position = newest[0]?.[0] ?? '0-0';
+        state.lastContact = Date.now();
         return;
       } catch (error) {
         if (stopped) throw error;
@@ -56,12 +55,12 @@ export function followFeed(
       while (!stopped) {
         try {
           // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
-          const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, lastId);
-          lastContact = Date.now();
-          connected = true;
+          const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, state.position);
+          state.lastContact = Date.now();
+          state.connected = true;
           for (const [, messages] of batches ?? []) {
             for (const [id, fields] of messages) {
-              lastId = id;
+              state.position = id;
               const json = fields[1];
               if (json !== undefined) onEntry(JSON.parse(json) as RevocationEntry, id);
             }
@@ -73,20 +72,8 @@ export function followFeed(
     },
     () => {},
   );
-  return {
-    ready,
-    get lastContact() {
-      return lastContact;
-    },
-    get connected() {
-      return connected;
-    },
-    get position() {
-      return lastId;
-    },
-    stop() {
-      stopped = true;
-      reader.disconnect();
-    },
-  };
+  return followerOf(ready, state, () => {
+    stopped = true;
+    reader.disconnect();
+  });
 }
