@@ -277,6 +277,24 @@ describe('the revocation stream', () => {
     await refusedEverywhere(before);
   });
 
+  it('withholds heartbeats while the identity server itself has lost the feed, so its followers go stale with it', async (t) => {
+    if (!ready(t)) return;
+    const stream = await openStream(identity!.url);
+    try {
+      await redis!.stop();
+      const stoppedAt = Date.now();
+      await sleep(3_000);
+      const late = stream.heartbeats.filter((at) => at > stoppedAt + 1_000);
+      t.diagnostic(`heartbeats more than 1 s after Redis stopped: ${late.length}`);
+      assert.equal(late.length, 0, 'an instance that may be missing revocations does not vouch for its copy');
+      await redis!.start();
+      const restartedAt = Date.now();
+      await stream.until('heartbeats again once the feed is back', () => stream.heartbeats.some((at) => at > restartedAt));
+    } finally {
+      stream.close();
+    }
+  });
+
   it('a follower that stops hearing heartbeats refuses tokens within its bound, then recovers', async (t) => {
     if (!ready(t)) return;
     await account('eli');

@@ -11,7 +11,7 @@ const MAX_UNREAD_BYTES = 1 << 20;
 const HEARTBEAT = ': heartbeat\n\n';
 
 /** An entry as followers read it: snake_case, times in epoch ms. */
-export function wireEntry(entry: RevocationEntry) {
+function wireEntry(entry: RevocationEntry) {
   return {
     kind: entry.kind,
     value: entry.value,
