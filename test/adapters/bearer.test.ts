@@ -12,15 +12,32 @@ import * as fa from '../../packages/tessera-auth/src/adapters/fastify.js';
 import * as ho from '../../packages/tessera-auth/src/adapters/hono.js';
 import * as web from '../../packages/tessera-auth/src/adapters/web.js';
 import type { BearerOptions } from '../../packages/tessera-auth/src/http/bearer.js';
-import { createKeyRing, createTokenIssuer, createVerifier, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createDpopVerifier,
+  createKeyRing,
+  createTokenIssuer,
+  createVerifier,
+  generateJwk,
+  importKey,
+} from '../../packages/tessera-auth/src/tokens/index.js';
+import { DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
 import { fetchListener } from '../helpers/fetch-server.js';
 
 const ISSUER = 'https://id.example';
 const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
-const options: BearerOptions = { verify: createVerifier({ keys, typ: 'at+jwt', issuer: ISSUER, audience: 'orders' }) };
-const issue = (roles: string[] = ['user']) =>
-  createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 60 }).issue({ sub: 'ana', aud: 'orders', claims: { roles } }).token;
+/** Where clients reach the service (a balancer in front): DPoP proofs name this, not the loopback address. */
+const PUBLIC_ORIGIN = 'https://orders.example';
+const options: BearerOptions = {
+  verify: createVerifier({ keys, typ: 'at+jwt', issuer: ISSUER, audience: 'orders' }),
+  dpop: { verify: createDpopVerifier(), origin: PUBLIC_ORIGIN },
+};
+const issue = (roles: string[] = ['user'], jkt?: string) =>
+  createTokenIssuer({ keys, issuer: ISSUER, ttlSeconds: 60 }).issue({
+    sub: 'ana',
+    aud: 'orders',
+    claims: { roles, ...(jkt && { cnf: { jkt } }) },
+  }).token;
 
 async function serve(listener: RequestListener) {
   const server = createServer(listener).listen(0, '127.0.0.1');
@@ -104,6 +121,20 @@ for (const [adapter, build] of Object.entries(SERVICES)) {
         assert.deepEqual([refused.status, refused.headers.get('www-authenticate')], [401, challenge], String(authorization));
         assert.equal((await call('/public', authorization)).status, 200, String(authorization));
       }
+    });
+
+    it('a DPoP-bound token: accepted with a proof of its key for this URL, refused as a bearer token or with another key', async () => {
+      const holder = await DpopHolder.create('EdDSA');
+      const thief = await DpopHolder.create('EdDSA');
+      const token = issue(['user'], holder.jkt);
+      const ok = await holder.request(service.url, 'GET', '/orders?page=2', { token, origin: PUBLIC_ORIGIN });
+      assert.deepEqual([ok.status, ok.body], [200, { for: 'ana' }]);
+      const asBearer = await call('/orders', `Bearer ${token}`);
+      assert.deepEqual([asBearer.status, asBearer.headers.get('www-authenticate')], [401, 'Bearer error="invalid_token"']);
+      const stolen = await thief.request(service.url, 'GET', '/orders', { token, origin: PUBLIC_ORIGIN });
+      assert.deepEqual([stolen.status, stolen.headers.get('www-authenticate')], [401, 'DPoP error="invalid_dpop_proof"']);
+      const elsewhere = await holder.request(service.url, 'GET', '/orders', { token });
+      assert.equal(elsewhere.status, 401, 'a proof for the loopback address is not one for the public URL');
     });
   });
 }

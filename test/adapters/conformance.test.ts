@@ -3,7 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
 import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
-import { createKeyRing, createTokenIssuer, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
+import {
+  createDpopNonces,
+  createKeyRing,
+  createTokenIssuer,
+  generateJwk,
+  importKey,
+} from '../../packages/tessera-auth/src/tokens/index.js';
+import { claimsOf, DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
 import { ADAPTERS, type AdapterApp } from './apps.js';
 
@@ -193,4 +200,59 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
       }
     });
   }
+}
+
+for (const [adapter, build] of Object.entries(ADAPTERS)) {
+  describe(`${adapter}, hybrid with DPoP required`, () => {
+    const ORIGIN = 'https://app.example';
+    let nonceClockOffset = 0;
+    let auth: Auth;
+    let app: AdapterApp;
+    before(async () => {
+      const nonces = createDpopNonces({ secret: Buffer.alloc(32, 7), clock: { now: () => Date.now() + nonceClockOffset } });
+      auth = createAuth({
+        strategy: 'hybrid',
+        store: createMemoryStore(),
+        cookie: { secure: false },
+        tokens: { keys, issuer: ORIGIN, dpop: { mode: 'required', nonces } },
+      });
+      app = await build(auth);
+    });
+    after(async () => {
+      await app.close();
+      auth.close();
+      await auth.store.close();
+    });
+
+    it('nonce, bound login, DPoP requests, bound renewal; a proof with the previous nonce is answered with the next one', async () => {
+      const holder = await DpopHolder.create('ES256');
+      const first = await holder.request(app.url, 'POST', '/login', {
+        json: { id: 'ana', roles: ['user'], transport: 'body' },
+        origin: ORIGIN,
+      });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.body.token_type, 'DPoP');
+      assert.deepEqual(claimsOf(first.body.access_token).cnf, { jkt: holder.jkt });
+      const token = first.body.access_token as string;
+      const me = await holder.request(app.url, 'GET', '/me', { token, origin: ORIGIN });
+      assert.deepEqual([me.status, me.body.id, me.body.scheme], [200, 'ana', 'dpop']);
+      const asBearer = await new Client(app.url, { authorization: `Bearer ${token}` }).get('/me');
+      assert.deepEqual([asBearer.status, asBearer.headers.get('www-authenticate')], [401, 'Bearer error="invalid_token"']);
+
+      const used = holder.nonce;
+      nonceClockOffset += 60_000; // the next nonce window: the previous nonce is still good, once more
+      const late = await holder.request(app.url, 'GET', '/me', { token, origin: ORIGIN });
+      assert.equal(late.status, 200);
+      assert.ok(late.headers.get('dpop-nonce') && late.headers.get('dpop-nonce') !== used, 'the answer hands out the current nonce');
+
+      const renewed = await holder.request(app.url, 'POST', '/auth/refresh', {
+        json: { refresh_token: first.body.refresh_token },
+        origin: ORIGIN,
+      });
+      assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+      assert.equal(renewed.body.token_type, 'DPoP');
+      const unproven = await new Client(app.url).post('/auth/refresh', { refresh_token: renewed.body.refresh_token });
+      assert.deepEqual([unproven.status, unproven.body.code], [401, 'invalid_dpop_proof']);
+    });
+  });
 }

@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { describe, it, type TestContext } from 'node:test';
 import { StoreUnavailableError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createPostgresStore } from '../../packages/tessera-auth/src/stores/postgres.js';
+import { MIGRATIONS } from '../../packages/tessera-auth/src/stores/postgres-schema.js';
 import { describeServerStoreConformance, describeStoreConformance } from '../../packages/tessera-auth/src/testing/store-conformance.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { waitUntilUp } from '../helpers/redis.js';
@@ -82,8 +83,26 @@ describe('postgres: schema and feed', () => {
     const url = server.url.replace(/\/tessera$/, '/fresh_start');
     const stores = Array.from({ length: 6 }, () => createPostgresStore({ url, commandTimeoutMs: 5_000 }));
     await Promise.all(stores.map((store) => store.ping()));
-    assert.equal(server.sql('SELECT count(*), max(version) FROM tessera_schema', 'fresh_start'), '1|1');
+    assert.equal(server.sql('SELECT count(*), max(version) FROM tessera_schema', 'fresh_start'), `1|${MIGRATIONS.length}`);
     await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('a database of the first schema is brought up to date: sessions gain the DPoP binding column', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    server.sql('CREATE DATABASE first_schema');
+    const url = server.url.replace(/\/tessera$/, '/first_schema');
+    const sql = postgres(url, { onnotice: () => {} });
+    await sql.unsafe(MIGRATIONS[0]!);
+    await sql`CREATE TABLE tessera_schema (version integer NOT NULL)`;
+    await sql`INSERT INTO tessera_schema (version) VALUES (1)`;
+    await sql.end();
+    const store = createPostgresStore({ url, commandTimeoutMs: 5_000 });
+    await store.ping();
+    await store.close();
+    assert.equal(server.sql('SELECT max(version) FROM tessera_schema', 'first_schema'), String(MIGRATIONS.length));
+    const column = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tessera_sessions' AND column_name = 'refresh_jkt'";
+    assert.equal(server.sql(column, 'first_schema'), '1');
   });
 
   it('entries added by many clients at once all reach a follower: ids become visible in commit order', async (t) => {

@@ -3,12 +3,26 @@ export type { Auth, AuthOptions, CookieOptions, ResolvedCookie, SessionCacheOpti
 export { authorize } from './core/authorize.js';
 export { systemClock, type Clock } from './base/clock.js';
 export * from './base/errors.js';
-export type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionInfo, Strategy } from './base/types.js';
+export type {
+  AuthContext,
+  CredentialScheme,
+  DeviceSession,
+  Identity,
+  LoginOptions,
+  LoginResult,
+  SessionInfo,
+  Strategy,
+} from './base/types.js';
 export type { AuthEvents, RefreshReusedEvent } from './core/hybrid.js';
 export { createIntrospection, type Introspection, type Introspector } from './core/introspection.js';
-export type { AuthTokens, TokenStrategyOptions } from './core/token-runtime.js';
+export type { AuthTokens, DpopMode, DpopOptions, TokenStrategyOptions } from './core/token-runtime.js';
 export type {
   Algorithm,
+  DpopAlgorithm,
+  DpopNonces,
+  DpopProof,
+  DpopRequest,
+  DpopVerifier,
   IssuedToken,
   KeyRing,
   KeyRingEntry,
@@ -34,3 +48,4 @@ export { refreshFromRequest, TOKEN_RESPONSE_HEADERS, tokenResponseBody } from '.
 export { toOAuthError, type OAuthErrorResponse } from './http/oauth-error.js';
 export { clientAddress, type RequestFacts, type ResponseSink } from './http/request.js';
 export type { BearerOptions } from './http/bearer.js';
+export type { DpopCheck } from './http/dpop.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import type { Strategy } from 'tessera-auth';
+import type { DpopMode, Strategy } from 'tessera-auth';
 import { parseClient } from '../server/oauth-clients.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import { checkMetricsToken, type MetricsAccess } from '../server/metrics-access.js';
@@ -24,6 +24,7 @@ const FLAGS = {
   issuer: { type: 'string' },
   'insecure-cookies': { type: 'boolean' },
   'session-cache': { type: 'boolean' },
+  dpop: { type: 'string' },
   'bootstrap-admin': { type: 'string' },
   'bootstrap-admin-file': { type: 'string' },
   'access-ttl': { type: 'string' },
@@ -59,6 +60,9 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --insecure-cookies        allow plain-http cookies (no Secure, no __Host- prefix): development only
   --session-cache           stateful: serve sessions from each instance's copy, kept current by the
                             revocation feed, instead of a store read per request
+  --dpop MODE               stateless, hybrid: off | allowed | required (off). allowed: a login or
+                            refresh with a DPoP proof gets tokens bound to the client's key;
+                            required: only bound tokens are issued and accepted
   --bootstrap-admin U:P     create that admin user if absent
   --trust-proxy VALUE       believe X-Forwarded-For from the proxies in front: a hop count (1), or
                             addresses, CIDR ranges, loopback/linklocal/uniquelocal, comma-separated
@@ -92,6 +96,7 @@ export class UsageError extends Error {}
 
 const STRATEGIES: readonly Strategy[] = ['stateful', 'stateless', 'hybrid'];
 const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
+const DPOP_MODES: readonly DpopMode[] = ['off', 'allowed', 'required'];
 
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -251,6 +256,9 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const sessionCache = on('session-cache');
   if (sessionCache && strategy !== 'stateful')
     throw new UsageError('--session-cache is for --strategy stateful (the token strategies read no session per request).');
+  const dpop = oneOf(text('dpop', 'off'), DPOP_MODES, 'dpop');
+  if (dpop !== 'off' && strategy === 'stateful')
+    throw new UsageError('--dpop binds the tokens of --strategy stateless or hybrid (stateful sessions travel in a cookie).');
   const session = { ...(maxSessions !== undefined && { maxPerUser: maxSessions }), ...(sessionCache && { cache: true }) };
 
   return {
@@ -266,6 +274,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     issuer: issuer === '' ? undefined : as('issuer', () => checkIssuer(issuer)),
     accessTtl: accessTtl === '' ? undefined : Number(accessTtl),
     refreshGrace: refreshGrace === '' ? undefined : Number(refreshGrace),
+    dpop,
     insecureCookies: on('insecure-cookies'),
     bootstrapAdmin,
     trustProxy: trustProxy === '' ? undefined : parseTrustProxy(trustProxy),

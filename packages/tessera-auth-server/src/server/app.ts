@@ -7,6 +7,7 @@ import {
   clientAddress,
   CredentialsChangedError,
   type DeviceSession,
+  DpopProofError,
   type Identity,
   InvalidCredentialsError,
   InvalidRequestError,
@@ -14,11 +15,12 @@ import {
   NotFoundError,
   ThrottledError,
   TOKEN_RESPONSE_HEADERS,
+  UseDpopNonceError,
   tokenResponseBody,
   toOAuthError,
   type UserRecord,
 } from 'tessera-auth';
-import type { KeyRing } from 'tessera-auth/tokens';
+import { boundKeyOf, type KeyRing } from 'tessera-auth/tokens';
 import { createDeviceCookies } from './device-cookie.js';
 import { serverMetadata } from './metadata.js';
 import { methodGuard } from './method-guard.js';
@@ -166,7 +168,8 @@ export function createServerApp({
     app.get(path, (_req, res) => void res.type(type).set('cache-control', 'no-cache').send(text));
   }
 
-  const metadata = auth.tokens && serverMetadata(auth.tokens.issuer, services);
+  const dpop = auth.tokens?.dpop;
+  const metadata = auth.tokens && serverMetadata(auth.tokens.issuer, services, dpop?.mode === 'off' ? [] : dpop?.algorithms);
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.get(path, (_req, res) => {
       if (!metadata) throw new NotFoundError('This server signs no tokens.');
@@ -201,6 +204,8 @@ export function createServerApp({
     const transport = input.transport ?? 'cookie';
     if (transport !== 'cookie' && transport !== 'body') throw new InvalidRequestError('transport must be "cookie" or "body".');
     const { username, password } = input;
+    // A bad DPoP proof (or one without the current nonce) is answered before any password is hashed.
+    if (req.auth.failure instanceof DpopProofError || req.auth.failure instanceof UseDpopNonceError) throw req.auth.failure;
     const login = async (attempt: number): Promise<{ user: UserRecord; result: LoginResult }> => {
       const { user, generation } = await checkCredentials(req, username, password, 'login');
       try {
@@ -294,10 +299,15 @@ export function createServerApp({
     const { audience, scope } = grant(input.audience, input.scope);
     const session = req.auth.session;
     if (!session) throw new AuthenticationRequiredError('A token on behalf of a session needs one.');
-    const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope);
-    res
-      .set(TOKEN_RESPONSE_HEADERS)
-      .json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, ...(scope && { scope }) });
+    // A caller holding a DPoP-bound token gets a service token bound to the same key.
+    const jkt = req.auth.claims ? boundKeyOf(req.auth.claims) : undefined;
+    const issued = tokens.issueService(req.auth.user as Identity, session.id, session.expiresAt, audience, scope, jkt);
+    res.set(TOKEN_RESPONSE_HEADERS).json({
+      access_token: issued.token,
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
+      expires_in: issued.expiresIn,
+      ...(scope && { scope }),
+    });
   });
 
   app.use(() => {

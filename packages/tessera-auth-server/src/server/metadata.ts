@@ -7,7 +7,7 @@ const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
  * for clients that look only there, `/.well-known/openid-configuration`. Endpoints are absolute
  * URLs under the issuer, the URL clients reach the server at.
  */
-export function serverMetadata(issuer: string, services: readonly ServiceGrant[]) {
+export function serverMetadata(issuer: string, services: readonly ServiceGrant[], dpopAlgorithms: readonly string[] = []) {
   const at = (path: string) => `${issuer.replace(/\/$/, '')}${path}`;
   const scopes = [...new Set(services.flatMap((service) => service.scopes))];
   return {
@@ -24,5 +24,7 @@ export function serverMetadata(issuer: string, services: readonly ServiceGrant[]
     grant_types_supported: [],
     ...(scopes.length > 0 && { scopes_supported: scopes }),
     service_documentation: at('/openapi.json'),
+    // RFC 9449 §5.1: the proof algorithms, advertised only when tokens are bound.
+    ...(dpopAlgorithms.length > 0 && { dpop_signing_alg_values_supported: [...dpopAlgorithms] }),
   };
 }

@@ -22,21 +22,30 @@ const string = { type: 'string' };
 const integer = { type: 'integer' };
 const dateTime = { type: 'string', format: 'date-time' };
 
-const unauthenticated = problem('No valid credential: missing, expired or revoked (with `WWW-Authenticate: Bearer` for bearer requests).');
+const unauthenticated = problem(
+  'No valid credential: missing, expired or revoked (with `WWW-Authenticate: Bearer` or `DPoP` for token requests); a DPoP proof that does not hold (`invalid_dpop_proof`) or lacks the current nonce (`use_dpop_nonce`, with `DPoP-Nonce`).',
+);
 const invalid = problem('The request is malformed.');
 const tooLarge = problem('The body is over 16 KiB.');
 const unavailable = problem('The store or the revocation feed is unavailable (`Retry-After` when overloaded).');
-const signedIn = [{ bearer: [] }, { sessionCookie: [] }];
+const signedIn = [{ bearer: [] }, { dpop: [] }, { sessionCookie: [] }];
 const tokenResponse = {
   type: 'object',
   properties: {
     user: ref('User'),
     session: { type: 'object', properties: { id: string, expires_at: dateTime }, required: ['id', 'expires_at'] },
     access_token: string,
-    token_type: { const: 'Bearer' },
+    token_type: { enum: ['Bearer', 'DPoP'] },
     expires_in: integer,
     refresh_token: string,
   },
+};
+const dpopProof = {
+  name: 'DPoP',
+  in: 'header',
+  required: false,
+  schema: string,
+  description: 'With --dpop allowed or required: a DPoP proof (RFC 9449) for this request; the tokens issued are bound to its key.',
 };
 const asset = (type: string, description: string) => ({ get: { summary: description, responses: { 200: text(type, description) } } });
 
@@ -51,6 +60,12 @@ export const OPENAPI = {
   components: {
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' },
+      dpop: {
+        type: 'http',
+        scheme: 'dpop',
+        description:
+          'A DPoP-bound token (`--dpop`, RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof header for this method and URL, carrying `ath` and the nonce of the last `DPoP-Nonce`. A login or refresh with a proof gets tokens bound to its key (`token_type: DPoP`).',
+      },
       sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera' },
       refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera-refresh' },
       clientBasic: {
@@ -140,6 +155,7 @@ export const OPENAPI = {
         summary: 'Log in',
         description:
           'Stateful: sets the session cookie. Stateless: the access token in the body. Hybrid: the access token in the body and the refresh handle as a cookie, or in the body with `"transport":"body"`.',
+        parameters: [dpopProof],
         requestBody: body({ username: string, password: string, transport: { enum: ['cookie', 'body'] } }, ['username', 'password']),
         responses: {
           200: ok('Logged in.', tokenResponse),
@@ -236,6 +252,7 @@ export const OPENAPI = {
       post: {
         summary: 'Hybrid: a new access token (and the next refresh handle) from the refresh cookie or body',
         security: [{ refreshCookie: [] }, {}],
+        parameters: [{ ...dpopProof, description: 'A DPoP proof (RFC 9449): required, of the same key, for a bound refresh handle.' }],
         requestBody: { required: false, content: json({ type: 'object', properties: { refresh_token: string } }) },
         responses: {
           200: ok('Renewed.', tokenResponse),
@@ -253,7 +270,7 @@ export const OPENAPI = {
         responses: {
           200: ok('The token.', {
             type: 'object',
-            properties: { access_token: string, token_type: { const: 'Bearer' }, expires_in: integer, scope: string },
+            properties: { access_token: string, token_type: { enum: ['Bearer', 'DPoP'] }, expires_in: integer, scope: string },
           }),
           400: problem('Invalid, or `invalid_target` (not a configured service), or `invalid_scope`.'),
           401: unauthenticated,

@@ -2,7 +2,16 @@ import { once } from 'node:events';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Clock, ConfigError, createAuth, createMemoryStore, type ServerStore, type Strategy, systemClock } from 'tessera-auth';
+import {
+  type Clock,
+  ConfigError,
+  createAuth,
+  createMemoryStore,
+  type DpopMode,
+  type ServerStore,
+  type Strategy,
+  systemClock,
+} from 'tessera-auth';
 import { createPostgresStore } from 'tessera-auth/postgres';
 import { createRedisStore } from 'tessera-auth/redis';
 import { createSqliteStore } from 'tessera-auth/sqlite';
@@ -18,7 +27,8 @@ import type { MetricsAccess } from './metrics-access.js';
 import type { ServiceGrant } from './service-grants.js';
 import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
-import { openKeyDirectory } from 'tessera-auth/tokens';
+import { createDpopNonces, openKeyDirectory } from 'tessera-auth/tokens';
+import { dpopNonceSecret } from './dpop-nonce-secret.js';
 import { claimDefaultIssuer } from './default-issuer.js';
 import { announceRevokedKeys } from './key-revocations.js';
 import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
@@ -45,6 +55,8 @@ export interface ServeOptions {
   accessTtl?: number | undefined;
   /** Hybrid: seconds a just-rotated refresh handle still gets the same successor (10). */
   refreshGrace?: number | undefined;
+  /** DPoP-bound tokens (stateless, hybrid): off (default), allowed, or required. */
+  dpop?: DpopMode | undefined;
   /** Seconds a token instance trusts its revocation list without hearing from the feed (5). */
   maxStaleness?: number | undefined;
   bootstrapAdmin?: { username: string; password: string } | undefined;
@@ -117,7 +129,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
-  const keys = openKeyDirectory(options.keysDir ?? join(options.dataDir, 'keys'), { createIfEmpty: 'EdDSA' });
+  const keysDir = options.keysDir ?? join(options.dataDir, 'keys');
+  const keys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA' });
   let opened: Server | undefined;
   let releaseIssuer = () => {};
   let revokedKeys: ReturnType<typeof announceRevokedKeys> | undefined;
@@ -152,6 +165,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         issuer: options.issuer ?? url,
         ...(options.accessTtl !== undefined && { accessTtl: options.accessTtl }),
         ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
+        // Nonces any instance can check: the secret lives with the keys the instances share.
+        ...(options.dpop !== undefined &&
+          options.dpop !== 'off' && { dpop: { mode: options.dpop, nonces: createDpopNonces({ secret: dpopNonceSecret(keysDir) }) } }),
       },
     });
     let revocationStream: RevocationBroadcast | undefined;

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../base/types.js';
+import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import { clientAddress, type RequestFacts, type ResponseSink } from '../http/request.js';
@@ -21,6 +21,11 @@ class ExpressRequestFacts implements RequestFacts {
     return this.req.method;
   }
 
+  /** The URL as received, before any router mounted the app (`req.url` may be shortened). */
+  get target() {
+    return this.req.originalUrl;
+  }
+
   header(name: string): string | undefined {
     return firstHeader(this.req.headers[name]);
   }
@@ -37,12 +42,16 @@ class ExpressResponseSink implements ResponseSink {
   appendSetCookie(value: string): void {
     this.res.append('Set-Cookie', value);
   }
+
+  setHeader(name: string, value: string): void {
+    this.res.set(name, value);
+  }
 }
 
 const send = (res: Response, answer: Answer): void => void res.status(answer.status).set(answer.headers).end(answer.body);
 
 /** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function sendProblem(res: Response, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): void {
+export function sendProblem(res: Response, error: unknown, scheme: CredentialScheme = 'cookie'): void {
   send(res, problemAnswer(error, scheme));
 }
 

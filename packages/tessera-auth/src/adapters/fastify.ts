@@ -9,7 +9,7 @@ import type {
 } from 'fastify';
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../base/types.js';
+import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
@@ -33,6 +33,10 @@ class FastifyRequestFacts implements RequestFacts {
     return this.request.method;
   }
 
+  get target() {
+    return this.request.raw.url ?? this.request.url;
+  }
+
   header(name: string): string | undefined {
     return firstHeader(this.request.headers[name]);
   }
@@ -51,6 +55,10 @@ class FastifyResponseSink implements ResponseSink {
     const cookies = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
     this.reply.header('set-cookie', [...cookies, value]);
   }
+
+  setHeader(name: string, value: string): void {
+    this.reply.header(name, value);
+  }
 }
 
 // A Buffer, so Fastify keeps the content type as given (a string would gain "; charset=utf-8").
@@ -58,7 +66,7 @@ const send = (reply: FastifyReply, answer: Answer): FastifyReply =>
   reply.code(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
 
 /** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function sendProblem(reply: FastifyReply, error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): FastifyReply {
+export function sendProblem(reply: FastifyReply, error: unknown, scheme: CredentialScheme = 'cookie'): FastifyReply {
   return send(reply, problemAnswer(error, scheme));
 }
 

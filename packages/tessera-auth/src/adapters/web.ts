@@ -1,7 +1,7 @@
 import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import { InvalidRequestError } from '../base/errors.js';
-import type { AuthContext, Identity } from '../base/types.js';
+import type { AuthContext, CredentialScheme, Identity } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
 import { problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
@@ -33,49 +33,62 @@ class WebRequestFacts implements RequestFacts {
     return this.request.method;
   }
 
+  get target() {
+    const url = new URL(this.request.url);
+    return url.pathname + url.search;
+  }
+
   header(name: string): string | undefined {
     return this.request.headers.get(name) ?? undefined;
   }
 }
 
-/** Collects the cookies Tessera sets while a request is handled, for the response built later. */
-class CookieSink implements ResponseSink {
-  readonly cookies: string[] = [];
+/** Collects the headers Tessera sets while a request is handled (cookies, `DPoP-Nonce`), for the response built later. */
+class HeaderSink implements ResponseSink {
+  readonly headers: [name: string, value: string][] = [];
 
   appendSetCookie(value: string): void {
-    this.cookies.push(value);
+    this.headers.push(['set-cookie', value]);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.headers.push([name, value]);
   }
 }
 
 /** One request's authentication: the context, and what its response must carry. */
 export interface WebAuth {
   readonly context: AuthContext;
-  /** Adds the cookies set while handling the request (login, logout, rotation) to `response`. */
+  /** Adds the headers set while handling the request (cookies of a login, logout or rotation; `DPoP-Nonce`) to `response`. */
   apply(response: Response): Response;
 }
 
 class AuthenticatedRequest implements WebAuth {
   constructor(
     readonly context: AuthContext,
-    private readonly sink: CookieSink,
+    private readonly sink: HeaderSink,
   ) {}
 
   apply(response: Response): Response {
-    return withCookies(response, this.sink.cookies);
+    return withHeaders(response, this.sink.headers);
   }
 }
 
-function withCookies(response: Response, cookies: readonly string[]): Response {
-  if (cookies.length === 0) return response;
+function withHeaders(response: Response, headers: readonly [string, string][]): Response {
+  if (headers.length === 0) return response;
+  const write = (target: Response) => {
+    for (const [name, value] of headers) {
+      if (name === 'set-cookie') target.headers.append(name, value);
+      else target.headers.set(name, value);
+    }
+    return target;
+  };
   // Responses from fetch() or Response.redirect() have immutable headers: copy those.
-  let target = response;
   try {
-    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+    return write(response);
   } catch {
-    target = new Response(response.body, response);
-    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+    return write(new Response(response.body, response));
   }
-  return target;
 }
 
 /**
@@ -84,7 +97,7 @@ function withCookies(response: Response, cookies: readonly string[]): Response {
  * `problemResponse`); `await` it either way.
  */
 export function authenticate(auth: Auth, request: Request, options: WebOptions = {}): WebAuth | Promise<WebAuth> {
-  const sink = new CookieSink();
+  const sink = new HeaderSink();
   const context = createAuthContext(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink);
   return context instanceof Promise
     ? context.then((resolved) => new AuthenticatedRequest(resolved, sink))
@@ -109,7 +122,7 @@ export function authenticateBearer(request: Request, options: BearerOptions): Pr
 const toResponse = (answer: Answer): Response => new Response(answer.body, { status: answer.status, headers: answer.headers });
 
 /** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */
-export function problemResponse(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): Response {
+export function problemResponse(error: unknown, scheme: CredentialScheme = 'cookie'): Response {
   return toResponse(problemAnswer(error, scheme));
 }
 
@@ -178,7 +191,7 @@ async function readJsonBody(request: Request): Promise<unknown> {
  * CLI) or the refresh cookie (browsers). It needs no access token: serve it outside `withTessera`.
  */
 export async function refreshResponse(auth: Auth, request: Request, options: WebOptions = {}): Promise<Response> {
-  const sink = new CookieSink();
+  const sink = new HeaderSink();
   let body: unknown;
   try {
     body = await readJsonBody(request);
@@ -186,5 +199,5 @@ export async function refreshResponse(auth: Auth, request: Request, options: Web
     return problemResponse(error);
   }
   const answer = await refreshAnswer(auth, new WebRequestFacts(request, options.ip?.(request) ?? ''), sink, body);
-  return withCookies(toResponse(answer), sink.cookies);
+  return withHeaders(toResponse(answer), sink.headers);
 }

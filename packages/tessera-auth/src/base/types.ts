@@ -61,7 +61,8 @@ export interface LoginResult {
   readonly refreshToken?: string;
   readonly accessToken?: {
     readonly token: string;
-    readonly type: 'Bearer';
+    /** `DPoP` when the token is bound to the key of the request's DPoP proof (RFC 9449): send it as `Authorization: DPoP`. */
+    readonly type: 'Bearer' | 'DPoP';
     /** Seconds until the token expires. */
     readonly expiresIn: number;
   };
@@ -78,11 +79,14 @@ export interface DeviceSession {
   readonly current: boolean;
 }
 
+/** How a request carried its credential: the session cookie, `Authorization: Bearer`, or `Authorization: DPoP` with a proof. */
+export type CredentialScheme = 'cookie' | 'bearer' | 'dpop';
+
 /** What adapters put on the request (`req.auth` in Express). */
 export interface AuthContext {
   readonly strategy: Strategy;
-  /** How the request carried its credential: the session cookie or an `Authorization: Bearer` token. */
-  readonly scheme: 'cookie' | 'bearer';
+  /** How the request carried its credential. */
+  readonly scheme: CredentialScheme;
   /** The verified token claims for bearer requests; null otherwise. */
   readonly claims: Readonly<Record<string, unknown>> | null;
   /** The authenticated identity, or null for an anonymous request. */

@@ -222,6 +222,13 @@ export function createAuth(options: AuthOptions): Auth {
       'The hybrid strategy keeps access tokens out of cookies (tokens.cookie is for stateless); its refresh handle has the cookie.',
     );
   }
+  const dpopMode = options.tokens?.dpop?.mode ?? 'off';
+  if (dpopMode !== 'off' && strategy === 'stateful') {
+    throw new ConfigError('tokens.dpop binds the tokens of the stateless and hybrid strategies; stateful sessions travel in a cookie.');
+  }
+  if (dpopMode !== 'off' && options.tokens?.cookie) {
+    throw new ConfigError('tokens.dpop needs tokens in the Authorization header (DPoP scheme), not in a cookie: turn tokens.cookie off.');
+  }
   if (!store) throw new ConfigError('A store is required.');
 
   const idle = seconds(options.session?.idleTimeout, 86_400, 'session.idleTimeout');

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { createRefreshRotation, refreshHandle } from '../sessions/refresh-rotation.js';
+import { createRefreshRotation, refreshHandle, type RefreshProof } from '../sessions/refresh-rotation.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { SessionRecord, Store } from '../stores/store.js';
 import type { Clock } from '../base/clock.js';
@@ -35,9 +35,10 @@ export interface AuthEvents {
 export interface HybridStrategy extends TokenStrategy {
   /**
    * Trades a refresh handle for a new access token and the next handle. A former handle presented
-   * after the grace window revokes the whole session, emits `refreshReused` and throws.
+   * after the grace window revokes the whole session, emits `refreshReused` and throws. A handle
+   * bound to a DPoP key renews only with `proof.jkt` that key; an unbound one only if `proof.unboundAllowed`.
    */
-  refresh(handle: string): Promise<Issued>;
+  refresh(handle: string, proof?: RefreshProof): Promise<Issued>;
   /** The live session whose current refresh handle is `handle` (introspection, RFC 7009 revocation). */
   sessionOfHandle(handle: string): Promise<SessionRecord | null>;
 }
@@ -59,18 +60,20 @@ export function createHybridStrategy(deps: {
   const { sessions, tokens, revoker, clock } = deps;
   const rotation = createRefreshRotation(deps.store, sessions.policy, clock, { graceMs: deps.graceMs });
 
+  // Access tokens are bound to the key the refresh handle is bound to, if any.
   const issued = (record: SessionRecord, refreshToken: string, identity = identityOfRecord(record)): Issued => ({
     record,
     refreshToken,
-    accessToken: tokens.issue(identity, record.idHash, sessions.expiresAt(record)),
+    accessToken: tokens.issue(identity, record.idHash, sessions.expiresAt(record), record.refresh?.jkt),
     session: sessionInfo(sessions, record),
+    jkt: record.refresh?.jkt,
   });
 
   return {
     // A new session with its first refresh handle, only under the user's credential generation.
     async login(identity, client, options) {
       if (options.previous !== undefined) await revoker.endSession(options.previous);
-      const { secret, state } = rotation.issue();
+      const { secret, state } = rotation.issue(options.jkt);
       const { record } = await sessions.create(identity, client, { refresh: state, generation: options.generation });
       await revoker.capSessions(identity.id);
       return issued(record, refreshHandle(record.idHash, secret), identity);
@@ -80,7 +83,7 @@ export function createHybridStrategy(deps: {
     async rotate(claims, identity) {
       const record = await liveRecord(sessions, claims.sid);
       assertSameUser(record.userId, identity);
-      const { secret, state } = rotation.issue();
+      const { secret, state } = rotation.issue(record.refresh?.jkt);
       const next = await sessions.rotate(record, identity?.roles ?? record.roles, state);
       // The old session's access tokens carry the old roles: they die with it.
       await revoker.endSession(record.idHash);
@@ -92,8 +95,8 @@ export function createHybridStrategy(deps: {
       return (await updateRecordData(sessions, await liveRecord(sessions, claims.sid), update)).data;
     },
 
-    async refresh(handle) {
-      const outcome = await rotation.refresh(handle);
+    async refresh(handle, proof) {
+      const outcome = await rotation.refresh(handle, proof);
       if (outcome.kind === 'reused') {
         await revoker.endSession(outcome.record.idHash);
         deps.events.emit('refreshReused', { sessionId: outcome.record.idHash, userId: outcome.record.userId, at: clock.now() });

@@ -47,10 +47,12 @@ export function createIntrospection(auth: Auth): Introspector {
         await tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
         if (!claims || !(await sessions.live(claims.sid))) return INACTIVE;
-        const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name, client_id } = claims;
+        const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name, client_id, cnf } = claims;
+        // RFC 9449 §6.2: a bound token says so, and names its key.
         return {
           active: true,
-          token_type: 'Bearer',
+          token_type: cnf === undefined ? 'Bearer' : 'DPoP',
+          ...(cnf !== undefined && { cnf }),
           client_id,
           iss,
           sub,
@@ -76,6 +78,7 @@ export function createIntrospection(auth: Auth): Introspector {
         sid: record.idHash,
         iat: Math.floor(record.refresh!.issuedAt / 1000),
         exp: Math.floor(sessions.expiresAt(record) / 1000),
+        ...(record.refresh!.jkt !== undefined && { cnf: { jkt: record.refresh!.jkt } }),
       };
     },
 

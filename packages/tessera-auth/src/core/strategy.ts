@@ -17,17 +17,25 @@ export interface Issued {
   readonly accessToken?: IssuedToken;
   /** Hybrid: the refresh handle, `<session id>.<secret>`, handed to the client once and never stored. */
   readonly refreshToken?: string;
+  /** The DPoP key the access token (and refresh handle) is bound to. */
+  readonly jkt?: string | undefined;
+}
+
+/** Options of a token strategy's login. */
+export interface TokenLoginOptions {
+  /** The request's own login, ended first. */
+  readonly previous?: string | undefined;
+  /** The credential generation read before the user (see `LoginOptions.generation`). */
+  readonly generation?: number | undefined;
+  /** The key of the request's DPoP proof: the tokens are bound to it. */
+  readonly jkt?: string | undefined;
 }
 
 /** What the token strategies (stateless and hybrid) do beyond authenticating a request. */
 export interface TokenStrategy {
   /** A new login; the login `previous` (the request's own) ends first. */
-  login(
-    identity: Identity,
-    client: ClientInfo,
-    options: { previous?: string | undefined; generation?: number | undefined },
-  ): Promise<Issued>;
-  /** New credentials for the login behind `claims`, for `identity` (the same user, new roles) or as it was. */
+  login(identity: Identity, client: ClientInfo, options: TokenLoginOptions): Promise<Issued>;
+  /** New credentials for the login behind `claims`, for `identity` (the same user, new roles) or as it was; bound as the old ones were. */
   rotate(claims: TokenClaims, identity: Identity | undefined): Promise<Issued>;
   updateData(claims: TokenClaims, update: (data: SessionData) => SessionData): Promise<Readonly<SessionData>>;
 }

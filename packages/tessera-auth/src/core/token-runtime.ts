@@ -7,6 +7,7 @@ import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier, ve
 import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
+import { createDpopVerifier, DPOP_ALGORITHMS, type DpopAlgorithm, type DpopNonces, type DpopVerifier } from '../tokens/dpop.js';
 
 /** The `tokens` options of `createAuth`: keys, issuer, lifetimes. */
 export interface TokenStrategyOptions {
@@ -38,6 +39,48 @@ export interface TokenStrategyOptions {
    * still works and wins; cookie-carried unsafe requests pass the CSRF guard. Default false.
    */
   cookie?: boolean;
+  /** Sender-constrained tokens (RFC 9449 DPoP), for the stateless and hybrid strategies. */
+  dpop?: DpopOptions;
+}
+
+/**
+ * - `off`: tokens are bearer tokens (a token or refresh handle bound earlier still needs its proofs);
+ * - `allowed`: a login or refresh that carries a valid `DPoP` proof gets a token bound to the
+ *   proof's key (`cnf.jkt`), and in hybrid a refresh handle bound to it too; others get bearer tokens;
+ * - `required`: logins and refreshes without a proof are refused, and bearer tokens are not accepted.
+ */
+export type DpopMode = 'off' | 'allowed' | 'required';
+
+/** The `tokens.dpop` options of `createAuth`. */
+export interface DpopOptions {
+  /** Default `off`. */
+  mode?: DpopMode;
+  /**
+   * The origin clients address this server at, which proofs name in `htu` (default: the origin of
+   * `tokens.issuer`). Never taken from the request's Host header, which a client chooses.
+   */
+  origin?: string;
+  /**
+   * Server nonces (`createDpopNonces` with a secret every instance shares): a proof must carry a
+   * recent one, so a proof cannot be made ahead of time, and a captured one is good at another
+   * instance only while its nonce is. Without them, proofs are bounded by their `iat` only.
+   */
+  nonces?: DpopNonces;
+  /** Accepted proof algorithms (default EdDSA, ES256, RS256). */
+  algorithms?: readonly DpopAlgorithm[];
+  /** How old a proof may be, in seconds (default 60). */
+  maxAgeSeconds?: number;
+  /** Proof ids each instance remembers against replay (default 100,000). */
+  replayCacheSize?: number;
+}
+
+/** DPoP as a token runtime resolved it. */
+export interface DpopSettings {
+  readonly mode: DpopMode;
+  /** `scheme://host[:port]` that proofs' `htu` must start with (none: DPoP off, an issuer that is no URL). */
+  readonly origin: string | undefined;
+  readonly algorithms: readonly DpopAlgorithm[];
+  readonly verify: DpopVerifier;
 }
 
 /** `auth.tokens`: what an application may read and do with the token side of its Auth. */
@@ -52,6 +95,8 @@ export interface AuthTokens {
   readonly ttlSeconds: number;
   /** Whether access tokens also travel in the session cookie. */
   readonly cookie: boolean;
+  /** DPoP: whether tokens are bound to the client's key, and the proof algorithms accepted. */
+  readonly dpop: { readonly mode: DpopMode; readonly algorithms: readonly DpopAlgorithm[] };
   /** `revocation`: an entry reached this instance's list (from the shared feed, or added here without one). */
   readonly events: EventEmitter<RevocationEvents>;
   /** Loads the persisted revocation list and follows the feed; requests wait for it otherwise. */
@@ -69,9 +114,17 @@ export interface AuthTokens {
   /**
    * A short-lived token for one other service (`audience`), on behalf of the user of session
    * `sessionId`, which ends at `sessionEndsAt` (epoch ms): it dies with the session like any
-   * access token, and lives at most a minute.
+   * access token, and lives at most a minute. With `jkt`, it is bound to that DPoP key like the
+   * token of the request that asked for it.
    */
-  issueService(identity: Identity, sessionId: string, sessionEndsAt: number, audience: string, scope: string | undefined): IssuedToken;
+  issueService(
+    identity: Identity,
+    sessionId: string,
+    sessionEndsAt: number,
+    audience: string,
+    scope: string | undefined,
+    jkt?: string,
+  ): IssuedToken;
 }
 
 /** The token side as the library's own layers use it. */
@@ -87,8 +140,13 @@ export interface TokenRuntime extends AuthTokens {
   checkRevocation(claims: TokenClaims): void;
   /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
   revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void>;
-  /** An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires by then. */
-  issue(identity: Identity, sid: string, sessionEndsAt: number): IssuedToken;
+  /** DPoP proof checks, with the origin proofs must name. */
+  readonly dpopSettings: DpopSettings;
+  /**
+   * An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires
+   * by then. With `jkt`, bound to that DPoP key (`cnf.jkt`).
+   */
+  issue(identity: Identity, sid: string, sessionEndsAt: number, jkt?: string): IssuedToken;
   close(): void;
 }
 
@@ -104,12 +162,14 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
   const audience = options.audience ?? options.issuer;
   const clientId = options.clientId ?? 'tessera';
   const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds, clock });
-  const claimsOf = (identity: Identity, sid: string) => ({
+  const claimsOf = (identity: Identity, sid: string, jkt: string | undefined) => ({
     client_id: clientId,
     sid,
     roles: [...identity.roles],
     ...(identity.name !== undefined && { name: identity.name }),
+    ...(jkt !== undefined && { cnf: { jkt } }),
   });
+  const dpopSettings = resolveDpop(options.dpop ?? {}, options.issuer, clock);
   const verify = createVerifier({
     keys: options.keys,
     typ: 'at+jwt',
@@ -134,6 +194,8 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     verify,
     verifyAnyAudience,
     cookie: options.cookie ?? false,
+    dpop: { mode: dpopSettings.mode, algorithms: dpopSettings.algorithms },
+    dpopSettings,
     get loaded() {
       return mirror.loaded;
     },
@@ -157,12 +219,13 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
       return mirror.add({ kind: 'kid', value: kid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
     },
 
-    issue(identity, sid, sessionEndsAt) {
-      return issuer.issue({ sub: identity.id, aud: audience, claims: claimsOf(identity, sid), notAfter: Math.floor(sessionEndsAt / 1000) });
+    issue(identity, sid, sessionEndsAt, jkt) {
+      const claims = claimsOf(identity, sid, jkt);
+      return issuer.issue({ sub: identity.id, aud: audience, claims, notAfter: Math.floor(sessionEndsAt / 1000) });
     },
 
-    issueService(identity, sid, sessionEndsAt, serviceAudience, scope) {
-      const claims = { ...claimsOf(identity, sid), ...(scope && { scope }) };
+    issueService(identity, sid, sessionEndsAt, serviceAudience, scope, jkt) {
+      const claims = { ...claimsOf(identity, sid, jkt), ...(scope && { scope }) };
       return issuer.issue({
         sub: identity.id,
         aud: serviceAudience,
@@ -176,7 +239,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
 
 /** The public face of a token runtime: only what `AuthTokens` declares. */
 export function authTokensOf(runtime: TokenRuntime): AuthTokens {
-  const { issuer, audience, clientId, ttlSeconds, cookie, events, ensureLoaded, feedSilenceSeconds, isStale } = runtime;
+  const { issuer, audience, clientId, ttlSeconds, cookie, dpop, events, ensureLoaded, feedSilenceSeconds, isStale } = runtime;
   const { revocationSnapshot, revoke, revokeKey, issueService } = runtime;
   return {
     issuer,
@@ -184,6 +247,7 @@ export function authTokensOf(runtime: TokenRuntime): AuthTokens {
     clientId,
     ttlSeconds,
     cookie,
+    dpop,
     events,
     ensureLoaded,
     feedSilenceSeconds,
@@ -193,4 +257,27 @@ export function authTokensOf(runtime: TokenRuntime): AuthTokens {
     revokeKey,
     issueService,
   };
+}
+
+function resolveDpop(options: DpopOptions, issuer: string, clock: Clock): DpopSettings {
+  const mode = options.mode ?? 'off';
+  if (mode !== 'off' && mode !== 'allowed' && mode !== 'required')
+    throw new ConfigError('tokens.dpop.mode must be "off", "allowed" or "required".');
+  let origin: string | undefined;
+  try {
+    origin = new URL(options.origin ?? issuer).origin;
+  } catch {
+    // An issuer that is not a URL is fine until proofs must name this server.
+    if (mode !== 'off' || options.origin !== undefined)
+      throw new ConfigError('tokens.dpop.origin (or tokens.issuer) must be a URL: DPoP proofs name it.');
+  }
+  const algorithms = [...(options.algorithms ?? DPOP_ALGORITHMS)];
+  const verify = createDpopVerifier({
+    algorithms,
+    clock,
+    ...(options.nonces && { nonces: options.nonces }),
+    ...(options.maxAgeSeconds !== undefined && { maxAgeSeconds: options.maxAgeSeconds }),
+    ...(options.replayCacheSize !== undefined && { replayCacheSize: options.replayCacheSize }),
+  });
+  return { mode, origin, algorithms, verify };
 }

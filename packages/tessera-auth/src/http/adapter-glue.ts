@@ -1,5 +1,5 @@
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../base/types.js';
+import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createAuthContext, failureScheme } from './context.js';
 import { toProblem } from './problem.js';
 import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from './refresh.js';
@@ -13,7 +13,7 @@ export interface Answer {
 }
 
 /** Any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function problemAnswer(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): Answer {
+export function problemAnswer(error: unknown, scheme: CredentialScheme = 'cookie'): Answer {
   const problem = toProblem(error, scheme);
   return { status: problem.status, headers: problem.headers, body: JSON.stringify(problem.body) };
 }

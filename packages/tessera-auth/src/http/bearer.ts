@@ -1,37 +1,65 @@
 import { identityOfClaims } from '../core/strategy.js';
 import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginResult, SessionData, SessionInfo, Strategy } from '../base/types.js';
+import type {
+  AuthContext,
+  CredentialScheme,
+  DeviceSession,
+  Identity,
+  LoginResult,
+  SessionData,
+  SessionInfo,
+  Strategy,
+} from '../base/types.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import { type TokenClaims, type Verifier, verifyingKeyOf } from '../tokens/verify.js';
+import { checkSender, type DpopCheck } from './dpop.js';
 import type { RequestFacts } from './request.js';
 
 /** Longer headers are refused without looking further: no token we accept is that long. */
 const MAX_AUTHORIZATION_BYTES = 16_384;
 
-/** The scheme is `Bearer`: any other (a proxy's `Basic`) is not a credential for Tessera. */
-const BEARER_SCHEME = /^bearer(?:\s|$)/i;
 const SPACE = 0x20;
 
+/** An Authorization scheme Tessera reads, with what tells it apart from any other. */
+interface Scheme {
+  readonly name: string;
+  readonly lower: string;
+  /** The name followed by whitespace or nothing: a header of this scheme, well-formed or not. */
+  readonly pattern: RegExp;
+}
+
+const scheme = (name: string): Scheme => ({ name, lower: name.toLowerCase(), pattern: new RegExp(`^${name}(?:\\s|$)`, 'i') });
+const BEARER = scheme('Bearer');
+const DPOP = scheme('DPoP');
+
 /**
- * The token after `Bearer` (any case) and one or more spaces (RFC 6750 §2.1); undefined when there
- * is no Authorization header or it is of another scheme (§3.1: as if the request carried no
- * credential), null when it is a bearer header without a token. The token's characters are not
- * scanned here: the verifier decodes every part as strict base64url and refuses anything else, so a
- * second pass over ~500 characters on every request would only change the error's wording.
+ * The token after the scheme's name (any case) and one or more spaces (RFC 6750 §2.1, RFC 9449
+ * §7.1); undefined when there is no Authorization header or it is of another scheme (a proxy's
+ * `Basic`: as if the request carried no credential, RFC 6750 §3.1), null when it is a header of the
+ * scheme without a token. The token's characters are not scanned here: the verifier decodes every
+ * part as strict base64url and refuses anything else, so a second pass over ~500 characters on
+ * every request would only change the error's wording.
  */
-export function readBearerToken(header: string | undefined): string | undefined | null {
+function readSchemeToken(header: string | undefined, { name, lower, pattern }: Scheme): string | undefined | null {
   if (header === undefined) return undefined;
-  if (header.length > 7 && header.length <= MAX_AUTHORIZATION_BYTES && header.charCodeAt(6) === SPACE) {
-    const scheme = header.slice(0, 6);
-    if (scheme === 'Bearer' || scheme.toLowerCase() === 'bearer') {
-      let start = 7;
+  const length = name.length;
+  if (header.length > length + 1 && header.length <= MAX_AUTHORIZATION_BYTES && header.charCodeAt(length) === SPACE) {
+    const given = header.slice(0, length);
+    if (given === name || given.toLowerCase() === lower) {
+      let start = length + 1;
       while (header.charCodeAt(start) === SPACE) start++;
       return start < header.length ? header.slice(start) : null;
     }
   }
-  return BEARER_SCHEME.test(header) ? null : undefined;
+  return pattern.test(header) ? null : undefined;
 }
+
+/** The token of an `Authorization: Bearer` header (see `readSchemeToken`). */
+export const readBearerToken = (header: string | undefined): string | undefined | null => readSchemeToken(header, BEARER);
+
+/** The token of an `Authorization: DPoP` header, which comes with a `DPoP` proof header (RFC 9449 §7.1). */
+export const readDpopToken = (header: string | undefined): string | undefined | null => readSchemeToken(header, DPOP);
 
 const readOnly = (): never => {
   throw new NotImplementedError('This service only verifies tokens; sessions are managed at the identity server.');
@@ -39,12 +67,11 @@ const readOnly = (): never => {
 
 /** `req.auth` for a request authenticated (or not) by a bearer token: everything comes from the claims. */
 export class BearerContext implements AuthContext {
-  readonly scheme: 'cookie' | 'bearer' = 'bearer';
-
   constructor(
     readonly claims: TokenClaims | null,
     readonly strategy: Strategy = 'stateless',
     readonly failure: TesseraError | null = null,
+    readonly scheme: CredentialScheme = 'bearer',
   ) {}
 
   #user: Identity | null | undefined;
@@ -111,6 +138,13 @@ export interface BearerOptions {
    * there (logout, password change …) is refused here within milliseconds, not at its expiry.
    */
   revocations?: RevocationMirror;
+  /**
+   * DPoP proof checks, for tokens bound to a client's key (`cnf.jkt`): a `createDpopVerifier()`, and
+   * the origin clients address this service at. Without it, bound tokens are refused.
+   */
+  dpop?: DpopCheck;
+  /** Refuse bearer (unbound) tokens: every token must be DPoP-bound (default false). */
+  dpopRequired?: boolean;
 }
 
 /**
@@ -119,13 +153,21 @@ export interface BearerOptions {
  * needs the user (`requireAuth`) answers with it, and a public route ignores the header.
  */
 export async function createBearerContext(request: RequestFacts, options: BearerOptions): Promise<BearerContext> {
-  const token = readBearerToken(request.header('authorization'));
+  const authorization = request.header('authorization');
+  let token = readBearerToken(authorization);
+  let scheme: CredentialScheme = 'bearer';
+  if (token === undefined && authorization !== undefined) {
+    token = readDpopToken(authorization);
+    if (token !== undefined) scheme = 'dpop';
+  }
   if (token === undefined) return new BearerContext(null);
   try {
-    return new BearerContext(await verifiedClaims(token, options));
+    const claims = await verifiedClaims(token, options);
+    checkSender(claims, token as string, scheme, options.dpop, request, undefined, !options.dpopRequired);
+    return new BearerContext(claims, 'stateless', null, scheme);
   } catch (error) {
     if (!(error instanceof TesseraError)) throw error;
-    return new BearerContext(null, 'stateless', error);
+    return new BearerContext(null, 'stateless', error, scheme);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   TokenError,
   type ErrorCode,
 } from '../base/errors.js';
+import type { CredentialScheme } from '../base/types.js';
 
 /** An RFC 9457 problem body: `code` is the `TesseraError` code. */
 export interface ProblemDetails {
@@ -65,21 +66,23 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
- * RFC 6750 §3: a bearer request's 401 and 403 say so in WWW-Authenticate. The error description is
- * left out on purpose: the code is enough, and nothing about the token is ever echoed.
+ * RFC 6750 §3 (and RFC 9449 §7.1 for DPoP): a token request's 401 and 403 say so in
+ * WWW-Authenticate, in the scheme the request used. The error description is left out on purpose:
+ * the code is enough, and nothing about the token is ever echoed.
  */
-function bearerChallenge(error: TesseraError): string | undefined {
-  if (error instanceof TokenError) return 'Bearer error="invalid_token"';
-  if (error instanceof AuthenticationRequiredError) return 'Bearer';
-  if (error instanceof ForbiddenError) return 'Bearer error="insufficient_scope"';
+function tokenChallenge(error: TesseraError, scheme: 'Bearer' | 'DPoP'): string | undefined {
+  if (error instanceof DpopProofError || error instanceof UseDpopNonceError) return `DPoP error="${error.code}"`;
+  if (error instanceof TokenError) return `${scheme} error="invalid_token"`;
+  if (error instanceof AuthenticationRequiredError) return scheme;
+  if (error instanceof ForbiddenError) return `${scheme} error="insufficient_scope"`;
   return undefined;
 }
 
 /**
  * The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. `scheme`
- * is how the request authenticated; bearer requests (and every token error) get a challenge.
+ * is how the request authenticated; token requests (and every token or proof error) get a challenge.
  */
-export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'): ProblemResponse {
+export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie'): ProblemResponse {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
   if (!(error instanceof TesseraError)) {
     const body = {
@@ -96,10 +99,11 @@ export function toProblem(error: unknown, scheme: 'cookie' | 'bearer' = 'cookie'
   // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use.
   if (error instanceof InvalidClientError) headers['www-authenticate'] = 'Basic realm="tessera"';
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
-  const challenge = scheme === 'bearer' || error instanceof TokenError ? bearerChallenge(error) : undefined;
-  if (challenge) headers['www-authenticate'] = challenge;
-  // RFC 9449 §7.1 and §9: the DPoP scheme's challenge, and the nonce to use.
-  if (error instanceof DpopProofError || error instanceof UseDpopNonceError) headers['www-authenticate'] = `DPoP error="${error.code}"`;
+  const challenge =
+    scheme !== 'cookie' || error instanceof TokenError || error instanceof DpopProofError || error instanceof UseDpopNonceError;
+  const value = challenge && tokenChallenge(error, scheme === 'dpop' ? 'DPoP' : 'Bearer');
+  if (value) headers['www-authenticate'] = value;
+  // RFC 9449 §8 and §9: the nonce to use.
   if (error instanceof UseDpopNonceError) headers['dpop-nonce'] = error.nonce;
   return {
     status,

@@ -1,9 +1,17 @@
 import type { Auth } from '../core/create-auth.js';
 import { internalsOf } from '../core/internals.js';
-import { CsrfError, InvalidRequestError, NotImplementedError, RefreshTokenInvalidError, RefreshTokenReusedError } from '../base/errors.js';
+import {
+  CsrfError,
+  DpopProofError,
+  InvalidRequestError,
+  NotImplementedError,
+  RefreshTokenInvalidError,
+  RefreshTokenReusedError,
+} from '../base/errors.js';
 import type { LoginResult } from '../base/types.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
+import { proofKey } from './dpop.js';
 import type { RequestFacts, ResponseSink } from './request.js';
 import { deliverTokens } from './token-delivery.js';
 
@@ -15,6 +23,7 @@ const MAX_HANDLE_LENGTH = 256;
  * (`bodyToken`, mobile and CLI clients; answered in the body) or else from the refresh cookie
  * (browsers; CSRF-guarded, answered with a new cookie). It needs no access token, so it belongs
  * before (or outside) the middleware that verifies one: an expired token must not block renewal.
+ * A handle bound to a DPoP key renews only with a `DPoP` proof of that key.
  */
 export async function refreshFromRequest(
   auth: Auth,
@@ -22,8 +31,8 @@ export async function refreshFromRequest(
   response: ResponseSink,
   bodyToken: unknown,
 ): Promise<LoginResult> {
-  const hybrid = internalsOf(auth).hybrid;
-  if (!hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
+  const { hybrid, tokens } = internalsOf(auth);
+  if (!hybrid || !tokens) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
   if (bodyToken !== undefined && (typeof bodyToken !== 'string' || bodyToken.length > MAX_HANDLE_LENGTH)) {
     throw new InvalidRequestError('refresh_token must be a string.');
   }
@@ -31,8 +40,12 @@ export async function refreshFromRequest(
   const handle = typeof bodyToken === 'string' ? bodyToken : readCookie(request.header('cookie'), auth.refreshCookie.name);
   if (handle === undefined) throw new RefreshTokenInvalidError();
   if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
+  const dpop = tokens.dpopSettings;
+  // Checked whatever the mode: a handle bound while DPoP was on still needs its key.
+  const jkt = request.header('dpop') === undefined ? undefined : proofKey(dpop, request, response);
+  if (jkt === undefined && dpop.mode === 'required') throw new DpopProofError('this server renews DPoP-bound refresh tokens only');
   try {
-    return deliverTokens(auth, response, await hybrid.refresh(handle), transport);
+    return deliverTokens(auth, response, await hybrid.refresh(handle, { jkt, unboundAllowed: dpop.mode !== 'required' }), transport);
   } catch (error) {
     // A dead handle is dropped from the browser; a store outage (503) leaves it in place.
     if (transport === 'cookie' && (error instanceof RefreshTokenInvalidError || error instanceof RefreshTokenReusedError)) {

@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 /** The few facts about an incoming request that Tessera reads; each adapter fills them in. */
 export interface RequestFacts {
   readonly method: string;
+  /** The request target as received: path and query (`/auth/me?x=1`). DPoP proofs name it: without it they are refused. */
+  readonly target?: string;
   /** A request header by lower-case name. */
   header(name: string): string | undefined;
   /** The client address, as the adapter's proxy-trust setting resolved it. */
@@ -13,6 +15,8 @@ export interface RequestFacts {
 export interface ResponseSink {
   /** Adds one `Set-Cookie` header to the response. */
   appendSetCookie(value: string): void;
+  /** Sets a response header (`DPoP-Nonce`); without it, clients learn a new nonce from a `use_dpop_nonce` error. */
+  setHeader?(name: string, value: string): void;
 }
 
 /**

@@ -2,12 +2,20 @@ import type { Auth } from '../core/create-auth.js';
 import { internalsOf, type AuthInternals } from '../core/internals.js';
 import type { TokenStrategy } from '../core/strategy.js';
 import type { TokenRuntime } from '../core/token-runtime.js';
-import { AuthenticationRequiredError, CsrfError, TesseraError, TokenInvalidError } from '../base/errors.js';
-import type { AuthContext, DeviceSession, Identity, LoginOptions, LoginResult, SessionData } from '../base/types.js';
+import {
+  AuthenticationRequiredError,
+  CsrfError,
+  DpopProofError,
+  TesseraError,
+  TokenInvalidError,
+  UseDpopNonceError,
+} from '../base/errors.js';
+import type { AuthContext, CredentialScheme, DeviceSession, Identity, LoginOptions, LoginResult, SessionData } from '../base/types.js';
 import type { TokenClaims } from '../tokens/verify.js';
-import { BearerContext, readBearerToken } from './bearer.js';
+import { BearerContext, readBearerToken, readDpopToken } from './bearer.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
+import { checkSender, proofKey } from './dpop.js';
 import type { RequestFacts, ResponseSink } from './request.js';
 import { deliverTokens } from './token-delivery.js';
 
@@ -30,26 +38,49 @@ function tokenContext(
   request: RequestFacts,
   response: ResponseSink,
 ): AuthContext {
-  let token = readBearerToken(request.header('authorization'));
-  let fromCookie = false;
+  const authorization = request.header('authorization');
+  let token = readBearerToken(authorization);
+  let scheme: CredentialScheme = 'bearer';
+  if (token === undefined && authorization !== undefined) {
+    token = readDpopToken(authorization);
+    if (token !== undefined) scheme = 'dpop';
+  }
   if (token === undefined && tokens.cookie) {
     token = readCookie(request.header('cookie'), auth.cookie.name);
-    fromCookie = token !== undefined;
+    if (token !== undefined) scheme = 'cookie';
     // A cookie rides along on cross-site requests: the same guard as for session cookies.
-    if (fromCookie && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
+    if (scheme === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   }
-  if (token === undefined) return new TokenContext(auth, internals, request, response, null, false);
+  if (token === undefined) return anonymousContext(auth, internals, tokens, request, response);
   try {
     if (token === null) throw new TokenInvalidError('malformed Authorization header');
     const claims = tokens.verify(token);
     // After verification, never instead of it: a cached token is checked here like any other. A
     // copy that may be missing revocations is not trusted: 503, never accept blindly.
     tokens.checkRevocation(claims);
-    return new TokenContext(auth, internals, request, response, claims, fromCookie);
+    const dpop = tokens.dpopSettings;
+    const jkt = checkSender(claims, token, scheme, dpop, request, response, dpop.mode !== 'required');
+    return new TokenContext(auth, internals, request, response, claims, scheme, null, jkt);
   } catch (error) {
     // A bad credential matters only where a route needs one: requireAuth answers with the reason.
     if (!(error instanceof TesseraError)) throw error;
-    return new TokenContext(auth, internals, request, response, null, fromCookie, error);
+    return new TokenContext(auth, internals, request, response, null, scheme, error);
+  }
+}
+
+/**
+ * A request without a token. One that carries a DPoP proof is about to log in: the proof is checked
+ * now, so a route can refuse a bad one (or ask for a nonce) before it checks a password.
+ */
+function anonymousContext(auth: Auth, internals: AuthInternals, tokens: TokenRuntime, request: RequestFacts, response: ResponseSink) {
+  if (request.header('dpop') === undefined || tokens.dpopSettings.mode === 'off')
+    return new TokenContext(auth, internals, request, response, null, 'bearer');
+  try {
+    const jkt = proofKey(tokens.dpopSettings, request, response);
+    return new TokenContext(auth, internals, request, response, null, 'bearer', null, jkt);
+  } catch (error) {
+    if (!(error instanceof TesseraError)) throw error;
+    return new TokenContext(auth, internals, request, response, null, 'bearer', error);
   }
 }
 
@@ -59,19 +90,18 @@ function tokenContext(
  * credentials in and out of cookies.
  */
 class TokenContext extends BearerContext implements AuthContext {
-  override readonly scheme: 'cookie' | 'bearer';
-
   constructor(
     private readonly auth: Auth,
     private readonly internals: AuthInternals,
     private readonly request: RequestFacts,
     private readonly response: ResponseSink,
     claims: TokenClaims | null,
-    fromCookie: boolean,
+    scheme: CredentialScheme,
     failure: TesseraError | null = null,
+    /** The key of the request's DPoP proof, checked when the context was made. */
+    private readonly proofKey?: string,
   ) {
-    super(claims, auth.strategy, failure);
-    this.scheme = fromCookie ? 'cookie' : 'bearer';
+    super(claims, auth.strategy, failure, scheme);
   }
 
   private get core(): TokenStrategy {
@@ -84,12 +114,21 @@ class TokenContext extends BearerContext implements AuthContext {
     if (this.setsCookie(transport) && !isCsrfSafe(this.request, this.auth.trustedOrigins)) throw new CsrfError();
     const client = { userAgent: this.request.header('user-agent') ?? '', ip: this.request.ip };
     const previous = typeof this.claims?.sid === 'string' ? this.claims.sid : undefined;
+    const jkt = this.loginKey();
     return deliverTokens(
       this.auth,
       this.response,
-      await this.core.login(identity, client, { previous, generation: options.generation }),
+      await this.core.login(identity, client, { previous, generation: options.generation, jkt }),
       transport,
     );
+  }
+
+  /** The DPoP key a login binds its tokens to, if the request proved one (see `anonymousContext`). */
+  private loginKey(): string | undefined {
+    if (this.proofKey !== undefined) return this.proofKey;
+    if (this.failure instanceof DpopProofError || this.failure instanceof UseDpopNonceError) throw this.failure;
+    if (this.internals.tokens?.dpopSettings.mode === 'required') throw new DpopProofError('this server issues DPoP-bound tokens only');
+    return undefined;
   }
 
   override async logout(): Promise<void> {

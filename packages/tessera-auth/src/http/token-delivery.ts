@@ -20,7 +20,7 @@ export function deliverTokens(auth: Auth, response: ResponseSink, issued: Issued
     response.appendSetCookie(sessionCookie({ ...auth.cookie, maxAgeSeconds: accessToken.expiresIn }, accessToken.token));
   return {
     session: issued.session,
-    accessToken: { token: accessToken.token, type: 'Bearer', expiresIn: accessToken.expiresIn },
+    accessToken: { token: accessToken.token, type: issued.jkt === undefined ? 'Bearer' : 'DPoP', expiresIn: accessToken.expiresIn },
     ...(transport === 'body' && refreshToken !== undefined && { refreshToken }),
   };
 }

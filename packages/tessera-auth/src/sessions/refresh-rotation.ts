@@ -1,6 +1,6 @@
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
-import { RefreshTokenInvalidError } from '../base/errors.js';
+import { DpopProofError, RefreshTokenInvalidError } from '../base/errors.js';
 import type { RefreshState, SessionRecord, Store } from '../stores/store.js';
 import { sessionExpiresAt, storeTtlMs, type SessionPolicy } from './session-manager.js';
 import { isWellFormedSessionId } from './session-id.js';
@@ -20,6 +20,26 @@ export type RefreshOutcome =
   | { readonly kind: 'replayed'; readonly record: SessionRecord; readonly handle: string }
   /** A former handle after the grace window: the caller must revoke the session. */
   | { readonly kind: 'reused'; readonly record: SessionRecord };
+
+/** What a refresh request proved: the key of its DPoP proof, and whether an unbound handle may renew. */
+export interface RefreshProof {
+  readonly jkt?: string | undefined;
+  readonly unboundAllowed: boolean;
+}
+
+/** A request without a DPoP proof, where bearer tokens are allowed. */
+const UNBOUND: RefreshProof = { unboundAllowed: true };
+
+/** A bound handle renews only with a proof of its key (RFC 9449 §5); checked before anything is rotated. */
+function checkBinding(refresh: RefreshState, proof: RefreshProof): void {
+  if (refresh.jkt === undefined) {
+    if (!proof.unboundAllowed) throw new DpopProofError('this server renews DPoP-bound refresh tokens only');
+  } else if (proof.jkt !== refresh.jkt) {
+    throw new DpopProofError(
+      proof.jkt === undefined ? 'the refresh token is DPoP-bound' : 'made with another key than the refresh token is bound to',
+    );
+  }
+}
 
 const sha256 = (secret: string) => hash('sha256', secret, 'base64url');
 /** Each handle's successor is derived from it with the session's key: retries get the same answer. */
@@ -49,10 +69,19 @@ function parseHandle(handle: string): { idHash: string; secret: string } | null 
  */
 export function createRefreshRotation(store: Store, policy: SessionPolicy, clock: Clock, options: { graceMs: number }) {
   return {
-    /** A first secret and the state to store with a new session; its handle is `refreshHandle(idHash, secret)`. */
-    issue(): { secret: string; state: RefreshState } {
+    /**
+     * A first secret and the state to store with a new session; its handle is `refreshHandle(idHash, secret)`.
+     * With `jkt`, the handle is bound to that DPoP key for the session's life.
+     */
+    issue(jkt?: string): { secret: string; state: RefreshState } {
       const secret = randomBytes(32).toString('base64url');
-      return { secret, state: { hash: sha256(secret), issuedAt: clock.now(), key: randomBytes(32).toString('base64url') } };
+      const state = {
+        hash: sha256(secret),
+        issuedAt: clock.now(),
+        key: randomBytes(32).toString('base64url'),
+        ...(jkt !== undefined && { jkt }),
+      };
+      return { secret, state };
     },
 
     /** The live session whose current handle this is, or null (former, unknown, malformed, ended). */
@@ -64,7 +93,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
       return sameHash(sha256(parsed.secret), record.refresh.hash) ? record : null;
     },
 
-    async refresh(handle: string): Promise<RefreshOutcome> {
+    async refresh(handle: string, proof: RefreshProof = UNBOUND): Promise<RefreshOutcome> {
       const parsed = parseHandle(handle);
       if (!parsed) throw new RefreshTokenInvalidError();
       const { idHash, secret } = parsed;
@@ -76,6 +105,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
         const { refresh } = record;
 
         if (sameHash(presentedHash, refresh.hash)) {
+          checkBinding(refresh, proof);
           const next = successorOf(refresh.key, secret);
           const renewed = { ...record, lastSeenAt: now, refresh: { ...refresh, hash: sha256(next), issuedAt: now } };
           const result = await store.sessions.rotateRefresh(idHash, refresh.hash, renewed.refresh, storeTtlMs(renewed, policy, now));
@@ -89,6 +119,7 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
           candidate = successorOf(refresh.key, candidate);
           if (!sameHash(sha256(candidate), refresh.hash)) continue;
           if (generation === 1 && now - refresh.issuedAt <= options.graceMs) {
+            checkBinding(refresh, proof);
             return { kind: 'replayed', record, handle: refreshHandle(idHash, candidate) };
           }
           return { kind: 'reused', record };

@@ -60,6 +60,8 @@ export const MIGRATIONS: readonly string[] = [
     RETURN added;
   END $$;
   `,
+  // DPoP: the key a session's refresh handle is bound to.
+  `ALTER TABLE tessera_sessions ADD COLUMN refresh_jkt text;`,
 ];
 
 /** Brings the database to the latest schema; safe when several instances start at once. */

@@ -49,6 +49,7 @@ export const sessionFields = (record: SessionRecord): string[] => [
   'd', JSON.stringify(record.data),
   'v', String(record.version),
   ...(record.refresh ? ['fh', record.refresh.hash, 'ft', String(record.refresh.issuedAt), 'fk', record.refresh.key] : []),
+  ...(record.refresh?.jkt !== undefined ? ['fj', record.refresh.jkt] : []),
 ];
 
 export const toSession = (idHash: string, h: Record<string, string>): SessionRecord => ({
@@ -63,7 +64,9 @@ export const toSession = (idHash: string, h: Record<string, string>): SessionRec
   ip: h.ip ?? '',
   data: JSON.parse(h.d ?? '{}') as SessionData,
   version: Number(h.v),
-  ...(h.fh !== undefined && { refresh: { hash: h.fh, issuedAt: Number(h.ft), key: h.fk ?? '' } }),
+  ...(h.fh !== undefined && {
+    refresh: { hash: h.fh, issuedAt: Number(h.ft), key: h.fk ?? '', ...(h.fj !== undefined && { jkt: h.fj }) },
+  }),
 });
 
 export const pairsToObject = (pairs: string[]): Record<string, string> => {

@@ -16,6 +16,8 @@ export interface SessionRow {
   refresh_hash: string | null;
   refresh_issued_at: number | null;
   refresh_key: string | null;
+  /** Added later: absent from rows of databases that predate DPoP. */
+  refresh_jkt?: string | null;
 }
 
 /** An account as the SQL stores keep it. */
@@ -40,7 +42,12 @@ export const toSession = (row: SessionRow): SessionRecord => ({
   data: JSON.parse(row.data) as SessionData,
   version: row.version,
   ...(row.refresh_hash !== null && {
-    refresh: { hash: row.refresh_hash, issuedAt: row.refresh_issued_at ?? 0, key: row.refresh_key ?? '' },
+    refresh: {
+      hash: row.refresh_hash,
+      issuedAt: row.refresh_issued_at ?? 0,
+      key: row.refresh_key ?? '',
+      ...(typeof row.refresh_jkt === 'string' && { jkt: row.refresh_jkt }),
+    },
   }),
 });
 

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
   gc_at INTEGER NOT NULL,
   refresh_hash TEXT,
   refresh_issued_at INTEGER,
-  refresh_key TEXT
+  refresh_key TEXT,
+  refresh_jkt TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS tessera_counters (
 `;
 
 /** Columns added after the first release, for databases created before them. */
-const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_key: 'TEXT' };
+const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_key: 'TEXT', refresh_jkt: 'TEXT' };
 
 /**
  * The embedded durable store: sessions survive a restart, and several processes on one host may
@@ -96,9 +97,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     insertSession: db.prepare(
       `INSERT OR REPLACE INTO tessera_sessions
        (id_hash, user_id, user_name, roles, created_at, last_seen_at, absolute_expires_at, user_agent, ip, data, version, gc_at,
-        refresh_hash, refresh_issued_at, refresh_key)
+        refresh_hash, refresh_issued_at, refresh_key, refresh_jkt)
        VALUES (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt,
-        @refreshHash, @refreshIssuedAt, @refreshKey)`,
+        @refreshHash, @refreshIssuedAt, @refreshKey, @refreshJkt)`,
     ),
     rotateRefresh: db.prepare(
       `UPDATE tessera_sessions SET refresh_hash = ?, refresh_issued_at = ?, last_seen_at = ?, gc_at = ?
@@ -167,6 +168,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       refreshHash: record.refresh?.hash ?? null,
       refreshIssuedAt: record.refresh?.issuedAt ?? null,
       refreshKey: record.refresh?.key ?? null,
+      refreshJkt: record.refresh?.jkt ?? null,
     });
     return true;
   });

@@ -84,6 +84,8 @@ export interface RefreshState {
    * refresh can be answered with the same successor without storing any secret.
    */
   readonly key: string;
+  /** The DPoP key thumbprint the handle is bound to (RFC 9449 §5): it renews only with a proof of that key. */
+  readonly jkt?: string | undefined;
 }
 
 /** `rotated`; `conflict`: the handle was rotated by someone else first; `missing`: the session is gone. */

@@ -204,6 +204,19 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal(await store.sessions.rotateRefresh(plain.idHash, 'anything', { hash: unique('h'), issuedAt: 1 }, HOUR), 'conflict');
     });
 
+    withStore('a refresh handle bound to a DPoP key stays bound through rotations', async (store) => {
+      const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key'), jkt: unique('jkt') };
+      const session = record({ refresh: first });
+      await store.sessions.create(session, HOUR);
+      assert.deepEqual((await store.sessions.get(session.idHash))?.refresh, first);
+      assert.equal(
+        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h1'), issuedAt: 2_000 }, HOUR),
+        'rotated',
+      );
+      assert.equal((await store.sessions.get(session.idHash))?.refresh?.jkt, first.jkt);
+      assert.equal((await store.sessions.listByUser(session.userId))[0]?.refresh?.jkt, first.jkt);
+    });
+
     withStore('of ten concurrent rotations of one handle, exactly one wins', async (store) => {
       const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key') };
       const session = record({ refresh: first });

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { ConfigError, DpopProofError, TesseraError, UseDpopNonceError } from '../base/errors.js';
+import { ConfigError, DpopProofError, TesseraError, TokenInvalidError, UseDpopNonceError } from '../base/errors.js';
 import { decodeBase64url } from './base64url.js';
 import { parseJsonObject } from './json-object.js';
 import { importKey, jwkThumbprint, type TokenKey, verifyBytes } from './keys.js';
@@ -41,8 +41,16 @@ export interface DpopVerifierOptions {
   clock?: Clock;
 }
 
-/** Verifies one DPoP proof for one request; returns the thumbprint of its key (`cnf.jkt`). */
-export type DpopVerifier = (proof: string | undefined, request: DpopRequest) => { readonly jkt: string };
+/** What a valid proof establishes. */
+export interface DpopProof {
+  /** The JWK SHA-256 thumbprint of the proof's key (RFC 7638): what a bound token's `cnf.jkt` names. */
+  readonly jkt: string;
+  /** With server nonces, when the proof carried the previous one: the current one, to send as `DPoP-Nonce`. */
+  readonly nextNonce?: string;
+}
+
+/** Verifies one DPoP proof for one request (see `createDpopVerifier`). */
+export type DpopVerifier = (proof: string | undefined, request: DpopRequest) => DpopProof;
 
 /**
  * RFC 9449 proof verification: `typ` `dpop+jwt`, an allowed asymmetric `alg`, the public key of
@@ -89,13 +97,25 @@ export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerif
       throw new DpopProofError('iat outside the window');
     if (request.accessToken !== undefined && ath !== createHash('sha256').update(request.accessToken).digest('base64url'))
       throw new DpopProofError('ath does not match the access token');
-    if (options.nonces && !(typeof nonce === 'string' && options.nonces.check(nonce)))
-      throw new UseDpopNonceError(options.nonces.current());
+    const nonces = options.nonces;
+    if (nonces && !(typeof nonce === 'string' && nonces.check(nonce))) throw new UseDpopNonceError(nonces.current());
     const jkt = jwkThumbprint(key.verificationKey);
     // Checked last: a proof refused for another reason must not use up its jti.
     if (!seen.add(`${jkt}.${jti}`, iat * 1000 + maxAgeMs, now)) throw new DpopProofError('replayed');
-    return { jkt };
+    if (!nonces) return { jkt };
+    const current = nonces.current();
+    return nonce === current ? { jkt } : { jkt, nextNonce: current };
   };
+}
+
+/** The key a token is bound to (`cnf.jkt`, RFC 9449 §6), undefined for a bearer token. */
+export function boundKeyOf(claims: Readonly<Record<string, unknown>>): string | undefined {
+  const cnf = claims.cnf;
+  if (cnf === undefined) return undefined;
+  const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+  // Bound by some other means (mTLS, RFC 8705) that cannot be checked here: never accepted as a bearer token.
+  if (typeof jkt !== 'string') throw new TokenInvalidError('bound to a key this server cannot check');
+  return jkt;
 }
 
 function jsonSegment(segment: string): Record<string, unknown> {
@@ -170,8 +190,14 @@ export function createDpopNonces(options: { secret: Buffer; windowSeconds?: numb
     return `${window.toString(36)}.${createHmac('sha256', options.secret).update(counter).digest('base64url').slice(0, 22)}`;
   };
   const windowNow = () => Math.floor(clock.now() / windowMs);
+  // One HMAC per window, not per request.
+  let cached = { window: -1, nonce: '' };
   return {
-    current: () => nonceOf(windowNow()),
+    current() {
+      const window = windowNow();
+      if (cached.window !== window) cached = { window, nonce: nonceOf(window) };
+      return cached.nonce;
+    },
     check(nonce) {
       const window = parseInt(nonce.split('.')[0] ?? '', 36);
       const now = windowNow();

@@ -21,11 +21,13 @@ export {
   type KeyRotation,
 } from './key-directory.js';
 export {
+  boundKeyOf,
   createDpopNonces,
   createDpopVerifier,
   DPOP_ALGORITHMS,
   type DpopAlgorithm,
   type DpopNonces,
+  type DpopProof,
   type DpopRequest,
   type DpopVerifier,
   type DpopVerifierOptions,
