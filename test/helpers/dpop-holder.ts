@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
-export type ProofAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+export type ProofAlgorithm = 'EdDSA' | 'Ed25519' | 'ES256' | 'RS256';
 
 /** What a proof says, each claim replaceable to make an attack's proof. */
 export interface ProofClaims {

@@ -161,7 +161,7 @@ describe('DPoP on the identity server (--dpop required, hybrid)', () => {
 
   it('advertises its proof algorithms in the metadata', async () => {
     const metadata = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json();
-    assert.deepEqual(metadata.dpop_signing_alg_values_supported, ['EdDSA', 'ES256', 'RS256']);
+    assert.deepEqual(metadata.dpop_signing_alg_values_supported, ['EdDSA', 'Ed25519', 'ES256', 'RS256']);
   });
 });
 

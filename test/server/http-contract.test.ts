@@ -139,6 +139,7 @@ describe('HTTP details against a running server', () => {
         '/',
         '/tessera-page.js',
         '/tessera-client.js',
+        '/dpop-key.js',
         '/.well-known/jwks.json',
         '/.well-known/oauth-authorization-server',
         '/.well-known/openid-configuration',

@@ -12,7 +12,7 @@ const TOKEN = 'an-access-token';
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 interface Holder {
-  readonly alg: 'EdDSA' | 'ES256' | 'RS256';
+  readonly alg: 'EdDSA' | 'Ed25519' | 'ES256' | 'RS256';
   readonly privateKey: CryptoKey;
   readonly jwk: JWK;
 }
@@ -45,7 +45,7 @@ const refusedBecause = (reason: RegExp) => (error: unknown) => error instanceof 
 describe('DPoP proofs (RFC 9449 §4.3)', () => {
   it('accepts a proof from jose for each allowed algorithm, and names its key', async () => {
     const verify = createDpopVerifier();
-    for (const alg of ['EdDSA', 'ES256', 'RS256'] as const) {
+    for (const alg of ['EdDSA', 'Ed25519', 'ES256', 'RS256'] as const) {
       const who = await holder(alg);
       const { jkt } = verify(await proof(who), request);
       const { kty, crv, x, y, e, n } = who.jwk;

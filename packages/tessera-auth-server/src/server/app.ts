@@ -76,17 +76,16 @@ const device = (session: DeviceSession) => ({
   current: session.current,
 });
 
-/** The browser client, as the library package ships it; the page imports it. */
-const CLIENT_SCRIPT = readFileSync(new URL(import.meta.resolve('tessera-auth/client')), 'utf8').replace(
-  /\n\/\/# sourceMappingURL=.*$/,
-  '\n',
-);
+/** A module of the browser client, as the library package ships it; the page imports the client, which imports its key module. */
+const clientModule = (file: string) =>
+  readFileSync(new URL(file, import.meta.resolve('tessera-auth/client')), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n');
 
 /** The page's own files: nothing inline, nothing from elsewhere, no frames, forms post nowhere. */
 const PAGE_FILES = [
   ['/tessera-page.css', 'text/css', PAGE_STYLE],
   ['/tessera-page.js', 'text/javascript', PAGE_SCRIPT],
-  ['/tessera-client.js', 'text/javascript', CLIENT_SCRIPT],
+  ['/tessera-client.js', 'text/javascript', clientModule('./index.js')],
+  ['/dpop-key.js', 'text/javascript', clientModule('./dpop-key.js')],
 ] as const;
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";

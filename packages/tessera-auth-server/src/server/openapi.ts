@@ -100,6 +100,7 @@ export const OPENAPI = {
     '/tessera-page.js': asset('text/javascript', "The page's script"),
     '/tessera-page.css': asset('text/css', "The page's style sheet"),
     '/tessera-client.js': asset('text/javascript', 'The browser client (tessera/client), which the page imports'),
+    '/dpop-key.js': asset('text/javascript', "The browser client's DPoP key module, which the client imports"),
     '/healthz': {
       get: {
         summary: 'Liveness and store reachability',

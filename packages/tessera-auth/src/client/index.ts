@@ -3,8 +3,12 @@
  * (never in storage script could read later); the refresh handle is an HttpOnly cookie the page
  * never sees. Tokens are renewed before they expire, and tabs of one origin share each renewal:
  * a Web Lock elects the tab that refreshes, a BroadcastChannel hands the new token to the others.
- * It also works against stateful servers (cookie sessions, no token) and stateless ones.
+ * It also works against stateful servers (cookie sessions, no token) and stateless ones. Where the
+ * server binds tokens (DPoP), every token request carries a proof of this origin's key, which no
+ * script can read (see `dpop-key.ts`).
  */
+
+import { canHoldDpopKey, openDpopSigner, type DpopSigner } from './dpop-key.js';
 
 export interface ClientUser {
   readonly id: string;
@@ -18,8 +22,14 @@ export interface TesseraClientOptions {
   baseUrl?: string;
   /** Renew this many seconds before the access token expires (default 30). */
   leewaySeconds?: number;
-  /** Name of the lock and channel shared by this origin's tabs (default `tessera`). */
+  /** Name of the lock, channel and key database shared by this origin's tabs (default `tessera`). */
   name?: string;
+  /**
+   * Prove a key with every login and refresh (RFC 9449 DPoP), so a server with `--dpop` binds the
+   * tokens to it, and sign a proof for every request that presents a bound token (default true
+   * where the browser has WebCrypto and IndexedDB). Servers without DPoP ignore the proofs.
+   */
+  dpop?: boolean;
 }
 
 /** A failed call, with the server's problem `code` (`invalid_credentials`, `throttled` …). */
@@ -43,6 +53,8 @@ export interface ClientSession {
 
 interface TokenState {
   readonly token: string;
+  /** `DPoP`: bound to this origin's key, presented with a proof. */
+  readonly type: 'Bearer' | 'DPoP';
   /** Epoch ms, by this browser's clock. */
   readonly expiresAt: number;
   readonly user: ClientUser;
@@ -52,6 +64,7 @@ interface TokenState {
 /** What login and refresh answer (the fields the client reads). */
 interface TokenBody {
   readonly access_token: string;
+  readonly token_type?: string;
   readonly expires_in: number;
   readonly session?: { readonly id: string; readonly expires_at: string };
 }
@@ -91,9 +104,12 @@ export interface TesseraClient {
   restore(options?: { via?: 'refresh' | 'session' }): Promise<ClientUser | null>;
   /** Signs in with a password; throws `TesseraClientError` with the server's problem code. */
   login(username: string, password: string): Promise<ClientUser>;
-  /** A live access token (renewed first if it is about to expire), or null when signed out or cookie-based. */
+  /**
+   * A live access token (renewed first if it is about to expire), or null when signed out or
+   * cookie-based. A DPoP-bound one is useless without a proof of this origin's key: use `fetch`.
+   */
   getAccessToken(): Promise<string | null>;
-  /** `fetch` with the access token attached (cookies ride along for same-origin calls). */
+  /** `fetch` with the access token attached (and a DPoP proof when it is bound; cookies ride along for same-origin calls). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs out here and in every tab. */
   logout(): Promise<void>;
@@ -146,22 +162,49 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     else adopt(null, false);
   });
 
-  // A content type only with a body: some frameworks (Fastify) refuse an empty JSON body.
-  const call = (path: string, init: RequestInit = {}) =>
-    fetch(base + path, {
-      ...init,
-      credentials: base ? 'include' : 'same-origin',
-      headers: { ...(init.body !== undefined && { 'content-type': 'application/json' }), ...init.headers },
-    });
+  let signer: Promise<DpopSigner | null> | undefined;
+  /** This origin's DPoP key, opened once; null when off or the browser cannot hold one. */
+  const dpopSigner = () => (signer ??= options.dpop !== false && canHoldDpopKey() ? openDpopSigner(`${name}-dpop`) : Promise.resolve(null));
+
+  /**
+   * One request. `proof`: a login or refresh (a proof of the key, so the server can bind the
+   * tokens), or the token the request presents (with a proof if it is bound). A server that asks
+   * for a new DPoP nonce is answered once more, with it.
+   */
+  async function call(path: string, init: RequestInit = {}, proof?: 'key' | TokenState): Promise<Response> {
+    const method = init.method ?? 'GET';
+    const send = async () => {
+      const dpop = proof === 'key' || proof?.type === 'DPoP' ? await dpopSigner() : null;
+      const token = typeof proof === 'object' ? proof : undefined;
+      const response = await fetch(base + path, {
+        ...init,
+        credentials: base ? 'include' : 'same-origin',
+        headers: {
+          // A content type only with a body: some frameworks (Fastify) refuse an empty JSON body.
+          ...(init.body !== undefined && { 'content-type': 'application/json' }),
+          ...(dpop && { dpop: await dpop.proof(method, base + path, token?.token) }),
+          ...(token && { authorization: `${token.type} ${token.token}` }),
+          ...init.headers,
+        },
+      });
+      dpop?.learn(response);
+      return response;
+    };
+    const response = await send();
+    const nonceAsked = response.status === 401 && /error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '');
+    return nonceAsked ? send() : response;
+  }
 
   function stateFrom(body: TokenBody): TokenState {
     const session = body.session ? { id: body.session.id, expiresAt: Date.parse(body.session.expires_at) } : null;
-    return { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000, user: userFromToken(body.access_token), session };
+    const type = body.token_type === 'DPoP' ? 'DPoP' : 'Bearer';
+    const expiresAt = Date.now() + body.expires_in * 1000;
+    return { token: body.access_token, type, expiresAt, user: userFromToken(body.access_token), session };
   }
 
   /** One request to the server: the refresh cookie for a new token (null when there is no session). */
   async function refreshNow(): Promise<TokenState | null> {
-    const response = await call('/auth/refresh', { method: 'POST' });
+    const response = await call('/auth/refresh', { method: 'POST' }, 'key');
     // No session (401), or no refresh route at all (404: a stateful or stateless server).
     if (response.status === 401 || response.status === 404) {
       adopt(null, false);
@@ -203,18 +246,15 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
   }
 
   /** A valid access token, renewed first if it is about to expire; null when signed out (or cookie-based). */
-  async function getAccessToken(): Promise<string | null> {
-    if (state && fresh(state)) return state.token;
+  async function liveToken(): Promise<TokenState | null> {
+    if (state && fresh(state)) return state;
     if (cookieUser) return null;
-    return (await renew())?.token ?? null;
+    return renew();
   }
 
   /** `fetch` with the access token (or the session cookie); a 401 for an expired token is renewed and retried once. */
   async function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const send = async () => {
-      const token = await getAccessToken();
-      return call(path, { ...init, headers: { ...init.headers, ...(token && { authorization: `Bearer ${token}` }) } });
-    };
+    const send = async () => call(path, init, (await liveToken()) ?? undefined);
     const response = await send();
     if (response.status !== 401 || (!state && !cookieUser)) return response;
     const { code } = (await response
@@ -258,7 +298,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     },
 
     async login(username: string, password: string): Promise<ClientUser> {
-      const response = await call('/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) });
+      const response = await call('/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) }, 'key');
       if (!response.ok) throw await problemOf(response);
       const body = (await response.json()) as { user: ClientUser } & Partial<TokenBody>;
       if (body.access_token && body.expires_in) {
@@ -270,7 +310,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
       return body.user;
     },
 
-    getAccessToken,
+    getAccessToken: async () => (await liveToken())?.token ?? null,
 
     fetch: authorizedFetch,
 

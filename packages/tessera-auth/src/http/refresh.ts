@@ -7,7 +7,9 @@ import {
   NotImplementedError,
   RefreshTokenInvalidError,
   RefreshTokenReusedError,
+  UseDpopNonceError,
 } from '../base/errors.js';
+import type { DpopSettings } from '../core/token-runtime.js';
 import type { LoginResult } from '../base/types.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
@@ -41,8 +43,7 @@ export async function refreshFromRequest(
   if (handle === undefined) throw new RefreshTokenInvalidError();
   if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   const dpop = tokens.dpopSettings;
-  // Checked whatever the mode: a handle bound while DPoP was on still needs its key.
-  const jkt = request.header('dpop') === undefined ? undefined : proofKey(dpop, request, response);
+  const jkt = refreshProofKey(dpop, request, response);
   if (jkt === undefined && dpop.mode === 'required') throw new DpopProofError('this server renews DPoP-bound refresh tokens only');
   try {
     return deliverTokens(auth, response, await hybrid.refresh(handle, { jkt, unboundAllowed: dpop.mode !== 'required' }), transport);
@@ -51,6 +52,21 @@ export async function refreshFromRequest(
     if (transport === 'cookie' && (error instanceof RefreshTokenInvalidError || error instanceof RefreshTokenReusedError)) {
       response.appendSetCookie(clearedSessionCookie(auth.refreshCookie));
     }
+    throw error;
+  }
+}
+
+/**
+ * The key a refresh request proves. With DPoP off a proof is not asked for, and one that does not
+ * hold is ignored (a browser that always sends one must not lose its session over it); a handle
+ * bound while DPoP was on still renews only with a proof of its key.
+ */
+function refreshProofKey(dpop: DpopSettings, request: RequestFacts, response: ResponseSink): string | undefined {
+  if (request.header('dpop') === undefined) return undefined;
+  try {
+    return proofKey(dpop, request, response);
+  } catch (error) {
+    if (dpop.mode === 'off' && (error instanceof DpopProofError || error instanceof UseDpopNonceError)) return undefined;
     throw error;
   }
 }

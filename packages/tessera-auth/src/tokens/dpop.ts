@@ -6,10 +6,13 @@ import { decodeBase64url } from './base64url.js';
 import { parseJsonObject } from './json-object.js';
 import { importKey, jwkThumbprint, type TokenKey, verifyBytes } from './keys.js';
 
-/** The proof algorithms Tessera accepts: asymmetric only (a proof's key is the client's own). */
-export type DpopAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+/**
+ * The proof algorithms Tessera accepts: asymmetric only (a proof's key is the client's own).
+ * `Ed25519` is RFC 9864's fully-specified name for EdDSA with Ed25519, which newer clients send.
+ */
+export type DpopAlgorithm = 'EdDSA' | 'Ed25519' | 'ES256' | 'RS256';
 /** Every `DpopAlgorithm`, the default allow-list (and the metadata's `dpop_signing_alg_values_supported`). */
-export const DPOP_ALGORITHMS: readonly DpopAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
+export const DPOP_ALGORITHMS: readonly DpopAlgorithm[] = ['EdDSA', 'Ed25519', 'ES256', 'RS256'];
 
 /** Longest proof read: an RSA key in the header makes it about 1 KiB. */
 const MAX_PROOF_BYTES = 4096;
@@ -131,7 +134,7 @@ function proofKey(jwk: unknown, alg: DpopAlgorithm): TokenKey {
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw new DpopProofError('jwk must be a public key');
   try {
     const { alg: _alg, ...publicMembers } = jwk as JsonWebKey;
-    return importKey({ alg, key: publicMembers });
+    return importKey({ alg: alg === 'Ed25519' ? 'EdDSA' : alg, key: publicMembers });
   } catch (error) {
     if (error instanceof TesseraError) throw new DpopProofError('jwk does not fit the algorithm');
     throw error;
