@@ -100,6 +100,9 @@ describe('DPoP proofs (RFC 9449 §4.3)', () => {
     const [victim, thief] = [await holder(), await holder()];
     // The thief names the victim's key (whose thumbprint the token is bound to) but cannot sign with it.
     await refuses(verify, proof(victim, {}, {}, thief.privateKey), refusedBecause(/signature/));
+    // Also once the victim's header is known (its key kept imported): every proof's signature is checked.
+    verify(await proof(victim), request);
+    await refuses(verify, proof(victim, {}, {}, thief.privateKey), refusedBecause(/signature/));
   });
 
   it('refuses a proof for another method, another URL, another token, or with a stale or future iat', async () => {

@@ -41,6 +41,8 @@ export interface DpopVerifierOptions {
   nonces?: DpopNonces;
   /** Proof ids remembered against replay, per instance (default 100,000); the oldest go first. */
   replayCacheSize?: number;
+  /** Clients' keys kept imported, by the proof header that carries them (default 4,096); the oldest go first. */
+  keyCacheSize?: number;
   clock?: Clock;
 }
 
@@ -74,6 +76,7 @@ export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerif
   const maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
   const clock = options.clock ?? systemClock;
   const seen = createReplayCache(options.replayCacheSize ?? 100_000);
+  const headerKey = createHeaderKeys(algorithms, options.keyCacheSize ?? 4_096);
 
   return function verifyProof(proof, request) {
     if (typeof proof !== 'string' || proof.length === 0) throw new DpopProofError('no DPoP header');
@@ -81,11 +84,7 @@ export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerif
     const parts = proof.split('.');
     if (parts.length !== 3) throw new DpopProofError('not a JWS compact token');
     const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-    const header = jsonSegment(headerPart);
-    if (header.typ !== 'dpop+jwt') throw new DpopProofError('typ must be dpop+jwt');
-    if (typeof header.alg !== 'string' || !algorithms.has(header.alg)) throw new DpopProofError('algorithm not allowed');
-    if (header.crit !== undefined) throw new DpopProofError('crit is not supported');
-    const key = proofKey(header.jwk, header.alg as DpopAlgorithm);
+    const { key, jkt } = headerKey(headerPart);
     const signature = decodeBase64url(signaturePart);
     if (!signature || signature.length !== key.signatureBytes) throw new DpopProofError('bad signature');
     if (!verifyBytes(key, Buffer.from(`${headerPart}.${payloadPart}`, 'latin1'), signature)) throw new DpopProofError('bad signature');
@@ -102,7 +101,6 @@ export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerif
       throw new DpopProofError('ath does not match the access token');
     const nonces = options.nonces;
     if (nonces && !(typeof nonce === 'string' && nonces.check(nonce))) throw new UseDpopNonceError(nonces.current());
-    const jkt = jwkThumbprint(key.verificationKey);
     // Checked last: a proof refused for another reason must not use up its jti.
     if (!seen.add(`${jkt}.${jti}`, iat * 1000 + maxAgeMs, now)) throw new DpopProofError('replayed');
     if (!nonces) return { jkt };
@@ -119,6 +117,28 @@ export function boundKeyOf(claims: Readonly<Record<string, unknown>>): string | 
   // Bound by some other means (mTLS, RFC 8705) that cannot be checked here: never accepted as a bearer token.
   if (typeof jkt !== 'string') throw new TokenInvalidError('bound to a key this server cannot check');
   return jkt;
+}
+
+/**
+ * The key of a proof header and its thumbprint. A client sends the same header with every proof,
+ * so each distinct one is parsed, checked and imported once (importing an EC key alone costs more
+ * than verifying a signature with it); a bounded number are kept, the oldest dropped first.
+ */
+function createHeaderKeys(algorithms: ReadonlySet<string>, size: number) {
+  const known = new Map<string, { key: TokenKey; jkt: string }>();
+  return (headerPart: string): { key: TokenKey; jkt: string } => {
+    const cached = known.get(headerPart);
+    if (cached) return cached;
+    const header = jsonSegment(headerPart);
+    if (header.typ !== 'dpop+jwt') throw new DpopProofError('typ must be dpop+jwt');
+    if (typeof header.alg !== 'string' || !algorithms.has(header.alg)) throw new DpopProofError('algorithm not allowed');
+    if (header.crit !== undefined) throw new DpopProofError('crit is not supported');
+    const key = proofKey(header.jwk, header.alg as DpopAlgorithm);
+    const entry = { key, jkt: jwkThumbprint(key.verificationKey) };
+    if (known.size >= size) known.delete(known.keys().next().value!);
+    known.set(headerPart, entry);
+    return entry;
+  };
 }
 
 function jsonSegment(segment: string): Record<string, unknown> {
