@@ -34,6 +34,7 @@ describe('the public Auth object', () => {
         'audience',
         'clientId',
         'cookie',
+        'dpop',
         'ensureLoaded',
         'events',
         'feedSilenceSeconds',

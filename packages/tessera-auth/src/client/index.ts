@@ -10,6 +10,7 @@
 
 import { canHoldDpopKey, openDpopSigner, type DpopSigner } from './dpop-key.js';
 
+/** The signed-in user, as the access token (or `/auth/me` for a session cookie) names it. */
 export interface ClientUser {
   readonly id: string;
   readonly username: string;

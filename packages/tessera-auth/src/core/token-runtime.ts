@@ -62,11 +62,11 @@ export interface DpopOptions {
   origin?: string;
   /**
    * Server nonces (`createDpopNonces` with a secret every instance shares): a proof must carry a
-   * recent one, so a proof cannot be made ahead of time, and a captured one is good at another
-   * instance only while its nonce is. Without them, proofs are bounded by their `iat` only.
+   * recent one, which ties its freshness to the server's clock; a captured proof is good at
+   * another instance only while its nonce (and `iat`) are. Without them, `iat` alone bounds proofs.
    */
   nonces?: DpopNonces;
-  /** Accepted proof algorithms (default EdDSA, ES256, RS256). */
+  /** Accepted proof algorithms (default `DPOP_ALGORITHMS`: EdDSA, Ed25519, ES256, RS256). */
   algorithms?: readonly DpopAlgorithm[];
   /** How old a proof may be, in seconds (default 60). */
   maxAgeSeconds?: number;

@@ -123,11 +123,17 @@ class TokenContext extends BearerContext implements AuthContext {
     );
   }
 
-  /** The DPoP key a login binds its tokens to, if the request proved one (see `anonymousContext`). */
+  /**
+   * The DPoP key a login binds its tokens to, if the request proves one: checked when the context
+   * was made (see `anonymousContext`), or now if a token the request also carried failed first.
+   */
   private loginKey(): string | undefined {
     if (this.proofKey !== undefined) return this.proofKey;
     if (this.failure instanceof DpopProofError || this.failure instanceof UseDpopNonceError) throw this.failure;
-    if (this.internals.tokens?.dpopSettings.mode === 'required') throw new DpopProofError('this server issues DPoP-bound tokens only');
+    const dpop = (this.internals.tokens as TokenRuntime).dpopSettings;
+    if (dpop.mode === 'off') return undefined;
+    if (this.request.header('dpop') !== undefined) return proofKey(dpop, this.request, this.response);
+    if (dpop.mode === 'required') throw new DpopProofError('this server issues DPoP-bound tokens only');
     return undefined;
   }
 
