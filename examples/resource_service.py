@@ -100,6 +100,8 @@ class Orders(BaseHTTPRequestHandler):
                                 options={"require": ["exp", "iat", "sub", "jti"]})
         except jwt.PyJWTError as error:
             return self.answer(401, {"code": "token_invalid", "detail": str(error)})
+        if "cnf" in claims:  # bound to a client's key (DPoP): this service checks no proofs, so never a bearer token
+            return self.answer(401, {"code": "token_invalid", "detail": "DPoP-bound token"})
         if revocations.stale():  # the copy may be missing revocations: refuse, never accept blindly
             return self.answer(503, {"code": "store_unavailable"})
         if revocations.revoked(claims, header.get("kid")):

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { DpopHolder } from './helpers/dpop-holder.js';
 import { Client } from './helpers/http-client.js';
 import { freePort } from './helpers/redis.js';
 import { spawnServer } from './helpers/server-process.js';
@@ -69,7 +70,16 @@ it('the documented hybrid example: a mobile login, a rotation, then logout kills
 it('the documented resource service: a fresh token is accepted, and refused right after logout at the identity server', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-identity-'));
   const client = { id: 'orders', secret: 'a-client-secret-of-at-least-32-characters' };
-  const identity = await spawnServer(['--issuer', 'https://id.test', '--data-dir', dataDir, '--client', `${client.id}:${client.secret}`]);
+  const identity = await spawnServer([
+    '--issuer',
+    'https://id.test',
+    '--data-dir',
+    dataDir,
+    '--client',
+    `${client.id}:${client.secret}`,
+    '--dpop',
+    'allowed',
+  ]);
   try {
     const env = { IDENTITY_URL: identity.url, ISSUER: 'https://id.test', CLIENT_ID: client.id, CLIENT_SECRET: client.secret };
     await withExample(
@@ -91,6 +101,18 @@ it('the documented resource service: a fresh token is accepted, and refused righ
         while (after.status === 200 && Date.now() - started < 2_000) after = await shopper.get('/orders');
         assert.equal(after.status, 401);
         assert.equal(after.body.code, 'token_revoked');
+
+        // A token bound to a client's key: accepted with a proof naming this service, refused as a bearer token.
+        const holder = await DpopHolder.create('ES256');
+        const bound = await holder.request(identity.url, 'POST', '/auth/login', {
+          json: { username: 'ana', password: 'correct horse battery', transport: 'body' },
+          origin: 'https://id.test',
+        });
+        assert.equal(bound.body.token_type, 'DPoP');
+        const withProof = await holder.request(orders, 'GET', '/orders', { token: bound.body.access_token });
+        assert.deepEqual([withProof.status, withProof.body.for], [200, 'ana']);
+        const asBearer = await new Client(orders, { authorization: `Bearer ${bound.body.access_token}` }).get('/orders');
+        assert.equal(asBearer.status, 401);
       },
       env,
     );

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createParser } from 'eventsource-parser';
+import { DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { CLI, spawnServer, type ServerProcess } from '../helpers/server-process.js';
@@ -85,7 +86,7 @@ describe('the revocation stream', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-'));
     dirs.push(dataDir);
     const args = ['--store', 'redis', '--redis-url', redis!.url, '--issuer', ISSUER, '--keys-dir', keysDir, '--data-dir', dataDir];
-    return spawnServer([...args, '--client', `${CLIENT.id}:${CLIENT.secret}`, '--log-level', 'warn'], {}, on);
+    return spawnServer([...args, '--client', `${CLIENT.id}:${CLIENT.secret}`, '--log-level', 'warn', '--dpop', 'allowed'], {}, on);
   };
 
   before(async () => {
@@ -143,6 +144,25 @@ describe('the revocation stream', () => {
     }
     return delays.join(', ');
   }
+
+  it('a DPoP-bound token: Node accepts it with a proof naming the service; neither takes it as a bearer token', async (t) => {
+    if (!ready(t)) return;
+    await account('dora');
+    const holder = await DpopHolder.create('ES256');
+    const login = await holder.request(identity!.url, 'POST', '/auth/login', {
+      json: { username: 'dora', password: PASSWORD, transport: 'body' },
+      origin: ISSUER,
+    });
+    assert.equal(login.body.token_type, 'DPoP', JSON.stringify(login.body));
+    const token = login.body.access_token as string;
+    for (const service of services) {
+      const asBearer = await orders(service.url, token);
+      assert.deepEqual([asBearer.status, asBearer.body.code], [401, 'token_invalid'], `${service.name}: a bound token as a bearer token`);
+    }
+    const node = services.find((service) => service.name === 'Node')!;
+    const withProof = await holder.request(node.url, 'GET', '/orders', { token });
+    assert.deepEqual([withProof.status, withProof.body.for], [200, 'dora']);
+  });
 
   it('refuses a missing, unknown or wrong client with 401, and the metadata names it', async (t) => {
     if (!ready(t)) return;
