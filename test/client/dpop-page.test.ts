@@ -1,50 +1,23 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { useBrowser } from '../helpers/browser.js';
 import { claimsOf, DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
+import { logRequests, type LoggedRequest } from '../helpers/request-log.js';
 import { startTestServer } from '../helpers/server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
 
-/** What the server received and answered, as a proxy's log (or malware reading traffic) would have it. */
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly authorization: string;
-  readonly dpop: string;
-  status?: number;
-  body?: string;
-}
-
 describe('the self-service page in Chromium with --dpop required (hybrid)', () => {
   const browserFor = useBrowser();
   let server: TestServer;
-  const seen: Seen[] = [];
+  let seen: LoggedRequest[] = [];
   before(async () => {
     // 33-second tokens, renewed 30 seconds early: the page renews within seconds.
     server = await startTestServer({ strategy: 'hybrid', store: 'sqlite', dpop: 'required', accessTtl: 33 });
-    const [handler] = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    server.server.removeAllListeners('request');
-    server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const record: Seen = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        authorization: req.headers.authorization ?? '',
-        dpop: String(req.headers.dpop ?? ''),
-      };
-      seen.push(record);
-      const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
-      res.end = ((chunk?: unknown) => {
-        record.status = res.statusCode;
-        record.body = typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk.toString() : '';
-        return end(chunk);
-      }) as typeof res.end;
-      handler!(req, res);
-    });
+    seen = logRequests(server.server); // what a proxy's log (or malware reading traffic) would have
   });
   after(() => server.stop());
 
@@ -66,7 +39,7 @@ describe('the self-service page in Chromium with --dpop required (hybrid)', () =
 
     // The login was bound to the page's key, after one round for the server's nonce.
     const login = answered('/auth/login', 200).at(-1)!;
-    assert.ok(login.dpop, 'the login carried a proof');
+    assert.ok(login.headers.dpop, 'the login carried a proof');
     const issued = JSON.parse(login.body!) as { access_token: string; token_type: string };
     assert.equal(issued.token_type, 'DPoP');
     const jkt = (claimsOf(issued.access_token).cnf as { jkt: string }).jkt;
@@ -94,8 +67,10 @@ describe('the self-service page in Chromium with --dpop required (hybrid)', () =
     // Requests present the token with the DPoP scheme and a fresh proof each.
     await page.getByRole('button', { name: 'Refresh' }).click();
     const me = seen.filter((r) => r.url === '/auth/me' && r.status === 200).at(-1)!;
-    assert.match(me.authorization, /^DPoP /);
-    assert.ok(me.dpop);
+    const authorization = me.headers.authorization ?? '';
+    const copiedProof = String(me.headers.dpop);
+    assert.match(authorization, /^DPoP /);
+    assert.ok(me.headers.dpop);
 
     // Renewal ahead of expiry, with a proof of the same key: the token stays bound to it.
     const renewals = answered('/auth/refresh', 200).length;
@@ -114,10 +89,10 @@ describe('the self-service page in Chromium with --dpop required (hybrid)', () =
     await tab.close();
 
     // The token, as a log line or an extension would copy it, replayed from outside the page.
-    const stolen = me.authorization.slice('DPoP '.length);
+    const stolen = authorization.slice('DPoP '.length);
     const asBearer = await new Client(server.url, { authorization: `Bearer ${stolen}` }).get('/auth/me');
     assert.deepEqual([asBearer.status, asBearer.body.code], [401, 'token_invalid']);
-    const withCopiedProof = await new Client(server.url, { authorization: `DPoP ${stolen}`, dpop: me.dpop }).get('/auth/me');
+    const withCopiedProof = await new Client(server.url, { authorization: `DPoP ${stolen}`, dpop: copiedProof }).get('/auth/me');
     assert.deepEqual([withCopiedProof.status, withCopiedProof.body.code], [401, 'invalid_dpop_proof']);
     const thief = await DpopHolder.create('ES256');
     const withOwnKey = await thief.request(server.url, 'GET', '/auth/me', { token: stolen });
@@ -126,7 +101,7 @@ describe('the self-service page in Chromium with --dpop required (hybrid)', () =
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
     const logout = seen.filter((r) => r.url === '/auth/logout').at(-1)!;
-    assert.deepEqual([logout.status, logout.authorization.startsWith('DPoP ')], [204, true]);
+    assert.deepEqual([logout.status, logout.headers.authorization?.startsWith('DPoP ')], [204, true]);
     await page.reload(); // the refresh cookie is gone with the session: nothing to restore
     await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
   });

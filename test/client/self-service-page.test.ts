@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { useBrowser } from '../helpers/browser.js';
 import { listen } from '../helpers/listen.js';
+import { logRequests, type LoggedRequest } from '../helpers/request-log.js';
 import { startTestServer } from '../helpers/server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -44,26 +44,10 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
     const browserFor = useBrowser();
     let server: TestServer;
     /** What the server received: the attack test checks the browser did send the cookie. */
-    const received: { url: string; origin: string; cookie: string; status?: number; body?: string }[] = [];
+    let received: LoggedRequest[] = [];
     before(async () => {
       server = await startTestServer({ strategy, store: 'sqlite' });
-      const [handler] = server.server.listeners('request') as RequestListener[];
-      server.server.removeAllListeners('request');
-      server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        const record: (typeof received)[number] = {
-          url: req.url ?? '',
-          origin: req.headers.origin ?? '',
-          cookie: req.headers.cookie ?? '',
-        };
-        received.push(record);
-        const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
-        res.end = ((chunk?: unknown) => {
-          record.status = res.statusCode;
-          record.body = typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk.toString() : '';
-          return end(chunk);
-        }) as typeof res.end;
-        handler!(req, res);
-      });
+      received = logRequests(server.server);
     });
     after(() => server.stop());
 
@@ -214,8 +198,8 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
         await evil.goto(`${attacker.url}${path}`);
         assert.equal((await answered).status(), 403, `${path}: refused`);
         const sent = received.findLast((request) => target.endsWith(request.url));
-        assert.equal(sent?.origin, attacker.url, `${path}: sent from the attacker's origin`);
-        assert.match(sent.cookie, /\btessera(-refresh)?=/, `${path}: with the cookie`);
+        assert.equal(sent?.headers.origin, attacker.url, `${path}: sent from the attacker's origin`);
+        assert.match(sent.headers.cookie ?? '', /\btessera(-refresh)?=/, `${path}: with the cookie`);
         assert.equal(sent.status, 403);
         assert.equal((JSON.parse(sent.body ?? '{}') as { code?: string }).code, 'csrf');
       }

@@ -61,6 +61,15 @@ export const readBearerToken = (header: string | undefined): string | undefined 
 /** The token of an `Authorization: DPoP` header, which comes with a `DPoP` proof header (RFC 9449 §7.1). */
 export const readDpopToken = (header: string | undefined): string | undefined | null => readSchemeToken(header, DPOP);
 
+/** The token of a request's Authorization header, `Bearer` or `DPoP`, and which; undefined for none or another scheme. */
+export function readAuthorization(request: RequestFacts): { token: string | null; scheme: 'bearer' | 'dpop' } | undefined {
+  const header = request.header('authorization');
+  const bearer = readBearerToken(header);
+  if (bearer !== undefined) return { token: bearer, scheme: 'bearer' };
+  const dpop = header === undefined ? undefined : readDpopToken(header);
+  return dpop === undefined ? undefined : { token: dpop, scheme: 'dpop' };
+}
+
 const readOnly = (): never => {
   throw new NotImplementedError('This service only verifies tokens; sessions are managed at the identity server.');
 };
@@ -153,14 +162,9 @@ export interface BearerOptions {
  * needs the user (`requireAuth`) answers with it, and a public route ignores the header.
  */
 export async function createBearerContext(request: RequestFacts, options: BearerOptions): Promise<BearerContext> {
-  const authorization = request.header('authorization');
-  let token = readBearerToken(authorization);
-  let scheme: CredentialScheme = 'bearer';
-  if (token === undefined && authorization !== undefined) {
-    token = readDpopToken(authorization);
-    if (token !== undefined) scheme = 'dpop';
-  }
-  if (token === undefined) return new BearerContext(null);
+  const presented = readAuthorization(request);
+  if (presented === undefined) return new BearerContext(null);
+  const { token, scheme } = presented;
   try {
     const claims = await verifiedClaims(token, options);
     checkSender(claims, token as string, scheme, options.dpop, request, undefined, !options.dpopRequired);

@@ -12,7 +12,7 @@ import {
 } from '../base/errors.js';
 import type { AuthContext, CredentialScheme, DeviceSession, Identity, LoginOptions, LoginResult, SessionData } from '../base/types.js';
 import type { TokenClaims } from '../tokens/verify.js';
-import { BearerContext, readBearerToken, readDpopToken } from './bearer.js';
+import { BearerContext, readAuthorization } from './bearer.js';
 import { clearedSessionCookie, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import { checkSender, proofKey } from './dpop.js';
@@ -38,13 +38,9 @@ function tokenContext(
   request: RequestFacts,
   response: ResponseSink,
 ): AuthContext {
-  const authorization = request.header('authorization');
-  let token = readBearerToken(authorization);
-  let scheme: CredentialScheme = 'bearer';
-  if (token === undefined && authorization !== undefined) {
-    token = readDpopToken(authorization);
-    if (token !== undefined) scheme = 'dpop';
-  }
+  const presented = readAuthorization(request);
+  let token = presented?.token;
+  let scheme: CredentialScheme = presented?.scheme ?? 'bearer';
   if (token === undefined && tokens.cookie) {
     token = readCookie(request.header('cookie'), auth.cookie.name);
     if (token !== undefined) scheme = 'cookie';
