@@ -5,6 +5,7 @@ import { problemHandler, requireAuth, tessera } from '../../packages/tessera-aut
 import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
 import { ConfigError } from '../../packages/tessera-auth/src/base/errors.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
+import { createKeyRing } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { useServer } from '../helpers/listen.js';
 
@@ -79,5 +80,16 @@ describe('Express adapter', () => {
     assert.throws(() => createAuth({ strategy: 'stateful', store, session: { idleTimeout: -1 } }), { code: 'invalid_config' });
     assert.throws(() => createAuth({ strategy: 'stateful', store, csrf: { trustedOrigins: ['not a url'] } }), { code: 'invalid_config' });
     assert.throws(() => createAuth({ strategy: 'bogus' as 'stateful', store }), { code: 'invalid_config' });
+    // DPoP binds tokens presented in the Authorization header: not stateful sessions, not cookie-carried tokens.
+    const tokens = { keys: createKeyRing([]), issuer: 'https://id.example', dpop: { mode: 'required' } } as const;
+    assert.throws(() => createAuth({ strategy: 'stateful', store, tokens }), /stateless and hybrid/);
+    assert.throws(() => createAuth({ strategy: 'stateless', store, tokens: { ...tokens, cookie: true } }), /turn tokens.cookie off/);
+    assert.throws(
+      () => createAuth({ strategy: 'hybrid', store, tokens: { ...tokens, issuer: 'not-a-url' } }),
+      /must be a URL: DPoP proofs name it/,
+    );
+    assert.throws(() => createAuth({ strategy: 'hybrid', store, tokens: { ...tokens, dpop: { mode: 'on' as 'required' } } }), {
+      code: 'invalid_config',
+    });
   });
 });

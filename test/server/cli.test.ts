@@ -200,6 +200,12 @@ describe('tessera CLI', () => {
       assert.equal(refused.status, 2, flag);
       assert.match(refused.stderr, message);
     }
+    const dpop = spawnSync(process.execPath, [CLI, 'serve', '--dpop', 'maybe'], { encoding: 'utf8' });
+    assert.equal(dpop.status, 2);
+    assert.match(dpop.stderr, /--dpop must be one of off, allowed, required/);
+    const dpopStateful = spawnSync(process.execPath, [CLI, 'serve', '--strategy', 'stateful', '--dpop', 'required'], { encoding: 'utf8' });
+    assert.equal(dpopStateful.status, 2);
+    assert.match(dpopStateful.stderr, /--dpop binds the tokens of --strategy stateless or hybrid/);
     const bench = spawnSync(process.execPath, [CLI, 'bench', '--rounds', 'many'], { encoding: 'utf8' });
     assert.equal(bench.status, 2);
     assert.match(bench.stderr, /--rounds must be a positive number/);
