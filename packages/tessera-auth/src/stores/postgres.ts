@@ -22,6 +22,14 @@ export interface PostgresStoreOptions {
   sweepIntervalMs?: number;
 }
 
+/**
+ * Seconds before the next connection attempt after `retries` failed ones. Postgres.js's default
+ * grows to 20 s, so an instance that kept trying through a database restart could answer 503 for
+ * up to 20 s after the database was back; here the wait stops growing at 1 s. Jittered, so
+ * instances do not all reconnect at the same instant.
+ */
+const reconnectDelay = (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
+
 /** int8 columns (epoch ms) as numbers: every value Tessera stores is far below 2^53. */
 const TYPES = { bigint: { to: 20, from: [20], parse: (value: string) => Number(value), serialize: (value: number) => String(value) } };
 type Db = Sql<{ bigint: number }>;
@@ -55,6 +63,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): ServerS
     connect_timeout: Math.max(timeoutSeconds, 2),
     // A statement that is cancelled gets a second before its connection is closed instead.
     cancel_timeout: 1,
+    backoff: reconnectDelay, // the feed's connection too: it is opened with these options
     onnotice: false,
     types: TYPES,
     connection: { application_name: 'tessera', ...(options.schema !== undefined && { search_path: options.schema }) },
