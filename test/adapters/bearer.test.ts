@@ -138,3 +138,18 @@ for (const [adapter, build] of Object.entries(SERVICES)) {
     });
   });
 }
+
+describe('bearer() with dpopRequired', () => {
+  it('refuses an unbound token and accepts a bound one with its proof', async () => {
+    const request = (authorization: string, dpop?: string) => {
+      const headers = { authorization, ...(dpop && { dpop }) };
+      return web.authenticateBearer(new Request(`${PUBLIC_ORIGIN}/orders`, { headers }), { ...options, dpopRequired: true });
+    };
+    const unbound = await request(`Bearer ${issue()}`);
+    assert.deepEqual([unbound.user, unbound.failure?.code], [null, 'token_invalid']);
+    const holder = await DpopHolder.create('ES256');
+    const token = issue(['user'], holder.jkt);
+    const bound = await request(`DPoP ${token}`, await holder.proof('GET', `${PUBLIC_ORIGIN}/orders`, token));
+    assert.equal(bound.user?.id, 'ana');
+  });
+});

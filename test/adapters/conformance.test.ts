@@ -238,6 +238,14 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
       assert.deepEqual([me.status, me.body.id, me.body.scheme], [200, 'ana', 'dpop']);
       const asBearer = await new Client(app.url, { authorization: `Bearer ${token}` }).get('/me');
       assert.deepEqual([asBearer.status, asBearer.headers.get('www-authenticate')], [401, 'Bearer error="invalid_token"']);
+      // A valid but unbound token (signed with the same keys, as a server in another mode would): not accepted here.
+      const unbound = createTokenIssuer({ keys, issuer: ORIGIN, ttlSeconds: 60 }).issue({
+        sub: 'ana',
+        aud: ORIGIN,
+        claims: { sid: claimsOf(token).sid, roles: ['user'] },
+      }).token;
+      const refused = await new Client(app.url, { authorization: `Bearer ${unbound}` }).get('/me');
+      assert.deepEqual([refused.status, refused.body.code], [401, 'token_invalid']);
 
       const used = holder.nonce;
       nonceClockOffset += 60_000; // the next nonce window: the previous nonce is still good, once more
