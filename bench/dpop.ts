@@ -6,7 +6,7 @@
  *
  *   npm run bench:dpop [-- --quick]   (node --expose-gc: the proofs made between rounds are collected untimed)
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as jose from 'jose';
@@ -121,6 +121,58 @@ for (const alg of ALGORITHMS) {
   });
 }
 
+/**
+ * Proofs an attacker sends to burn CPU, each with a header never seen before (a junk member makes
+ * it new, so no imported key is reused) and claims that pass: what one costs to refuse, beside a
+ * valid EdDSA proof from a key never seen before.
+ */
+function attack(name: string, jwk: Record<string, unknown>, alg: string, signWith?: KeyObject, signatureBytes = 64): Contender {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  let batch: string[] = [];
+  return {
+    name,
+    tokenBytes: 0,
+    async prepare() {
+      batch = Array.from({ length: CALLS }, () => {
+        const input = `${encode({ typ: 'dpop+jwt', alg, jwk, junk: randomUUID() })}.${encode({ jti: randomUUID(), htm: 'POST', htu: `${ORIGIN}/login`, iat: Math.floor(Date.now() / 1000), nonce: nonces.current() })}`;
+        const signature = signWith
+          ? sign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), { key: signWith, dsaEncoding: 'ieee-p1363' })
+          : randomBytes(signatureBytes);
+        return `${input}.${signature.toString('base64url')}`;
+      });
+    },
+    run() {
+      for (const proof of batch) {
+        const context = createAuthContext(auth, facts({ dpop: proof }, 'POST', '/login'), sink);
+        const failure = 'then' in context ? new Error('async') : context.failure;
+        if (!failure !== (signWith !== undefined)) throw new Error(`${name}: ${failure?.message ?? 'accepted'}`);
+      }
+    },
+  };
+}
+const ed = generateKeyPairSync('ed25519');
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsaJwk = (bits: number, e = 'AQAB') => ({
+  kty: 'RSA',
+  e,
+  n: Buffer.concat([Buffer.from([0xc0]), randomBytes(bits / 8 - 1)]).toString('base64url'),
+});
+const attacks = [
+  attack('valid EdDSA proof, new key', ed.publicKey.export({ format: 'jwk' }), 'EdDSA', ed.privateKey),
+  attack('refused: EdDSA, bad signature', ed.publicKey.export({ format: 'jwk' }), 'EdDSA'),
+  attack('refused: ES256, bad signature', ec.publicKey.export({ format: 'jwk' }), 'ES256'),
+  attack(
+    'refused: ES256, point off the curve',
+    { ...ec.publicKey.export({ format: 'jwk' }), y: randomBytes(32).toString('base64url') },
+    'ES256',
+  ),
+  attack('refused: RSA-2048, bad signature', rsaJwk(2048), 'RS256', undefined, 256),
+  attack('refused: RSA-4096, bad signature', rsaJwk(4096), 'RS256', undefined, 512),
+  attack('refused: RSA-8192', rsaJwk(8192), 'RS256', undefined, 1024),
+  attack('refused: RSA-3072, 3071-bit exponent', rsaJwk(3072, rsaJwk(3072).n.replace(/^./, 'w')), 'RS256', undefined, 384),
+];
+contenders.push(...attacks);
+
 const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
 for (const contender of contenders) {
   await contender.prepare();
@@ -144,14 +196,21 @@ const base = perRequest.get('Bearer token (no proof)')!;
 const lines = [
   '| request | CPU per request | added by DPoP | bytes sent (token + proof) |',
   '|---|---:|---:|---:|',
-  ...contenders.map((c) => {
-    const cpu = perRequest.get(c.name)!;
-    const tessera = c.name.endsWith('Tessera') || c.name.startsWith('Bearer');
-    return `| ${c.name} | ${cpu.toFixed(1)} µs | ${c.name.startsWith('Bearer') ? '' : `${(cpu - (tessera ? base : 0)).toFixed(1)} µs`} | ${tessera ? c.tokenBytes + (c.proofBytes ?? 0) : ''} |`;
-  }),
+  ...contenders
+    .filter((c) => !attacks.includes(c))
+    .map((c) => {
+      const cpu = perRequest.get(c.name)!;
+      const tessera = c.name.endsWith('Tessera') || c.name.startsWith('Bearer');
+      return `| ${c.name} | ${cpu.toFixed(1)} µs | ${c.name.startsWith('Bearer') ? '' : `${(cpu - (tessera ? base : 0)).toFixed(1)} µs`} | ${tessera ? c.tokenBytes + (c.proofBytes ?? 0) : ''} |`;
+    }),
+];
+const attackLines = [
+  '| proof (a header never seen before) | CPU to answer it |',
+  '|---|---:|',
+  ...attacks.map((c) => `| ${c.name} | ${perRequest.get(c.name)!.toFixed(1)} µs |`),
 ];
 const m = machine();
-const report = `CPU per authenticated request, in process (hybrid strategy, nonces on, warm token cache), median of ${ROUNDS} interleaved rounds of ${CALLS}. jose's rows verify the proof alone (no token), the check an application would write by hand. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}.\n\n${lines.join('\n')}`;
+const report = `CPU per authenticated request, in process (hybrid strategy, nonces on, warm token cache), median of ${ROUNDS} interleaved rounds of ${CALLS}. jose's rows verify the proof alone (no token), the check an application would write by hand. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}.\n\n${lines.join('\n')}\n\nWhat refusing a proof costs, against accepting a valid one (POST /login with a proof, no token):\n\n${attackLines.join('\n')}`;
 console.log(report);
 if (!args.quick) {
   mkdirSync('bench/results', { recursive: true });

@@ -7,7 +7,9 @@ import { parseClient } from '../../packages/tessera-auth-server/src/server/oauth
 import { parseService } from '../../packages/tessera-auth-server/src/server/service-grants.js';
 import { claimsOf, DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
+import { handSignedRsaProof, oddRsaKey } from '../helpers/odd-rsa-key.js';
 import { startTestServer } from '../helpers/server.js';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
@@ -15,7 +17,7 @@ const SECRET = 'a-client-secret-of-at-least-32-characters';
 let serial = 0;
 const name = () => `dpop${process.pid}x${++serial}`;
 
-async function register(server: TestServer): Promise<string> {
+async function register(server: { readonly url: string }): Promise<string> {
   const username = name();
   assert.equal((await new Client(server.url).post('/auth/register', { username, password: PASSWORD })).status, 201);
   return username;
@@ -259,5 +261,45 @@ describe('DPoP across two instances sharing a store and keys', () => {
     const response = await holder.request(second.url, 'GET', '/auth/me', { token });
     assertRefused(response, 'DPoP error="invalid_dpop_proof"', 'invalid_dpop_proof');
     assert.match(response.body.detail as string, /htu/);
+  });
+});
+
+describe('DPoP proof keys against tessera serve (--dpop allowed)', () => {
+  let server: ServerProcess;
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-dpop-keys-'));
+    server = await spawnServer(['--dpop', 'allowed', '--insecure-cookies', '--data-dir', dataDir, '--log-level', 'warn']);
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('attack: a login proof with a working RSA key of a 3071-bit exponent (5 ms of CPU to verify) is refused before any RSA operation', async () => {
+    const username = await register(server);
+    const holder = await DpopHolder.create('EdDSA');
+    const asked = await holder.request(server.url, 'POST', '/auth/login', {
+      json: { username, password: 'not the password' },
+      claims: { nonce: undefined },
+    });
+    assert.equal(asked.body.code, 'use_dpop_nonce');
+    const login = (proof: string) =>
+      fetch(`${server.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', dpop: proof },
+        body: JSON.stringify({ username, password: PASSWORD, transport: 'body' }),
+      });
+    const htu = `${server.url}/auth/login`;
+    for (const key of [oddRsaKey(3072, 'huge'), oddRsaKey(1024)]) {
+      const refused = await login(handSignedRsaProof(key, { htm: 'POST', htu, nonce: holder.nonce }));
+      assert.equal(refused.status, 401);
+      const body = (await refused.json()) as Record<string, unknown>;
+      assert.equal(body.code, 'invalid_dpop_proof');
+      assert.match(body.detail as string, /e = 65537 and 2048 to 4096 bits/);
+    }
+    const ordinary = await login(handSignedRsaProof(oddRsaKey(2048), { htm: 'POST', htu, nonce: holder.nonce }));
+    assert.equal(ordinary.status, 200, 'an ordinary RSA key still binds a login');
+    assert.equal(((await ordinary.json()) as Record<string, unknown>).token_type, 'DPoP');
   });
 });

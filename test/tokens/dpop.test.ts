@@ -6,6 +6,7 @@ import { DpopProofError, UseDpopNonceError } from '../../packages/tessera-auth/s
 import { toProblem } from '../../packages/tessera-auth/src/http/problem.js';
 import { createDpopNonces, createDpopVerifier } from '../../packages/tessera-auth/src/tokens/index.js';
 import { frozenClock } from '../helpers/clock.js';
+import { handSignedRsaProof, oddRsaKey, rsaThumbprint } from '../helpers/odd-rsa-key.js';
 
 const URL_ = 'https://api.example/orders';
 const TOKEN = 'an-access-token';
@@ -93,6 +94,24 @@ describe('DPoP proofs (RFC 9449 §4.3)', () => {
     const leaked = await exportJWK(privateKey);
     await refuses(verify, proof(who, {}, { jwk: leaked }), refusedBecause(/public key/));
     await refuses(verify, proof(who, {}, { jwk: (await holder('EdDSA')).jwk }), refusedBecause(/fit the algorithm/));
+  });
+
+  it('attack: refuses working RSA keys no client has (a huge exponent, e = 3, under 2048 or over 4096 bits), and takes those clients have', () => {
+    const verify = createDpopVerifier();
+    const proofOf = (key: ReturnType<typeof oddRsaKey>) => handSignedRsaProof(key, { htm: 'GET', htu: URL_, ath: ath(TOKEN) });
+    for (const bits of [2048, 3072, 4096]) {
+      const key = oddRsaKey(bits);
+      assert.equal(verify(proofOf(key), request).jkt, rsaThumbprint(key.publicJwk), `${bits} bits`);
+    }
+    const odd = {
+      'a 3071-bit exponent': oddRsaKey(3072, 'huge'),
+      'e = 3': oddRsaKey(2048, 3n),
+      '1024 bits': oddRsaKey(1024),
+      '4160 bits': oddRsaKey(4160),
+    };
+    for (const [what, key] of Object.entries(odd)) {
+      assert.throws(() => verify(proofOf(key), request), refusedBecause(/e = 65537 and 2048 to 4096 bits/), what);
+    }
   });
 
   it('refuses a proof signed by another key than the one it names', async () => {

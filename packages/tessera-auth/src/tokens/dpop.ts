@@ -20,6 +20,17 @@ const MAX_PROOF_BYTES = 4096;
 const MAX_JTI_LENGTH = 128;
 /** Members of a private JWK: a proof's header key must be public. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+/** base64url of exactly `bytes` bytes, no padding. */
+const b64url = (bytes: number) => new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}$`);
+/** An RSA modulus of 2048 to 4096 bits: 256 to 512 bytes, the first one with its top bit set (no leading zeros). */
+const RSA_MODULUS = /^[g-z0-9_-][A-Za-z0-9_-]{341,682}$/;
+/** The members a proof key of each algorithm must have, and their exact form. */
+const PROOF_KEY_SHAPES: Record<DpopAlgorithm, Record<string, RegExp>> = {
+  EdDSA: { kty: /^OKP$/, crv: /^Ed25519$/, x: b64url(32) },
+  Ed25519: { kty: /^OKP$/, crv: /^Ed25519$/, x: b64url(32) },
+  ES256: { kty: /^EC$/, crv: /^P-256$/, x: b64url(32), y: b64url(32) },
+  RS256: { kty: /^RSA$/, e: /^AQAB$/, n: RSA_MODULUS },
+};
 
 /** What a proof must match: the request it came with, and the token it presents, if any. */
 export interface DpopRequest {
@@ -148,10 +159,19 @@ function jsonSegment(segment: string): Record<string, unknown> {
   return value;
 }
 
-/** The header's key: a public JWK bound to the header's algorithm. */
+/**
+ * The header's key: a public JWK bound to the header's algorithm, of the shape a client's key has.
+ * The shape is checked on the text, before any cryptography: the key is the sender's to choose,
+ * and RSA's cost grows with the public exponent (a 3072-bit one made each refused proof cost
+ * 5 ms) and the modulus. RSA keys are held to e = 65537 and 2048 to 4096 bits, as WebCrypto,
+ * jose and every platform keystore make them.
+ */
 function proofKey(jwk: unknown, alg: DpopAlgorithm): TokenKey {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new DpopProofError('jwk missing');
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw new DpopProofError('jwk must be a public key');
+  const shape = PROOF_KEY_SHAPES[alg];
+  if (!Object.entries(shape).every(([member, allowed]) => allowed.test(String((jwk as Record<string, unknown>)[member]))))
+    throw new DpopProofError(alg === 'RS256' ? 'RSA keys must have e = 65537 and 2048 to 4096 bits' : 'jwk does not fit the algorithm');
   try {
     const { alg: _alg, ...publicMembers } = jwk as JsonWebKey;
     return importKey({ alg: alg === 'Ed25519' ? 'EdDSA' : alg, key: publicMembers });
