@@ -119,6 +119,35 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
     assert.deepEqual(statuses, [...Array(14).fill(401), 429]);
   });
 
+  it('attack: the throttle tells nothing about which names exist (same statuses and Retry-After for a name with no account)', async () => {
+    const existing = await register(server);
+    const answersFor = async (username: string, ip: string) => {
+      const answers: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const answer = await attempt(new Client(server.url), username, `guess ${i} guess`, ip);
+        answers.push(`${answer.status} ${answer.headers.get('retry-after') ?? '-'} ${answer.headers.get('www-authenticate') ?? '-'}`);
+      }
+      return answers;
+    };
+    const known = await answersFor(existing, '203.0.113.70');
+    const unknown = await answersFor(name('nobody'), '203.0.113.71');
+    assert.deepEqual(unknown, known);
+    assert.equal(known.filter((answer) => answer.startsWith('429')).length, 4, known.join());
+  });
+
+  it('attack: addresses of one IPv6 /64 are one client; an IPv4-mapped address is its IPv4 one', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++)
+      statuses.push((await attempt(new Client(server.url), name('spray'), 'guess guess', `2001:db8:77:1:${i.toString(16)}::1`)).status);
+    assert.deepEqual(statuses, [...Array(30).fill(401), 429, 429], 'thirty-two addresses of one /64, one limit');
+    const other = await attempt(new Client(server.url), name('spray'), 'guess guess', '2001:db8:77:2::1');
+    assert.equal(other.status, 401, 'the next /64 is another client');
+
+    for (let i = 0; i < 30; i++)
+      assert.equal((await attempt(new Client(server.url), name('spray'), 'guess guess', '203.0.113.61')).status, 401);
+    assert.equal((await attempt(new Client(server.url), name('spray'), 'guess guess', '::ffff:203.0.113.61')).status, 429);
+  });
+
   it('one client spraying many accounts is stopped by its own limit', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 32; i++)
@@ -129,7 +158,7 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
 
 /**
  * 2,000 junk attempts (names no account can have, names of no account, one real account) from one
- * client: the store keeps a handful of fixed-size counters, whatever the names.
+ * client: the store keeps fixed-size counters, as many as the client's limit lets through.
  */
 function describeBoundedStorage(
   storeName: string,
@@ -152,8 +181,11 @@ function describeBoundedStorage(
         for (const { status } of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
       assert.deepEqual([...statuses.keys()].sort(), [401, 429]);
+      // Names are counted whether or not an account has them (the throttle must not tell), so each
+      // attempt the client's limit lets through (100) adds at most a counter for its name and one
+      // for the name and client; the 1,900 refused by that limit add nothing.
       const grown = (await size()) - before;
-      assert.ok(grown <= 6, `${grown} records added by 2,000 attempts`);
+      assert.ok(grown <= 2 * 100 + 3, `${grown} records added by 2,000 attempts`);
     } finally {
       await server.stop();
     }

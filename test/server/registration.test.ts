@@ -33,6 +33,61 @@ describe('registration under abuse', () => {
     }
   });
 
+  it('attack: addresses of one IPv6 /64 are one client (and an IPv4-mapped address is its IPv4 one)', async () => {
+    const server = await startTestServer({
+      store: 'memory',
+      trustProxy: 'loopback',
+      registrationThrottle: { perClient: { max: 5, windowMs: 60_000 } },
+    });
+    try {
+      const register = (ip: string) =>
+        new Client(server.url, { 'x-forwarded-for': ip }).post('/auth/register', { username: name('six'), password: PASSWORD });
+      const statuses: number[] = [];
+      for (let i = 1; i <= 7; i++) statuses.push((await register(`2001:db8:5:6:${i.toString(16)}::${i}`)).status);
+      assert.deepEqual(statuses, [201, 201, 201, 201, 201, 429, 429], 'seven addresses of 2001:db8:5:6::/64, one limit');
+      const refused = await register('2001:db8:5:6:ffff:ffff:ffff:ffff');
+      assert.equal(refused.body.detail, 'Too many registrations from this network; try again later.');
+      assert.equal((await register('2001:db8:5:7::1')).status, 201, 'the next /64 is another client');
+
+      for (let i = 0; i < 5; i++) assert.equal((await register('198.51.100.20')).status, 201);
+      assert.equal((await register('::ffff:198.51.100.20')).status, 429, 'IPv4-mapped: the same client');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('attack: floods of taken names and of shed requests do not spend the overall ceiling, so a newcomer still signs up', async () => {
+    const server = await startTestServer({
+      store: 'memory',
+      trustProxy: 'loopback',
+      registrationThrottle: { perClient: { max: 20, windowMs: 60_000 }, overall: { max: 40, windowMs: 60_000 } },
+      hashing: { concurrency: 1, queue: 4, backgroundQueue: 1 },
+    });
+    try {
+      const taken = name('taken');
+      const from = (ip: string) => new Client(server.url, { 'x-forwarded-for': ip });
+      assert.equal((await from('192.0.2.1').post('/auth/register', { username: taken, password: PASSWORD })).status, 201);
+      // Three networks, 20 attempts each: taken names, then new names all at once (most shed with 503).
+      const answers = await Promise.all(
+        ['2001:db8:a::', '2001:db8:b::', '203.0.113.77'].flatMap((network) =>
+          Array.from({ length: 20 }, (_, i) => {
+            const ip = network.includes(':') ? `${network}${i + 1}` : network;
+            return from(ip).post('/auth/register', { username: i < 10 ? taken : name('flood'), password: PASSWORD });
+          }),
+        ),
+      );
+      const counts = new Map<number, number>();
+      for (const { status } of answers) counts.set(status, (counts.get(status) ?? 0) + 1);
+      assert.equal(counts.get(409), 30, JSON.stringify([...counts]));
+      assert.ok((counts.get(503) ?? 0) > 0, `some were shed: ${JSON.stringify([...counts])}`);
+      // 61 attempts against a ceiling of 40, of which at most 31 made an account.
+      const newcomer = await from('198.51.100.99').post('/auth/register', { username: name('newcomer'), password: PASSWORD });
+      assert.equal(newcomer.status, 201, JSON.stringify(newcomer.body));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('attack: a flood of hashing is shed with 503 and Retry-After, and a login still gets its turn', async () => {
     const server = await startTestServer({
       store: 'memory',

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { clientNetwork } from './client-network.js';
 
 export interface ConnectionLimits {
   /** Seconds a connection has to deliver a request's headers, from connecting or from its last response (default 10). */
@@ -8,7 +9,7 @@ export interface ConnectionLimits {
   readonly requestTimeout?: number | undefined;
   /** Open connections in all (default 1000, under the usual limit of 1024 descriptors); more are closed at once. */
   readonly maxConnections?: number | undefined;
-  /** Open connections from one address (default 100; 0 for none, behind a balancer that limits clients itself). */
+  /** Open connections from one address, an IPv6 /64 counting as one (default 100; 0 for none, behind a balancer that limits clients itself). */
   readonly maxConnectionsPerClient?: number | undefined;
 }
 
@@ -52,7 +53,7 @@ export function createLimitedServer(options: ConnectionLimits, handler: RequestL
   const openByAddress = new Map<string, number>();
 
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? '';
+    const address = clientNetwork(socket.remoteAddress ?? '');
     const open = (openByAddress.get(address) ?? 0) + 1;
     if (limits.maxConnectionsPerClient > 0 && open > limits.maxConnectionsPerClient) return void socket.destroy();
     openByAddress.set(address, open);

@@ -1,4 +1,5 @@
 import type { CounterStore } from 'tessera-auth';
+import { clientNetwork } from './client-network.js';
 import { counterKey, countWithin, throttled, type ThrottleLimit } from './counted-limits.js';
 
 export interface LoginThrottleOptions {
@@ -9,7 +10,7 @@ export interface LoginThrottleOptions {
   readonly perAccountAndClient: { readonly free: number; readonly maxDelayMs: number; readonly windowMs: number };
   /** One client across every account (password spraying). */
   readonly perClient: ThrottleLimit;
-  /** One account from every untrusted client (a distributed guess). A trusted device is neither counted nor stopped by it. */
+  /** One name from every untrusted client (a distributed guess). A trusted device is neither counted nor stopped by it. */
   readonly perAccount: ThrottleLimit;
   /** Failures through one trusted device (or one signed-in session) before it counts as untrusted. */
   readonly perTrusted: ThrottleLimit;
@@ -23,9 +24,11 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
 };
 
 export interface LoginAttempt {
-  /** The existing account tried, if any: nothing is counted per account for a name that does not exist. */
+  /** The name tried: counted whether or not an account has it, so the answers never tell. */
+  readonly username: string;
+  /** The id of the account with that name, if any (what a trusted device vouches for). */
   readonly account?: string | undefined;
-  /** The client's address. */
+  /** The client's address (an IPv6 /64 counts as one client). */
   readonly client: string;
   /** A handle that vouches for the client on this account: a device cookie it was given, or its session. */
   readonly trusted?: string | undefined;
@@ -41,12 +44,16 @@ export interface AttemptTicket {
  * guessing", NIST SP 800-63B 5.2.2):
  * - a client that proves it has logged in to this account before (a device cookie, or a session
  *   for a password change) is counted on its own and not stopped by what other clients do;
- * - any other client gets a few free attempts per account, then doubling delays, and a limit
- *   across accounts; an account also has a limit for untrusted clients overall.
+ * - any other client gets a few free attempts per name, then doubling delays, and a limit across
+ *   names; a name also has a limit for untrusted clients overall.
  *
- * Storage stays bounded: keys are fixed-size digests, nothing is counted per account for a name
- * that does not exist, and an attempt refused by a counter it read writes nothing (`countWithin`).
- * Each attempt is counted before the password is checked, so parallel guesses cannot slip past.
+ * Every counter is kept by the name sent, not the account: a name with no account is throttled
+ * exactly like one with an account (same statuses, same Retry-After, both refused before any
+ * hashing), so the throttle tells nothing about which names exist. Storage stays bounded: keys are
+ * fixed-size digests, an attempt refused by a counter it read writes nothing (`countWithin`), and
+ * the per-client limit caps what one client (address, or IPv6 /64) can add: at most three small
+ * counters per attempt it is allowed. Each attempt is counted before the password is checked, so
+ * parallel guesses cannot slip past.
  */
 export function createLoginThrottle(counters: CounterStore, options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE) {
   const { perAccountAndClient: pair, perClient, perAccount, perTrusted } = options;
@@ -62,26 +69,22 @@ export function createLoginThrottle(counters: CounterStore, options: LoginThrott
   return {
     /** Counts one attempt, or throws `ThrottledError` (with Retry-After). */
     async attempt(attempt: LoginAttempt): Promise<AttemptTicket> {
-      const { account, client, trusted } = attempt;
+      const { username, account, trusted } = attempt;
       if (account !== undefined && trusted !== undefined) {
         const ticket = await trustedAttempt(counterKey('login:t:', account, trusted));
         if (ticket) return ticket;
       }
+      const client = clientNetwork(attempt.client);
       const clientKey = counterKey('login:c:', client);
-      if (account === undefined) {
-        await countWithin(counters, [{ key: clientKey, ...perClient }]);
-        return { succeeded: async () => void (await counters.add(clientKey, -1, perClient.windowMs)) };
-      }
-
-      const accountKey = counterKey('login:a:', account);
-      const pairKey = counterKey('login:p:', account, client);
-      const delayKey = counterKey('login:d:', account, client);
+      const nameKey = counterKey('login:a:', username);
+      const pairKey = counterKey('login:p:', username, client);
+      const delayKey = counterKey('login:d:', username, client);
       // While a delay runs, refused without a write.
       const delay = await counters.get(delayKey);
       if (delay) throw throttled(delay);
       await countWithin(counters, [
         { key: clientKey, ...perClient },
-        { key: accountKey, ...perAccount },
+        { key: nameKey, ...perAccount },
       ]);
       const pairCount = await counters.add(pairKey, 1, pair.windowMs);
       // Past the free attempts, one attempt per delay: the one that starts the delay goes ahead.
@@ -93,7 +96,7 @@ export function createLoginThrottle(counters: CounterStore, options: LoginThrott
         async succeeded() {
           await Promise.all([
             counters.add(clientKey, -1, perClient.windowMs),
-            counters.add(accountKey, -1, perAccount.windowMs),
+            counters.add(nameKey, -1, perAccount.windowMs),
             counters.reset(pairKey),
             counters.reset(delayKey),
           ]);

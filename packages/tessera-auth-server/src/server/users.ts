@@ -3,12 +3,14 @@ import {
   type Clock,
   InvalidCredentialsError,
   InvalidRequestError,
+  OverloadedError,
   UsernameTakenError,
   type UserRecord,
   type UserStore,
 } from 'tessera-auth';
 import type { HashingGate, HashingPriority } from './hashing-gate.js';
 import type { createLoginThrottle } from './login-throttle.js';
+import type { RegistrationRefund } from './registration-throttle.js';
 import { createDecoyHash, hashPassword, verifyPassword } from './passwords.js';
 
 const USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
@@ -46,8 +48,8 @@ export interface LoginClient {
 export interface UserServiceOptions {
   readonly users: UserStore;
   readonly throttle: ReturnType<typeof createLoginThrottle>;
-  /** Counts a registration from a client address, or throws `ThrottledError`. */
-  readonly countRegistration: (client: string) => Promise<void>;
+  /** Counts a registration from a client address, or throws `ThrottledError`; what it returns gives the count back when no account came of it. */
+  readonly countRegistration: (client: string) => Promise<RegistrationRefund>;
   /** Where every password hash and check waits its turn. */
   readonly hashing: HashingGate;
   readonly clock: Clock;
@@ -76,8 +78,13 @@ export function createUserService({ users, throttle, countRegistration, hashing,
   return {
     /** A new account, for a client address that has not registered too much lately. */
     async register(username: string, password: string, client: string): Promise<UserRecord> {
-      await countRegistration(client);
-      return create(username, password, ['user'], 'background');
+      const refund = await countRegistration(client);
+      try {
+        return await create(username, password, ['user'], 'background');
+      } catch (error) {
+        if (error instanceof UsernameTakenError || error instanceof OverloadedError) await refund();
+        throw error;
+      }
     },
 
     /**
@@ -91,6 +98,7 @@ export function createUserService({ users, throttle, countRegistration, hashing,
       // and roles the login is checked against, so a change in between makes the login fail.
       const found = await users.getByUsername(username);
       const ticket = await throttle.attempt({
+        username,
         account: found?.id,
         client: client.ip,
         trusted: found ? client.trustedFor?.(found.id) : undefined,

@@ -115,12 +115,13 @@ export class InvalidCredentialsError extends TesseraError {
   }
 }
 
-/** Too many failed attempts from this client or on this account: 429, retry after `retryAfterSeconds`. */
+/** Too many attempts from this client or at this account: 429, retry after `retryAfterSeconds`. */
 export class ThrottledError extends TesseraError {
   readonly retryAfterSeconds: number;
 
-  constructor(retryAfterSeconds: number) {
-    super('throttled', 'Too many failed attempts; try again later.');
+  /** `message` says what was too many (default: failed attempts). */
+  constructor(retryAfterSeconds: number, message = 'Too many failed attempts; try again later.') {
+    super('throttled', message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
