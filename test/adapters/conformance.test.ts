@@ -58,12 +58,12 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
         return { client, login };
       }
 
-      it('anonymous: 401 problem+json, with a bearer challenge where tokens are the credential', async () => {
+      it('anonymous: 401 problem+json, with a bearer challenge where tokens are the credential, a cookie one otherwise', async () => {
         const answer = await new Client(app.url).get('/me');
         assert.equal(answer.status, 401);
         assert.equal(answer.headers.get('content-type'), 'application/problem+json');
         assert.equal(answer.body.code, 'unauthenticated');
-        assert.equal(answer.headers.get('www-authenticate'), tokens ? 'Bearer' : null);
+        assert.equal(answer.headers.get('www-authenticate'), tokens ? 'Bearer' : 'Cookie realm="tessera"');
       });
 
       it('signed in: the same auth shape; a missing role is 403', async () => {

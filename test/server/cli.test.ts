@@ -211,6 +211,24 @@ describe('tessera CLI', () => {
     assert.match(bench.stderr, /--rounds must be a positive number/);
   });
 
+  it('every command and subcommand answers --help (and -h) with its usage and exit 0', () => {
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['serve', '-h'],
+      ['keys', '--help'],
+      ['keys', 'generate', '--help'],
+      ['keys', 'list', '-h'],
+      ['keys', 'rotate', '--help'],
+      ['keys', 'revoke', '--help'],
+      ['keys', 'revoke', 'some-kid', '--help'],
+    ]) {
+      const answer = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      assert.equal(answer.status, 0, `${args.join(' ')}: ${answer.stderr}`);
+      assert.match(answer.stdout, /^Usage: tessera/, args.join(' '));
+    }
+  });
+
   it('tessera bench runs the benchmark lab of the source checkout', () => {
     const help = spawnSync(process.execPath, [CLI, 'bench', '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0, help.stderr);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSqliteStore } from '../../packages/tessera-auth/src/stores/sqlite.js';
 import { Client } from '../helpers/http-client.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { startTestServer } from '../helpers/server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -71,4 +72,30 @@ describe('identity server hardening', () => {
       }
     });
   }
+});
+
+describe('control characters never reach a store', () => {
+  const postgresFor = usePostgres();
+
+  it('attack: a NUL or another control character in a username or an id is 400 invalid_request, on PostgreSQL too (it was a 503)', async (t) => {
+    const postgres = postgresFor(t);
+    if (!postgres) return;
+    const server = await startTestServer({ strategy: 'hybrid', store: 'postgres', postgresUrl: postgres.url });
+    t.after(() => server.stop());
+    const admin = new Client(server.url);
+    assert.equal((await admin.post('/auth/register', { username: 'nul-admin', password: PASSWORD })).status, 201);
+    const login = await admin.post('/auth/login', { username: 'nul-admin', password: PASSWORD, transport: 'body' });
+    const signedIn = new Client(server.url, { authorization: `Bearer ${login.body.access_token as string}` });
+    const answers = {
+      'a NUL in a login name': await admin.post('/auth/login', { username: 'nul-admin\u0000', password: PASSWORD }),
+      'a newline in a login name': await admin.post('/auth/login', { username: 'nul-admin\nforged log line', password: PASSWORD }),
+      'a NUL in a device id': await signedIn.delete('/auth/sessions/abc%00def'),
+      'a NUL in a user id': await signedIn.put('/admin/users/x%00y/roles', { roles: ['user'] }),
+    };
+    for (const [what, answer] of Object.entries(answers)) {
+      assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.code, 'invalid_request', what);
+    }
+    assert.equal((await admin.get('/healthz')).status, 200);
+  });
 });

@@ -163,6 +163,28 @@ describe('HTTP details against a running server', () => {
     }
   });
 
+  it('every 401 carries a challenge (RFC 9110 §15.5.2), in hybrid and in stateful', async () => {
+    const stateful = await startTestServer({ strategy: 'stateful' });
+    try {
+      for (const url of [server.url, stateful.url]) {
+        const client = new Client(url);
+        const answers = {
+          'a wrong password': await client.post('/auth/login', { username: 'http-details', password: 'not the password' }),
+          'a name with no account': await client.post('/auth/login', { username: 'nobody-here', password: 'not the password' }),
+          'no credential': await client.get('/auth/sessions'),
+          'a made-up refresh handle': await client.post('/auth/refresh', { refresh_token: 'made-up' }),
+        };
+        for (const [what, answer] of Object.entries(answers)) {
+          if (answer.status === 404 && url === stateful.url) continue; // no refresh route in stateful
+          assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
+          assert.match(answer.headers.get('www-authenticate') ?? '', /^(Bearer|Cookie|Basic)\b/, `${what} at ${url}`);
+        }
+      }
+    } finally {
+      await stateful.stop();
+    }
+  });
+
   it('token responses are never cached: Cache-Control no-store and Pragma no-cache (RFC 6749 §5.1)', async () => {
     const login = await new Client(server.url).post('/auth/login', { username: 'http-details', password: PASSWORD, transport: 'body' });
     const renewed = await new Client(server.url).post('/auth/refresh', { refresh_token: login.body.refresh_token });

@@ -27,7 +27,8 @@ export function runKeys(argv: readonly string[]): void {
   // A kid is base64url and may begin with "-" or "--" (one kid in 64, one in 4096): take it before
   // the option parser reads it as a flag. Only the options revoke knows are options there.
   const first = rest[0];
-  const isOption = first !== undefined && ['--dir', '--help'].some((option) => first === option || first.startsWith(`${option}=`));
+  const isOption =
+    first !== undefined && (first === '-h' || ['--dir', '--help'].some((option) => first === option || first.startsWith(`${option}=`)));
   const leadingKid = command === 'revoke' && first !== undefined && !isOption ? first : undefined;
   const { values, positionals } = parseArgs({
     args: leadingKid === undefined ? [...rest] : rest.slice(1),
@@ -37,6 +38,7 @@ export function runKeys(argv: readonly string[]): void {
       dir: { type: 'string' },
       status: { type: 'string' },
       'max-token-lifetime': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: command === 'revoke',
     strict: true,
@@ -47,6 +49,8 @@ export function runKeys(argv: readonly string[]): void {
     return value;
   };
 
+  // Every subcommand answers --help, before it checks anything else.
+  if (values.help) return console.log(KEYS_USAGE);
   switch (command) {
     case 'generate': {
       const status = values.status ?? 'active';

@@ -33,7 +33,7 @@ import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
 import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
-import { body, requestError } from './request-body.js';
+import { body, requestError, withoutControls } from './request-body.js';
 import { createServiceGrants, type ServiceGrant } from './service-grants.js';
 import { clearedSignedInHint, signedInHint } from './signed-in-hint.js';
 import type { Telemetry } from './telemetry.js';
@@ -137,6 +137,11 @@ export function createServerApp({
     await revocationStream.handle(req, res);
   });
   app.use(tessera(auth));
+  // Ids in paths (a device, a user) reach the store: never with a control character.
+  app.param('id', function idWithoutControls(_req, _res, next, id: string) {
+    withoutControls(id, 'id');
+    next();
+  });
   const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
 
   /**
@@ -202,7 +207,8 @@ export function createServerApp({
     }
     const transport = input.transport ?? 'cookie';
     if (transport !== 'cookie' && transport !== 'body') throw new InvalidRequestError('transport must be "cookie" or "body".');
-    const { username, password } = input;
+    const { password } = input;
+    const username = withoutControls(input.username, 'username');
     // A bad DPoP proof (or one without the current nonce) is answered before any password is hashed.
     if (req.auth.failure instanceof DpopProofError || req.auth.failure instanceof UseDpopNonceError) throw req.auth.failure;
     const login = async (attempt: number): Promise<{ user: UserRecord; result: LoginResult }> => {

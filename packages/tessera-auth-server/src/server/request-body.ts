@@ -20,3 +20,16 @@ export function requestError(error: unknown): TesseraError | undefined {
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') return new InvalidRequestError('Unsupported body encoding.');
   return undefined;
 }
+
+/** C0 and C1 control characters and DEL: no name, id or username has one. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Refuses text with control characters (400) before any store sees it: PostgreSQL cannot store a
+ * NUL at all (it answered a NUL in a username with an encoding error, a 503), and a newline in a
+ * name is a forged log line waiting to happen.
+ */
+export function withoutControls(value: string, field: string): string {
+  if (CONTROL.test(value)) throw new InvalidRequestError(`${field} must not contain control characters.`);
+  return value;
+}

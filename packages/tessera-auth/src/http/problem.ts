@@ -79,6 +79,14 @@ function tokenChallenge(error: TesseraError, scheme: 'Bearer' | 'DPoP'): string 
 }
 
 /**
+ * RFC 9110 §11.6.1: every 401 carries a challenge. One with no token error to report (a wrong
+ * password, a missing session) names the scheme the request would authenticate with: a session
+ * cookie (the `Cookie` scheme of draft-broyer-http-cookie-auth, as no registered scheme fits) or a token.
+ */
+const plainChallenge = (scheme: CredentialScheme) =>
+  `${scheme === 'cookie' ? 'Cookie' : scheme === 'dpop' ? 'DPoP' : 'Bearer'} realm="tessera"`;
+
+/**
  * The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. `scheme`
  * is how the request authenticated; token requests (and every token or proof error) get a challenge.
  */
@@ -101,7 +109,7 @@ export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie'): 
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   const challenge =
     scheme !== 'cookie' || error instanceof TokenError || error instanceof DpopProofError || error instanceof UseDpopNonceError;
-  const value = challenge && tokenChallenge(error, scheme === 'dpop' ? 'DPoP' : 'Bearer');
+  const value = (challenge && tokenChallenge(error, scheme === 'dpop' ? 'DPoP' : 'Bearer')) || (status === 401 && plainChallenge(scheme));
   if (value) headers['www-authenticate'] = value;
   // RFC 9449 §8 and §9: the nonce to use.
   if (error instanceof UseDpopNonceError) headers['dpop-nonce'] = error.nonce;
