@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 /** A raw connection to the server from `from` (any 127.x address is this machine). */
-async function open(server: TestServer, from = '127.0.0.1'): Promise<Socket> {
+async function open(server: { readonly url: string }, from = '127.0.0.1'): Promise<Socket> {
   const { port } = new URL(server.url);
   const socket = connect({ host: '127.0.0.1', port: Number(port), localAddress: from });
   socket.on('error', () => {});
@@ -26,7 +30,7 @@ async function closedWithin(socket: Socket, ms: number): Promise<boolean> {
 }
 
 /** A well-formed request on a fresh connection from `from`: the status line, or the error. */
-async function request(server: TestServer, from: string): Promise<string> {
+async function request(server: { readonly url: string }, from: string): Promise<string> {
   try {
     const socket = await open(server, from);
     socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
@@ -88,5 +92,54 @@ describe('connections an attacker holds open', () => {
     assert.equal(refused, 20, 'connections past the cap are closed at once');
     assert.equal(await request(server, '127.0.0.3'), 'HTTP/1.1 200 OK');
     for (const socket of held) socket.destroy();
+  });
+});
+
+/**
+ * The crowd: 100 slow-header sockets from each of 11 addresses against a real `tessera serve` with
+ * its default caps (1,000 connections, 100 per address), each reopened when the server drops it.
+ */
+describe('connections: a crowd of slow sockets from a few addresses', () => {
+  let server: ServerProcess;
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-crowd-'));
+    server = await spawnServer(['--store', 'memory', '--insecure-cookies', '--data-dir', dataDir, '--log-level', 'warn']);
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('attack: 1,100 slow sockets from 11 addresses, reopened when dropped, leave every request of another client answered', async () => {
+    let pressing = true;
+    let opened = 0;
+    let dropped = 0;
+    const sockets = new Set<Socket>();
+    const hold = async (from: string): Promise<void> => {
+      if (!pressing) return;
+      const socket = await open(server, from).catch(() => undefined);
+      opened++;
+      if (!socket) return void setImmediate(() => void hold(from));
+      sockets.add(socket);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n', () => {});
+      socket.once('close', () => {
+        sockets.delete(socket);
+        dropped++;
+        void hold(from); // as soon as it is dropped, the attacker opens another
+      });
+    };
+    const addresses = Array.from({ length: 11 }, (_, i) => `127.0.0.${i + 2}`);
+    await Promise.all(addresses.flatMap((from) => Array.from({ length: 100 }, () => hold(from))));
+    // Past the 1,000-connection cap: the server has dropped some, and the attacker has reopened them.
+    while (dropped < 100) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const answers: string[] = [];
+    for (let i = 0; i < 12; i++) answers.push(await request(server, '127.0.0.1'));
+    const stillPressing = sockets.size;
+    pressing = false;
+    for (const socket of sockets) socket.destroy();
+    assert.deepEqual(answers, Array(12).fill('HTTP/1.1 200 OK'), `${opened} attacker connections opened`);
+    assert.ok(stillPressing >= 900, `${stillPressing} attacker sockets still open while the requests were answered`);
   });
 });
