@@ -165,7 +165,7 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
         it('refresh by cookie rotates the handle, even with an expired token in the header; reuse is theft', async () => {
           const { client, login } = await signIn('eva');
           const first = setCookies(login).find((c) => c.startsWith('tessera-refresh='));
-          assert.match(first ?? '', /^tessera-refresh=[\w-]+\.[\w-]+; Max-Age=\d+; Path=\/auth\/refresh; HttpOnly; SameSite=Lax$/);
+          assert.match(first ?? '', /^tessera-refresh=[\w-]+\.[\w-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
           client.defaults.authorization = 'Bearer expired.or.garbage';
           const renewed = await client.post('/auth/refresh');
           assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
@@ -176,7 +176,7 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
           const replay = await new Client(app.url, { cookie: first!.split(';')[0]! }).post('/auth/refresh');
           assert.equal(replay.status, 401);
           assert.equal(replay.body.code, 'refresh_token_reused');
-          assert.match(setCookies(replay)[0] ?? '', /^tessera-refresh=; Path=\/auth\/refresh; Expires=Thu, 01 Jan 1970/);
+          assert.match(setCookies(replay)[0] ?? '', /^tessera-refresh=; Path=\/; Expires=Thu, 01 Jan 1970/);
           assert.equal(
             (await new Client(app.url, { authorization: `Bearer ${renewed.body.access_token as string}` }).get('/me')).status,
             401,

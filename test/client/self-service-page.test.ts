@@ -93,7 +93,7 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       assert.equal(await deviceRows(page).count(), 1);
       assert.match((await deviceRows(page).first().textContent()) ?? '', /Chrome on Linux.*127\.0\.0\.1/);
 
-      const cookies = await context.cookies(); // every path: the refresh cookie's is /auth/refresh
+      const cookies = await context.cookies();
       const credential = cookies.find((c) => c.name === (strategy === 'stateful' ? 'tessera' : 'tessera-refresh'));
       assert.ok(credential, `the browser holds the ${strategy} cookie: ${cookies.map((c) => c.name).join(', ')}`);
       assert.equal(credential.httpOnly, true);
@@ -177,7 +177,7 @@ for (const strategy of ['stateful', 'hybrid'] as const) {
       await submitCredentials(victim, name, 'Register');
 
       // Stateful: the session cookie rides on logout-all. Hybrid: the only cookie is the refresh
-      // handle, whose one route is /auth/refresh. Another port of 127.0.0.1 is the same *site*, so
+      // handle, whose route is /auth/refresh. Another port of 127.0.0.1 is the same *site*, so
       // SameSite=Lax does send the cookie: only the Origin check stands in the way.
       const target = `${server.url}${strategy === 'stateful' ? '/auth/logout-all' : '/auth/refresh'}`;
       const attacker = await listen((req, res) => {

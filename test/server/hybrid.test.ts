@@ -7,6 +7,7 @@ import { frozenClock, type FrozenClock } from '../helpers/clock.js';
 import { Client } from '../helpers/http-client.js';
 import { commandsDuring, useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
@@ -58,7 +59,7 @@ describe('identity server, hybrid', () => {
     );
     assert.match(
       refresh!,
-      new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/auth/refresh; HttpOnly; SameSite=Lax$`),
+      new RegExp(`^${REFRESH_COOKIE}=[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}; Max-Age=14400; Path=/; HttpOnly; SameSite=Lax$`),
     );
     assert.match(
       device!,
@@ -207,7 +208,7 @@ describe('identity server, hybrid', () => {
     const { browser, api } = await signIn(server, name('jo'), { register: true });
     const logout = await api.post('/auth/logout');
     assert.equal(logout.status, 204);
-    assert.match(logout.headers.getSetCookie().join('\n'), new RegExp(`^${REFRESH_COOKIE}=; Path=/auth/refresh; Expires=Thu, 01 Jan 1970`));
+    assert.match(logout.headers.getSetCookie().join('\n'), new RegExp(`^${REFRESH_COOKIE}=; Path=/; Expires=Thu, 01 Jan 1970`));
     assert.equal((await api.get('/auth/me')).body.code, 'token_revoked');
     const refresh = await browser.post('/auth/refresh');
     assert.equal(refresh.status, 401);
@@ -335,5 +336,48 @@ describe('hybrid across two instances sharing a Redis', () => {
     });
     commands.delete('xread'); // the feed's own polls, on its own schedule
     assert.deepEqual([...commands], [], '200 authenticated requests, zero store commands');
+  });
+});
+
+describe('the refresh cookie against cookie tossing (tessera serve, secure cookies)', () => {
+  const HOST_COOKIE = '__Host-tessera-refresh';
+  let server: ServerProcess;
+  let dataDir: string;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-tossing-'));
+    server = await spawnServer(['--data-dir', dataDir, '--log-level', 'warn']);
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A browser signed in to a new account: its refresh handle. */
+  async function handleOf(username: string): Promise<string> {
+    const browser = new Client(server.url);
+    assert.equal((await browser.post('/auth/register', { username, password: PASSWORD })).status, 201);
+    const login = await browser.post('/auth/login', { username, password: PASSWORD });
+    const set = login.headers.getSetCookie().find((line) => line.startsWith(`${HOST_COOKIE}=`));
+    // __Host-: Secure, Path=/ and no Domain, so no other site of the domain can set one of this name.
+    assert.match(set ?? '', new RegExp(`^${HOST_COOKIE}=[\\w-]+\\.[\\w-]+; Max-Age=\\d+; Path=/; HttpOnly; Secure; SameSite=Lax$`));
+    return browser.cookies.get(HOST_COOKIE)!;
+  }
+  const refreshWith = (cookie: string) => new Client(server.url, { cookie }).post('/auth/refresh');
+
+  it('attack: a second refresh cookie (the attacker’s handle, or garbage, first) is refused: nothing is spent, swapped or cleared', async () => {
+    const victim = name('victim');
+    const owners = await handleOf(victim);
+    const attackers = await handleOf(name('mallory'));
+    for (const tossed of [attackers, 'garbage']) {
+      const refused = await refreshWith(`${HOST_COOKIE}=${tossed}; ${HOST_COOKIE}=${owners}`);
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.body.code, 'invalid_request');
+      assert.deepEqual(refused.headers.getSetCookie(), [], 'no cookie set or cleared');
+    }
+    const renewed = await refreshWith(`${HOST_COOKIE}=${owners}`);
+    assert.equal(renewed.status, 200, 'the owner’s handle was not spent');
+    const me = await new Client(server.url, { authorization: `Bearer ${renewed.body.access_token as string}` }).get('/auth/me');
+    assert.equal(me.body.user.username, victim);
+    assert.equal((await refreshWith(`${HOST_COOKIE}=${attackers}`)).status, 200, 'nor was the attacker’s');
   });
 });

@@ -73,7 +73,11 @@ export interface AuthOptions {
      * (tabs refreshing together, a lost response) instead of counting as theft (default 10).
      */
     graceSeconds?: number;
-    /** Path the refresh cookie is sent to (default `/auth/refresh`): no other request carries it. */
+    /**
+     * Path the refresh cookie is sent to (default `/`, which lets it carry the `__Host-` prefix: no
+     * sibling subdomain can then shadow it). Another path keeps it off other requests, with only the
+     * `__Secure-` prefix.
+     */
     cookiePath?: string;
   };
   csrf?: {
@@ -170,12 +174,14 @@ function resolveCookie(options: CookieOptions, absoluteTimeoutSeconds: number): 
 }
 
 /**
- * The refresh handle's cookie: sent only to the refresh path, so it cannot use the `__Host-`
- * prefix (which demands `Path=/`); `__Secure-` still forbids setting it over plain http.
+ * The refresh handle's cookie. By default `__Host-` with `Path=/`: no other site of the domain can
+ * set a cookie of that name, so none can shadow it with its own handle (a session swap) or with
+ * garbage. With another path the prefix can only be `__Secure-`, which a sibling subdomain can
+ * shadow; duplicates are then refused at the refresh (see `refreshFromRequest`).
  */
 function resolveRefreshCookie(secure: boolean, path: string, absoluteTimeoutSeconds: number): ResolvedCookie {
   if (!path.startsWith('/') || /[;\s]/.test(path)) throw new ConfigError('refresh.cookiePath must be an absolute path.');
-  const name = secure ? '__Secure-tessera-refresh' : 'tessera-refresh';
+  const name = !secure ? 'tessera-refresh' : path === '/' ? '__Host-tessera-refresh' : '__Secure-tessera-refresh';
   return { name, secure, path, maxAgeSeconds: Math.floor(absoluteTimeoutSeconds) };
 }
 
@@ -293,7 +299,7 @@ export function createAuth(options: AuthOptions): Auth {
     capSessions: revoker.capSessions,
     credentialGeneration: sessions.generation,
     cookie,
-    refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/auth/refresh', absolute),
+    refreshCookie: resolveRefreshCookie(cookie.secure, options.refresh?.cookiePath ?? '/', absolute),
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
     ready: async () => revocations?.ensureLoaded(),
     close: () => revocations?.close(),

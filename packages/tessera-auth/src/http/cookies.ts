@@ -10,6 +10,15 @@ export function readCookie(header: string | undefined, name: string): string | u
   return parse(header)[name];
 }
 
+/**
+ * How many cookies named `name` the header carries. A browser sends two of one name when another
+ * site of the domain set one beside ours (cookie tossing): which is ours cannot be told.
+ */
+export function cookieCount(header: string | undefined, name: string): number {
+  if (header === undefined || header.length > MAX_COOKIE_HEADER_BYTES || !header.includes(name)) return 0;
+  return header.split(';').filter((pair) => pair.slice(0, pair.indexOf('=')).trim() === name).length;
+}
+
 /** `HttpOnly; SameSite=Lax; Path=/` (or the cookie's own path), plus `Secure` unless insecure mode; never a `Domain`. */
 export function sessionCookie(cookie: ResolvedCookie, value: string): string {
   return serialize(cookie.name, value, {

@@ -11,7 +11,7 @@ import {
 } from '../base/errors.js';
 import type { DpopSettings } from '../core/token-runtime.js';
 import type { LoginResult } from '../base/types.js';
-import { clearedSessionCookie, readCookie } from './cookies.js';
+import { clearedSessionCookie, cookieCount, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
 import { proofKey } from './dpop.js';
 import type { RequestFacts, ResponseSink } from './request.js';
@@ -39,6 +39,10 @@ export async function refreshFromRequest(
     throw new InvalidRequestError('refresh_token must be a string.');
   }
   const transport = typeof bodyToken === 'string' ? 'body' : 'cookie';
+  // Refused before anything is spent, swapped or cleared: the owner's own cookie keeps working.
+  if (transport === 'cookie' && cookieCount(request.header('cookie'), auth.refreshCookie.name) > 1) {
+    throw new InvalidRequestError('The request carries two refresh cookies (another site of this domain set one); nothing was renewed.');
+  }
   const handle = typeof bodyToken === 'string' ? bodyToken : readCookie(request.header('cookie'), auth.refreshCookie.name);
   if (handle === undefined) throw new RefreshTokenInvalidError();
   if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
