@@ -8,6 +8,7 @@ import { parseService } from '../../packages/tessera-auth-server/src/server/serv
 import { claimsOf, DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
 import { handSignedRsaProof, oddRsaKey } from '../helpers/odd-rsa-key.js';
+import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
@@ -24,7 +25,7 @@ async function register(server: { readonly url: string }): Promise<string> {
 }
 
 /** Registers a user and logs in with a proof of `holder`'s key: the tokens are bound to it. */
-async function boundLogin(server: TestServer, holder: DpopHolder, origin?: string) {
+async function boundLogin(server: { readonly url: string }, holder: DpopHolder, origin?: string) {
   const username = await register(server);
   const login = await holder.request(server.url, 'POST', '/auth/login', {
     json: { username, password: PASSWORD, transport: 'body' },
@@ -301,5 +302,51 @@ describe('DPoP proof keys against tessera serve (--dpop allowed)', () => {
     const ordinary = await login(handSignedRsaProof(oddRsaKey(2048), { htm: 'POST', htu, nonce: holder.nonce }));
     assert.equal(ordinary.status, 200, 'an ordinary RSA key still binds a login');
     assert.equal(((await ordinary.json()) as Record<string, unknown>).token_type, 'DPoP');
+  });
+});
+
+describe('DPoP: a captured refresh request replayed at another instance (tessera serve, two instances on Redis)', () => {
+  const redisFor = useRedis();
+  const ORIGIN = 'https://id.test';
+
+  it('attack: replayed past the grace window, it is refused and spends nothing: the owner keeps the session', async (t) => {
+    const redis = redisFor(t);
+    if (!redis) return;
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-dpop-replay-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const flags = ['--store', 'redis', '--redis-url', `${redis.url}/3`, '--issuer', ORIGIN, '--dpop', 'required', '--refresh-grace', '0'];
+    const common = [...flags, '--keys-dir', join(dataDir, 'keys'), '--insecure-cookies', '--log-level', 'warn'];
+    const a = await spawnServer([...common, '--data-dir', join(dataDir, 'a')]);
+    t.after(() => a.stop());
+    const b = await spawnServer([...common, '--data-dir', join(dataDir, 'b')]);
+    t.after(() => b.stop());
+
+    const owner = await DpopHolder.create('ES256');
+    const { handle } = await boundLogin(a, owner, ORIGIN);
+    const renewed = await owner.request(a.url, 'POST', '/auth/refresh', { json: { refresh_token: handle }, origin: ORIGIN });
+    assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+    // The attacker captured that request (proof and body) and sends it again, at the other instance.
+    const replayed = await fetch(`${b.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', dpop: renewed.proof! },
+      body: JSON.stringify({ refresh_token: handle }),
+    });
+    const body = (await replayed.json()) as Record<string, unknown>;
+    assert.equal(replayed.status, 401, JSON.stringify(body));
+    assert.equal(body.code, 'invalid_dpop_proof', 'refused as a replay, not taken as reuse');
+
+    const next = await owner.request(b.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: renewed.body.refresh_token },
+      origin: ORIGIN,
+    });
+    assert.equal(next.status, 200, `the owner's successor still renews: ${JSON.stringify(next.body)}`);
+    // A proof made after the rotation (iat 2 s ahead, within the allowed skew: proofs carry whole
+    // seconds) reusing a spent handle is still theft by whoever holds the key: the session ends.
+    const reused = await owner.request(a.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: handle },
+      origin: ORIGIN,
+      claims: { iat: Math.floor(Date.now() / 1000) + 2 },
+    });
+    assert.equal(reused.body.code, 'refresh_token_reused');
   });
 });

@@ -18,11 +18,11 @@ const policy = {
 };
 const GRACE = 10_000;
 
-async function newSession(store: Store, clock: FrozenClock) {
+async function newSession(store: Store, clock: FrozenClock, jkt?: string) {
   const rotation = createRefreshRotation(store, policy, clock, { graceMs: GRACE });
   const userId = `u-${Math.random()}`;
   const idHash = hashSessionId(generateSessionId(userId));
-  const { secret, state } = rotation.issue();
+  const { secret, state } = rotation.issue(jkt);
   const handle = refreshHandle(idHash, secret);
   const now = clock.now();
   await store.sessions.create(
@@ -80,6 +80,24 @@ describe('refresh rotation', () => {
     const h1 = ((await rotation.refresh(h0)) as { handle: string }).handle;
     await rotation.refresh(h1);
     assert.equal((await rotation.refresh(h0)).kind, 'reused', 'two generations back');
+  });
+
+  it('attack: a former bound handle replayed with a proof made before it was spent, or without its key, is refused and revokes nothing', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock, 'the-key');
+    const proved = (at: number, jkt = 'the-key') => ({ jkt, proofIssuedAt: at, unboundAllowed: true });
+    const madeAt = clock.now();
+    clock.advance(1_500);
+    const h1 = ((await rotation.refresh(h0, proved(madeAt))) as { handle: string }).handle;
+    clock.advance(GRACE + 1);
+    // The captured request again (its proof from before the rotation), then a thief without the key.
+    await assert.rejects(rotation.refresh(h0, proved(madeAt)), { code: 'invalid_dpop_proof' });
+    await assert.rejects(rotation.refresh(h0, proved(clock.now(), 'a-thief')), { code: 'invalid_dpop_proof' });
+    await assert.rejects(rotation.refresh(h0, { unboundAllowed: true }), { code: 'invalid_dpop_proof' });
+    assert.ok(await rotation.current(h1), 'nothing was spent: the successor is still the current handle');
+    // A proof made since the rotation, with the key: the key's holder reusing a spent handle.
+    assert.equal((await rotation.refresh(h0, proved(clock.now()))).kind, 'reused');
   });
 
   it('attack: a forged secret for a known (public) session id is invalid and revokes nothing', async () => {

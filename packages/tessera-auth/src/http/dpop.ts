@@ -1,6 +1,6 @@
 import { DpopProofError, TokenInvalidError } from '../base/errors.js';
 import type { CredentialScheme } from '../base/types.js';
-import { boundKeyOf, type DpopVerifier } from '../tokens/dpop.js';
+import { boundKeyOf, type DpopProof, type DpopVerifier } from '../tokens/dpop.js';
 import type { TokenClaims } from '../tokens/verify.js';
 import type { RequestFacts, ResponseSink } from './request.js';
 
@@ -17,10 +17,15 @@ export interface DpopCheck {
  * nonce gets the current one sent back (`DPoP-Nonce`), so the client's next proof carries it.
  */
 export function proofKey(check: DpopCheck, request: RequestFacts, response: ResponseSink | undefined, accessToken?: string): string {
+  return checkProof(check, request, response, accessToken).jkt;
+}
+
+/** The request's `DPoP` proof, once it holds (see `proofKey`). */
+export function checkProof(check: DpopCheck, request: RequestFacts, response: ResponseSink | undefined, accessToken?: string): DpopProof {
   if (check.origin === undefined || request.target === undefined) throw new DpopProofError('this server has no URL for proofs to name');
   const proof = check.verify(request.header('dpop'), { method: request.method, url: check.origin + request.target, accessToken });
   if (proof.nextNonce !== undefined) response?.setHeader?.('dpop-nonce', proof.nextNonce);
-  return proof.jkt;
+  return proof;
 }
 
 /**

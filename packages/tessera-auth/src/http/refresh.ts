@@ -10,10 +10,11 @@ import {
   UseDpopNonceError,
 } from '../base/errors.js';
 import type { DpopSettings } from '../core/token-runtime.js';
+import type { DpopProof } from '../tokens/dpop.js';
 import type { LoginResult } from '../base/types.js';
 import { clearedSessionCookie, cookieCount, readCookie } from './cookies.js';
 import { isCsrfSafe } from './csrf.js';
-import { proofKey } from './dpop.js';
+import { checkProof } from './dpop.js';
 import type { RequestFacts, ResponseSink } from './request.js';
 import { deliverTokens } from './token-delivery.js';
 
@@ -47,10 +48,11 @@ export async function refreshFromRequest(
   if (handle === undefined) throw new RefreshTokenInvalidError();
   if (transport === 'cookie' && !isCsrfSafe(request, auth.trustedOrigins)) throw new CsrfError();
   const dpop = tokens.dpopSettings;
-  const jkt = refreshProofKey(dpop, request, response);
-  if (jkt === undefined && dpop.mode === 'required') throw new DpopProofError('this server renews DPoP-bound refresh tokens only');
+  const proof = refreshProof(dpop, request, response);
+  if (proof === undefined && dpop.mode === 'required') throw new DpopProofError('this server renews DPoP-bound refresh tokens only');
   try {
-    return deliverTokens(auth, response, await hybrid.refresh(handle, { jkt, unboundAllowed: dpop.mode !== 'required' }), transport);
+    const proved = { jkt: proof?.jkt, proofIssuedAt: proof?.issuedAt, unboundAllowed: dpop.mode !== 'required' };
+    return deliverTokens(auth, response, await hybrid.refresh(handle, proved), transport);
   } catch (error) {
     // A dead handle is dropped from the browser; a store outage (503) leaves it in place.
     if (transport === 'cookie' && (error instanceof RefreshTokenInvalidError || error instanceof RefreshTokenReusedError)) {
@@ -61,14 +63,14 @@ export async function refreshFromRequest(
 }
 
 /**
- * The key a refresh request proves. With DPoP off a proof is not asked for, and one that does not
+ * The proof a refresh request carries. With DPoP off a proof is not asked for, and one that does not
  * hold is ignored (a browser that always sends one must not lose its session over it); a handle
  * bound while DPoP was on still renews only with a proof of its key.
  */
-function refreshProofKey(dpop: DpopSettings, request: RequestFacts, response: ResponseSink): string | undefined {
+function refreshProof(dpop: DpopSettings, request: RequestFacts, response: ResponseSink): DpopProof | undefined {
   if (request.header('dpop') === undefined) return undefined;
   try {
-    return proofKey(dpop, request, response);
+    return checkProof(dpop, request, response);
   } catch (error) {
     if (dpop.mode === 'off' && (error instanceof DpopProofError || error instanceof UseDpopNonceError)) return undefined;
     throw error;

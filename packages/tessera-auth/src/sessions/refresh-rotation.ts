@@ -21,9 +21,11 @@ export type RefreshOutcome =
   /** A former handle after the grace window: the caller must revoke the session. */
   | { readonly kind: 'reused'; readonly record: SessionRecord };
 
-/** What a refresh request proved: the key of its DPoP proof, and whether an unbound handle may renew. */
+/** What a refresh request proved: the key of its DPoP proof and when it was made, and whether an unbound handle may renew. */
 export interface RefreshProof {
   readonly jkt?: string | undefined;
+  /** The proof's `iat`, epoch ms. */
+  readonly proofIssuedAt?: number | undefined;
   readonly unboundAllowed: boolean;
 }
 
@@ -40,6 +42,17 @@ function checkBinding(refresh: RefreshState, proof: RefreshProof): void {
     );
   }
 }
+
+/**
+ * A former bound handle with a proof of its key made before the handle was spent (the handle was
+ * spent by the latest rotation at the latest): a captured refresh request replayed, perhaps at
+ * another instance, whose per-instance `jti` cache never saw it. Only the key's holder makes
+ * proofs, and one made before the rotation is no sign of theft: it is refused, and nothing is
+ * spent or revoked. A proof made since the rotation is the key's holder reusing a former handle.
+ * Proofs carry whole seconds, so one from the second of the rotation counts as made before it.
+ */
+const madeBeforeSpent = (refresh: RefreshState, proof: RefreshProof) =>
+  refresh.jkt !== undefined && proof.proofIssuedAt !== undefined && proof.proofIssuedAt < refresh.issuedAt + 1000;
 
 const sha256 = (secret: string) => hash('sha256', secret, 'base64url');
 /** Each handle's successor is derived from it with the session's key: retries get the same answer. */
@@ -118,10 +131,10 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
         for (let generation = 1; generation <= MAX_GENERATIONS; generation++) {
           candidate = successorOf(refresh.key, candidate);
           if (!sameHash(sha256(candidate), refresh.hash)) continue;
-          if (generation === 1 && now - refresh.issuedAt <= options.graceMs) {
-            checkBinding(refresh, proof);
+          checkBinding(refresh, proof);
+          if (generation === 1 && now - refresh.issuedAt <= options.graceMs)
             return { kind: 'replayed', record, handle: refreshHandle(idHash, candidate) };
-          }
+          if (madeBeforeSpent(refresh, proof)) throw new DpopProofError('replayed: made before the refresh token was spent');
           return { kind: 'reused', record };
         }
         throw new RefreshTokenInvalidError();

@@ -63,6 +63,8 @@ export interface DpopProof {
   readonly jkt: string;
   /** With server nonces, when the proof carried the previous one: the current one, to send as `DPoP-Nonce`. */
   readonly nextNonce?: string;
+  /** When the client made the proof (its `iat`), epoch ms. */
+  readonly issuedAt: number;
 }
 
 /** Verifies one DPoP proof for one request (see `createDpopVerifier`). */
@@ -114,9 +116,10 @@ export function createDpopVerifier(options: DpopVerifierOptions = {}): DpopVerif
     if (nonces && !(typeof nonce === 'string' && nonces.check(nonce))) throw new UseDpopNonceError(nonces.current());
     // Checked last: a proof refused for another reason must not use up its jti.
     if (!seen.add(`${jkt}.${jti}`, iat * 1000 + maxAgeMs, now)) throw new DpopProofError('replayed');
-    if (!nonces) return { jkt };
+    const issuedAt = iat * 1000;
+    if (!nonces) return { jkt, issuedAt };
     const current = nonces.current();
-    return nonce === current ? { jkt } : { jkt, nextNonce: current };
+    return nonce === current ? { jkt, issuedAt } : { jkt, issuedAt, nextNonce: current };
   };
 }
 
