@@ -21,8 +21,8 @@ export function requestError(error: unknown): TesseraError | undefined {
   return undefined;
 }
 
-/** C0 and C1 control characters and DEL: no name, id or username has one. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** C0 and C1 control characters and DEL (Unicode's Cc): no name, id or username has one. */
+const CONTROL = /\p{Cc}/u;
 
 /**
  * Refuses text with control characters (400) before any store sees it: PostgreSQL cannot store a
