@@ -68,8 +68,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
                             addresses, CIDR ranges, loopback/linklocal/uniquelocal, comma-separated
   --headers-timeout SECONDS a connection's time to send a request's headers (10)
   --request-timeout SECONDS a request's time to arrive whole, body included (30)
-  --max-connections N       open connections in all (1000)
-  --max-connections-per-client N  open connections from one address (100; 0: no cap)
+  --max-connections N       open connections in all (1000); past it a waiting one is shed
+  --max-connections-per-client N  open connections from one address or IPv6 /64 (100; 0: no cap)
   --max-sessions-per-user N sessions one user may hold; a login past it ends the oldest (100)
   --trusted-origin ORIGIN   another origin allowed to send cookie-authenticated requests (repeatable)
   --log-level LEVEL         debug | info | warn | error | fatal | silent (info): JSON lines on stdout,
