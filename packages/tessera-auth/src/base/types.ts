@@ -48,7 +48,7 @@ export interface LoginOptions {
   readonly generation?: number;
   /**
    * Hybrid strategy, how the refresh handle is handed over.
-   * `cookie` (default): an HttpOnly cookie sent only to the refresh path, for browsers. `body`:
+   * `cookie` (default): an HttpOnly cookie (see `refresh.cookiePath`), for browsers. `body`:
    * returned as `refreshToken`, for mobile and command-line clients that keep it themselves.
    */
   readonly transport?: 'cookie' | 'body';

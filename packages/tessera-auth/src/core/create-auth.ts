@@ -123,7 +123,7 @@ export interface Auth {
   readonly trustedOrigins: ReadonlySet<string>;
   /** Present for the token strategies, and for stateful when configured (service tokens). */
   readonly tokens?: AuthTokens | undefined;
-  /** The hybrid strategy's refresh-handle cookie, scoped to the refresh path. */
+  /** The hybrid strategy's refresh-handle cookie. */
   readonly refreshCookie: ResolvedCookie;
   /** `refreshReused`: a stolen refresh handle was detected and its session revoked. */
   readonly events: EventEmitter<AuthEvents>;

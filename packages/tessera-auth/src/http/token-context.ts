@@ -181,8 +181,8 @@ class TokenContext extends BearerContext implements AuthContext {
   }
 
   /**
-   * The token cookie if the request came with one; the refresh cookie is sent only to the refresh
-   * path, so it is cleared blindly: harmless when absent.
+   * The token cookie if the request came with one; the refresh cookie is cleared blindly (with a
+   * custom `refresh.cookiePath` this request does not carry it): harmless when absent.
    */
   private forgetCookies(): void {
     if (this.scheme === 'cookie') this.response.appendSetCookie(clearedSessionCookie(this.auth.cookie));

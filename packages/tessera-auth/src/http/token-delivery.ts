@@ -6,7 +6,7 @@ import type { ResponseSink } from './request.js';
 
 /**
  * Hands token credentials to the client. The access token goes in the result, and in the session
- * cookie when `tokens.cookie` is on. A refresh handle goes in a cookie scoped to the refresh path
+ * cookie when `tokens.cookie` is on. A refresh handle goes in the refresh cookie
  * (living until the session's absolute end) or, for the `body` transport, in the result.
  */
 export function deliverTokens(auth: Auth, response: ResponseSink, issued: Issued, transport: 'cookie' | 'body'): LoginResult {
