@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { AuthenticationRequiredError, NotFoundError } from 'tessera-auth';
+import { AuthenticationRequiredError, NotFoundError, toProblem } from 'tessera-auth';
 import { digest, MIN_CLIENT_SECRET_LENGTH } from './oauth-clients.js';
 
 /**
@@ -29,10 +29,13 @@ export function guardMetrics(access: MetricsAccess): RequestHandler {
   }
   const expected = digest(checkMetricsToken(access.token));
   return (req, res, next) => {
-    res.set('www-authenticate', 'Bearer realm="metrics"');
     const presented = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     // Digests of equal length: the comparison takes the same time whatever was presented.
-    if (!timingSafeEqual(digest(presented), expected)) throw new AuthenticationRequiredError('The metrics need their bearer token.');
-    next();
+    if (timingSafeEqual(digest(presented), expected)) return next();
+    const refused = toProblem(new AuthenticationRequiredError('The metrics need their bearer token.'));
+    res
+      .status(refused.status)
+      .set({ ...refused.headers, 'www-authenticate': 'Bearer realm="metrics"' })
+      .json(refused.body);
   };
 }

@@ -109,8 +109,9 @@ export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie'): 
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   const challenge =
     scheme !== 'cookie' || error instanceof TokenError || error instanceof DpopProofError || error instanceof UseDpopNonceError;
-  const value = (challenge && tokenChallenge(error, scheme === 'dpop' ? 'DPoP' : 'Bearer')) || (status === 401 && plainChallenge(scheme));
+  const value = challenge && tokenChallenge(error, scheme === 'dpop' ? 'DPoP' : 'Bearer');
   if (value) headers['www-authenticate'] = value;
+  else if (status === 401) headers['www-authenticate'] ??= plainChallenge(scheme);
   // RFC 9449 §8 and §9: the nonce to use.
   if (error instanceof UseDpopNonceError) headers['dpop-nonce'] = error.nonce;
   return {
