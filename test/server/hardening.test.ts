@@ -35,6 +35,26 @@ describe('identity server hardening', () => {
     }
   });
 
+  it('attack: paths match exactly: an upper-case /AUTH/sessions or /OAUTH/introspect is no route (was an uncached device list, and another error format)', async () => {
+    const client = new Client(server.url);
+    const username = `case${process.pid}`;
+    assert.equal((await client.post('/auth/register', { username, password: PASSWORD })).status, 201);
+    assert.equal((await client.post('/auth/login', { username, password: PASSWORD })).status, 200);
+    assert.equal((await client.get('/auth/sessions')).status, 200);
+    for (const path of ['/AUTH/sessions', '/Auth/Sessions', '/auth/SESSIONS']) {
+      const answer = await client.get(path);
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.body.sessions, undefined, path);
+    }
+    for (const path of ['/OAUTH/introspect', '/oauth/INTROSPECT']) {
+      assert.equal(
+        (await client.request('POST', path, { headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status,
+        404,
+        path,
+      );
+    }
+  });
+
   it('the database and its journal files are readable by this user only, in a folder only it can enter', () => {
     for (const file of ['tessera.db', 'tessera.db-wal', 'tessera.db-shm']) {
       assert.equal(statSync(join(server.dataDir, file)).mode & 0o777, 0o600, file);

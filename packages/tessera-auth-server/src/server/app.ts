@@ -110,6 +110,9 @@ export function createServerApp({
 }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Paths match exactly, as the prefix rules below (no-store, the OAuth error format) read them:
+  // `/AUTH/sessions` is no route, not an account answer without its Cache-Control.
+  app.enable('case sensitive routing');
   app.set('trust proxy', trustProxy ?? false);
   app.use(function securityHeaders(req, res, next) {
     res.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });

@@ -10,7 +10,7 @@ import type { Telemetry } from './telemetry.js';
  * Mounted at `/oauth`, whose errors the app answers in RFC 6749 §5.2 JSON.
  */
 export function oauthRoutes(auth: Auth, clients: readonly OAuthClient[], telemetry: Telemetry): express.Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   const authenticate = createClientAuthenticator(clients);
   const introspection = createIntrospection(auth);
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
