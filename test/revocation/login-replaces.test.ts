@@ -67,3 +67,35 @@ describe('a login over an existing credential ends that credential', () => {
     auth.close();
   });
 });
+
+describe('a privilege change announces the old session’s end before it replaces the record', () => {
+  it('attack: with the announcement failing once, the demoted admin’s old token is still ended by revokeUser (it was never listed again)', async () => {
+    const store = createMemoryStore();
+    let failNextAnnouncement = false;
+    const revocations = store.revocations;
+    const flaky = {
+      ...store,
+      revocations: {
+        ...revocations,
+        add: (entry: Parameters<typeof revocations.add>[0]) => {
+          if (!failNextAnnouncement) return revocations.add(entry);
+          failNextAnnouncement = false;
+          return Promise.reject(new Error('the store failed'));
+        },
+      },
+    };
+    const auth = createAuth({ strategy: 'hybrid', store: flaky, cookie: { secure: false }, tokens: { keys, issuer: 'https://id.test' } });
+    await auth.ready();
+    const admin = { id: 'root', name: 'root', roles: ['admin'] };
+    const login = await (await contextOf(auth, {})).login(admin, { transport: 'body' });
+    const oldToken = login.accessToken!.token;
+
+    failNextAnnouncement = true;
+    const demoting = await contextOf(auth, { authorization: `Bearer ${oldToken}` });
+    await assert.rejects(demoting.rotate({ ...admin, roles: ['user'] }), /the store failed/);
+    // The operator's answer to a failed demotion: end everything the user holds.
+    await auth.revokeUser(admin.id);
+    assert.equal(accepted(auth, oldToken), false, 'the old admin token is dead');
+    auth.close();
+  });
+});

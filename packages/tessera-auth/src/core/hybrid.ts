@@ -84,9 +84,8 @@ export function createHybridStrategy(deps: {
       const record = await liveRecord(sessions, claims.sid);
       assertSameUser(record.userId, identity);
       const { secret, state } = rotation.issue(record.refresh?.jkt);
-      const next = await sessions.rotate(record, identity?.roles ?? record.roles, state);
       // The old session's access tokens carry the old roles: they die with it.
-      await revoker.endSession(record.idHash);
+      const next = await revoker.rotateSession(record, identity?.roles ?? record.roles, state);
       return issued(next.record, refreshHandle(next.record.idHash, secret));
     },
 

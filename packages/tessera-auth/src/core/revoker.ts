@@ -1,4 +1,5 @@
 import type { SessionManager } from '../sessions/session-manager.js';
+import type { RefreshState, SessionRecord } from '../stores/store.js';
 
 export type Revoker = ReturnType<typeof createRevoker>;
 
@@ -16,6 +17,16 @@ export function createRevoker(sessions: SessionManager, announceEnd: ((idHash: s
 
   return {
     endSession,
+
+    /**
+     * The session under a new id (a privilege change): the old id's end is announced first, then
+     * the store replaces the record in one step. Announced after, a failed announcement would leave
+     * the old tokens accepted with no record left to list them, not even for `revokeUser`.
+     */
+    async rotateSession(record: SessionRecord, roles: readonly string[], refresh?: RefreshState) {
+      await announceEnd?.(record.idHash);
+      return sessions.rotate(record, roles, refresh);
+    },
 
     /** Puts a session's end on the revocation list (where copies of it exist) without touching its record. */
     announceEnd,

@@ -90,8 +90,7 @@ export function createStatefulStrategy({ sessions, revoker, clock, cache }: Stat
 
     async rotate(current: SessionRecord, identity: Identity | undefined): Promise<Issued> {
       assertSameUser(current.userId, identity);
-      await revoker.announceEnd?.(current.idHash);
-      const next = await sessions.rotate(current, identity?.roles);
+      const next = await revoker.rotateSession(current, identity?.roles ?? current.roles);
       return issued({ id: next.id, record: remember(next.record) });
     },
 
