@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { join } from 'node:path';
+import { rotateKeys } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
 import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
@@ -93,6 +95,30 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
     // And the owner can change the password: the check of the current one trusts the session.
     const changed = await owner.post('/auth/password', { current_password: PASSWORD, new_password: 'a whole new passphrase' });
     assert.equal(changed.status, 204, JSON.stringify(changed.body));
+  });
+
+  it('attack: the owner’s device cookie outlives a key rotation: after one, a spent untrusted budget still does not lock her out', async () => {
+    const username = await register(server);
+    const laptop = new Client(server.url, from('198.51.100.8'));
+    assert.equal((await laptop.post('/auth/login', { username, password: PASSWORD })).status, 200);
+    const device = laptop.cookies.get(DEVICE_COOKIE)!;
+
+    // A routine rotation, run to its end: the key that was active is retired, then removed.
+    const keysDir = join(server.dataDir, 'keys');
+    const signedWith = async () =>
+      ((await new Client(server.url).get('/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid);
+    const before = await signedWith();
+    rotateKeys(keysDir, { alg: 'EdDSA', maxTokenLifetimeSeconds: 1 });
+    rotateKeys(keysDir, { alg: 'EdDSA', maxTokenLifetimeSeconds: 1 });
+    rotateKeys(keysDir, { alg: 'EdDSA', maxTokenLifetimeSeconds: 1, now: Date.now() + 60_000 });
+    while ((await signedWith()).some((kid) => before.includes(kid))) await new Promise((resolve) => setTimeout(resolve, 100));
+
+    for (let client = 0; client < 12; client++)
+      for (let i = 0; i < 5; i++) await attempt(new Client(server.url), username, `guess ${client}.${i}`, `203.0.113.${150 + client}`);
+    assert.equal((await attempt(new Client(server.url), username, PASSWORD, '192.0.2.2')).status, 429, 'the untrusted budget is spent');
+    const owner = new Client(server.url, from('198.51.100.8'));
+    owner.cookies.set(DEVICE_COOKIE, device);
+    assert.equal((await owner.post('/auth/login', { username, password: PASSWORD })).status, 200, 'her device is still trusted');
   });
 
   it('attack: a device cookie is bound to its account, and a forged or foreign one earns no trust', async () => {

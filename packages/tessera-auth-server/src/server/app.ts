@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import express, { type Request } from 'express';
 import { refreshTokens, requireAuth, sendProblem, tessera } from 'tessera-auth/express';
@@ -45,6 +46,12 @@ export interface ServerAppOptions {
   users: ReturnType<typeof createUserService>;
   /** The signing keys, whose public halves the JWKS route publishes. */
   keys: KeyRing;
+  /**
+   * What device cookies are signed with, shared by the instances (at least 32 bytes; default: a
+   * random one of this process, so they last as long as it). Not a token key: a routine rotation
+   * retires those within hours, and device cookies live 180 days.
+   */
+  deviceCookieSecret?: Buffer;
   /** Express 'trust proxy': X-Forwarded-For is believed only from these proxies (a hop count, addresses, ranges). */
   trustProxy?: string | number;
   /** OAuth clients allowed to introspect, revoke and follow the revocation stream. */
@@ -101,6 +108,7 @@ export function createServerApp({
   auth,
   users,
   keys,
+  deviceCookieSecret = randomBytes(32),
   trustProxy,
   clients = [],
   services = [],
@@ -145,7 +153,9 @@ export function createServerApp({
     withoutControls(id, 'id');
     next();
   });
-  const devices = auth.tokens && createDeviceCookies({ keys, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
+  const devices =
+    auth.tokens &&
+    createDeviceCookies({ secret: deviceCookieSecret, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
 
   /**
    * The password check of login and password change, with its outcome in the security log. What

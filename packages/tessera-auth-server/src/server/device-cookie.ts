@@ -1,6 +1,6 @@
 import { parse, serialize } from 'cookie';
 import { type Clock, TokenError } from 'tessera-auth';
-import { createTokenIssuer, createVerifier, type KeyRing } from 'tessera-auth/tokens';
+import { createKeyRing, createTokenIssuer, createVerifier, importKey } from 'tessera-auth/tokens';
 
 /** How long a device stays trusted after its last successful login: 180 days. */
 const DEVICE_TTL_SECONDS = 180 * 24 * 3600;
@@ -12,20 +12,23 @@ export type DeviceCookies = ReturnType<typeof createDeviceCookies>;
  * Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a client that
  * has logged in to an account gets a signed cookie naming that account and a device id, and later
  * attempts through it are throttled on their own, so a brute force against the account cannot lock
- * its owner out. Signed with the token keys (its own `typ`, never accepted as an access token), so
- * every instance sharing the keys accepts it. Sent only to `/auth`, and never cross-site.
+ * its owner out. Signed (HS256, its own `typ`, never an access token) with a secret every instance
+ * shares and that lives as long as the cookies do: the token keys would not, since a routine
+ * rotation retires them within hours and the owner's device then counted as untrusted. Sent only
+ * to `/auth`, and never cross-site.
  */
-export function createDeviceCookies(options: { keys: KeyRing; issuer: string; secure: boolean; clock: Clock }) {
+export function createDeviceCookies(options: { secret: Buffer; issuer: string; secure: boolean; clock: Clock }) {
   const name = options.secure ? '__Secure-tessera-device' : 'tessera-device';
+  const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: 'device', key: options.secret }), status: 'active' }]);
   const issuer = createTokenIssuer({
-    keys: options.keys,
+    keys,
     issuer: options.issuer,
     ttlSeconds: DEVICE_TTL_SECONDS,
     typ: TYP,
     clock: options.clock,
   });
   const verify = createVerifier({
-    keys: options.keys,
+    keys,
     typ: TYP,
     issuer: options.issuer,
     audience: options.issuer,

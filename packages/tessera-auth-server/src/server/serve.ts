@@ -28,7 +28,7 @@ import type { ServiceGrant } from './service-grants.js';
 import { createTelemetry } from './telemetry.js';
 import { createUserService } from './users.js';
 import { createDpopNonces, openKeyDirectory } from 'tessera-auth/tokens';
-import { dpopNonceSecret } from './dpop-nonce-secret.js';
+import { sharedSecret } from './shared-secret.js';
 import { claimDefaultIssuer } from './default-issuer.js';
 import { announceRevokedKeys } from './key-revocations.js';
 import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
@@ -167,7 +167,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.maxStaleness !== undefined && { maxStaleness: options.maxStaleness }),
         // Nonces any instance can check: the secret lives with the keys the instances share.
         ...(options.dpop !== undefined &&
-          options.dpop !== 'off' && { dpop: { mode: options.dpop, nonces: createDpopNonces({ secret: dpopNonceSecret(keysDir) }) } }),
+          options.dpop !== 'off' && {
+            dpop: { mode: options.dpop, nonces: createDpopNonces({ secret: sharedSecret(keysDir, 'dpop-nonce') }) },
+          }),
       },
     });
     let revocationStream: RevocationBroadcast | undefined;
@@ -192,6 +194,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       auth,
       users,
       keys: keys.ring,
+      deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
       trustProxy: options.trustProxy,
       clients: options.clients ?? [],
       services: options.services ?? [],

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 
-const MODULE = fileURLToPath(new URL('../../packages/tessera-auth-server/src/server/dpop-nonce-secret.js', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../packages/tessera-auth-server/src/server/shared-secret.js', import.meta.url));
 
 /** The secret as one `tessera serve` process would read it at start. */
 async function secretInProcess(dir: string): Promise<string> {
   const child = spawn(process.execPath, [
     '--input-type=module',
     '-e',
-    `import { dpopNonceSecret } from ${JSON.stringify(MODULE)}; console.log(dpopNonceSecret(${JSON.stringify(dir)}).toString('hex'));`,
+    `import { sharedSecret } from ${JSON.stringify(MODULE)}; console.log(sharedSecret(${JSON.stringify(dir)}, 'dpop-nonce').toString('hex'));`,
   ]);
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -23,7 +23,7 @@ async function secretInProcess(dir: string): Promise<string> {
   return out.trim();
 }
 
-it('instances starting together on one keys directory agree on one DPoP nonce secret, kept 0600', async () => {
+it('instances starting together on one keys directory agree on one shared secret (the DPoP nonce one here), kept 0600', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-nonce-'));
   try {
     const secrets = await Promise.all(Array.from({ length: 8 }, () => secretInProcess(dir)));
