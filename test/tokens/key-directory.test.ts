@@ -81,6 +81,31 @@ describe('keys directory', () => {
     server.close();
   });
 
+  it('attack: a key file whose kid is not its name is refused (two files claiming one kid froze the key set)', () => {
+    const dir = freshDir();
+    const real = generateKeyFile(dir, 'EdDSA', 'active');
+    writeFileSync(join(dir, 'copy.json'), readFileSync(join(dir, `${real.kid}.json`)), { mode: 0o600 });
+    assert.throws(() => readKeyFiles(dir), /copy\.json holds key .*: a key file is named <kid>\.json/);
+  });
+
+  it('a reload that fails is reported with the file and the reason, and the last good keys stay in use until it reads again', async () => {
+    const dir = freshDir();
+    const real = generateKeyFile(dir, 'EdDSA', 'active');
+    const errors: string[] = [];
+    const keys = openKeyDirectory(dir, { reloadIntervalMs: 20, onReloadError: (error) => errors.push(error.message) });
+    try {
+      writeFileSync(join(dir, 'broken.json'), '{ half a key', { mode: 0o600 });
+      while (!keys.failing) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.match(errors[0] ?? '', /broken\.json could not be read/);
+      assert.ok(keys.ring.signingKey(), 'still signing with the last good ring');
+      rmSync(join(dir, 'broken.json'));
+      while (keys.failing) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(keys.ring.signingKey().kid, real.kid);
+    } finally {
+      keys.close();
+    }
+  });
+
   it('a first start creates one active key; the JWKS never shows an HMAC secret', () => {
     const dir = freshDir();
     const server = openKeyDirectory(dir, { createIfEmpty: 'EdDSA' });

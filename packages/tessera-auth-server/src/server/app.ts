@@ -46,6 +46,8 @@ export interface ServerAppOptions {
   users: ReturnType<typeof createUserService>;
   /** The signing keys, whose public halves the JWKS route publishes. */
   keys: KeyRing;
+  /** Why the keys directory cannot be read now, if it cannot (health then fails). */
+  keysFailing?: () => Error | undefined;
   /**
    * What device cookies are signed with, shared by the instances (at least 32 bytes; default: a
    * random one of this process, so they last as long as it). Not a token key: a routine rotation
@@ -108,6 +110,7 @@ export function createServerApp({
   auth,
   users,
   keys,
+  keysFailing = () => undefined,
   deviceCookieSecret = randomBytes(32),
   trustProxy,
   clients = [],
@@ -197,6 +200,8 @@ export function createServerApp({
 
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
+    // Not healthy while it cannot tell which keys are revoked: a balancer should send users elsewhere.
+    if (keysFailing()) return void res.status(503).json({ status: 'keys_unreadable' });
     res.json({ status: 'ok' });
   });
 

@@ -54,6 +54,11 @@ export function createServerMetrics(auth: Auth, streamFollowers: () => number) {
       labelNames: ['reason'],
       registers,
     }),
+    keyReloadFailures: new Counter({
+      name: 'tessera_key_reload_failures_total',
+      help: 'Reloads of the keys directory that failed (a file unreadable or invalid): the last keys read stay in use.',
+      registers,
+    }),
     storeErrors: new Counter({
       name: 'tessera_store_errors_total',
       help: 'Requests answered 503: the store or the revocation feed was unavailable.',

@@ -130,7 +130,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const clock = options.clock ?? systemClock;
   const store = openStore(options.store, options);
   const keysDir = options.keysDir ?? join(options.dataDir, 'keys');
-  const keys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA' });
+  let reportKeyError = (_error: Error) => {}; // until the logs and metrics exist
+  const keys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA', onReloadError: (error) => reportKeyError(error) });
   let opened: Server | undefined;
   let releaseIssuer = () => {};
   let revokedKeys: ReturnType<typeof announceRevokedKeys> | undefined;
@@ -174,6 +175,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     let revocationStream: RevocationBroadcast | undefined;
     const telemetry = createTelemetry(auth, options.log, () => revocationStream?.followers ?? 0);
+    reportKeyError = telemetry.keyDirectoryFailed;
     const users = createUserService({
       users: store.users,
       throttle: createLoginThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
@@ -194,6 +196,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       auth,
       users,
       keys: keys.ring,
+      keysFailing: () => keys.failing,
       deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
       trustProxy: options.trustProxy,
       clients: options.clients ?? [],

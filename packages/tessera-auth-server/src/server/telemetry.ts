@@ -94,7 +94,19 @@ export function createTelemetry(auth: Auth, options: LogOptions = {}, streamFoll
       .send(await metrics.registry.metrics());
   };
 
-  return { logger, security, observeRequests, metricsRoute };
+  /** A failed reload of the keys directory: a line (on the first failure and when the reason changes) and a count. */
+  let lastKeyError = '';
+  const keyDirectoryFailed = (error: Error) => {
+    metrics.keyReloadFailures.inc();
+    if (error.message === lastKeyError) return;
+    lastKeyError = error.message;
+    logger.error(
+      { event: 'keys_reload_failed', reason: error.message },
+      'the keys directory could not be read: the last keys read stay in use',
+    );
+  };
+
+  return { logger, security, observeRequests, metricsRoute, keyDirectoryFailed };
 }
 
 export type Telemetry = ReturnType<typeof createTelemetry>;

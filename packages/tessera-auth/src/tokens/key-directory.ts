@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, KeyInvalidError } from '../base/errors.js';
 import { createKeyRing, type KeyRing, type KeyRingEntry, type KeyStatus } from './key-ring.js';
@@ -30,7 +30,18 @@ function writeKeyFile(dir: string, file: KeyFile): void {
   const temporary = join(dir, `.${file.kid}.${process.pid}.tmp`);
   writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
   chmodSync(temporary, 0o600);
+  keepDirectoryOwner(dir, temporary);
   renameSync(temporary, fileOf(dir, file.kid));
+}
+
+/**
+ * A file written by root (`sudo tessera keys revoke`) into the directory of a server that runs as
+ * another user belongs to that user, as the directory does: owned by root and 0600, the server
+ * could not read it, and went on signing with the key it was told was revoked.
+ */
+function keepDirectoryOwner(dir: string, path: string): void {
+  const { uid, gid } = statSync(dir);
+  if (process.getuid?.() === 0 && uid !== 0) chownSync(path, uid, gid);
 }
 
 /** Every key file of the directory (`<kid>.json`), sorted by creation. */
@@ -43,10 +54,19 @@ export function readKeyFiles(dir: string): KeyFile[] {
     throw error;
   }
   return names.sort().map((name) => {
-    const file = JSON.parse(readFileSync(join(dir, name), 'utf8')) as KeyFile;
-    if (!(ALGORITHMS as readonly string[]).includes(file.alg) || !STATUSES.includes(file.status) || typeof file.kid !== 'string') {
-      throw new KeyInvalidError(`${name} is not a Tessera key file.`);
+    const path = join(dir, name);
+    let file: KeyFile;
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8')) as KeyFile;
+    } catch (error) {
+      throw new KeyInvalidError(`${path} could not be read: ${(error as Error).message}`);
     }
+    if (!(ALGORITHMS as readonly string[]).includes(file.alg) || !STATUSES.includes(file.status) || typeof file.kid !== 'string') {
+      throw new KeyInvalidError(`${path} is not a Tessera key file.`);
+    }
+    // The name is the kid: two files can then never claim one kid (which froze the key set).
+    if (`${file.kid}.json` !== name)
+      throw new KeyInvalidError(`${path} holds key ${JSON.stringify(file.kid)}: a key file is named <kid>.json.`);
     return file;
   });
 }
@@ -112,6 +132,8 @@ export interface KeyDirectory {
   readonly ring: KeyRing;
   /** Reads the directory again now if a file changed (the timer does it every `reloadIntervalMs`). */
   reload(): void;
+  /** Why the last timed reload failed, while it keeps failing (the ring is then the last good one). */
+  readonly failing: Error | undefined;
   /** Stops watching the directory. */
   close(): void;
 }
@@ -126,7 +148,10 @@ export interface KeyDirectory {
  * const auth = createAuth({ strategy: 'stateless', store, tokens: { keys: keys.ring, issuer: 'https://id.example.com' } });
  * ```
  */
-export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorithm; reloadIntervalMs?: number } = {}): KeyDirectory {
+export function openKeyDirectory(
+  dir: string,
+  options: { createIfEmpty?: Algorithm; reloadIntervalMs?: number; onReloadError?: (error: Error) => void } = {},
+): KeyDirectory {
   if (options.createIfEmpty && readKeyFiles(dir).length === 0) generateKeyFile(dir, options.createIfEmpty, 'active');
   const fingerprint = () =>
     readdirSync(dir)
@@ -136,6 +161,7 @@ export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorit
       .join('|');
   const ring: KeyRing = createKeyRing(readKeyFiles(dir).map(toEntry));
   let seen = fingerprint();
+  let failing: Error | undefined;
   const reload = () => {
     const current = fingerprint();
     if (current === seen) return;
@@ -145,10 +171,21 @@ export function openKeyDirectory(dir: string, options: { createIfEmpty?: Algorit
   const timer = setInterval(() => {
     try {
       reload();
-    } catch {
-      // A half-edited directory keeps the last good ring; the next tick tries again.
+      failing = undefined;
+    } catch (error) {
+      // The last good ring stays in use, and the next tick tries again; but never silently: a key
+      // revoked in a file this process cannot read would go on signing.
+      failing = error instanceof Error ? error : new Error(String(error));
+      options.onReloadError?.(failing);
     }
   }, options.reloadIntervalMs ?? 2000);
   timer.unref();
-  return { ring, reload, close: () => clearInterval(timer) };
+  return {
+    ring,
+    reload,
+    get failing() {
+      return failing;
+    },
+    close: () => clearInterval(timer),
+  };
 }
