@@ -201,7 +201,13 @@ export function createServerApp({
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
     // Not healthy while it cannot tell which keys are revoked: a balancer should send users elsewhere.
-    if (keysFailing()) return void res.status(503).json({ status: 'keys_unreadable' });
+    if (keysFailing()) {
+      const detail = 'The keys directory cannot be read (see the log); the keys read last are in use.';
+      return void res
+        .status(503)
+        .type('application/problem+json')
+        .json({ type: 'urn:tessera:error:keys_unreadable', title: 'Keys unreadable', status: 503, code: 'keys_unreadable', detail });
+    }
     res.json({ status: 'ok' });
   });
 

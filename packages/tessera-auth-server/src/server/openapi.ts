@@ -103,8 +103,11 @@ export const OPENAPI = {
     '/dpop-key.js': asset('text/javascript', "The browser client's DPoP key module, which the client imports"),
     '/healthz': {
       get: {
-        summary: 'Liveness and store reachability',
-        responses: { 200: ok('The store answers.', { type: 'object', properties: { status: { const: 'ok' } } }), 503: unavailable },
+        summary: 'Liveness, store reachability and readable keys',
+        responses: {
+          200: ok('The store answers.', { type: 'object', properties: { status: { const: 'ok' } } }),
+          503: problem('The store is unavailable, or the keys directory cannot be read (`keys_unreadable`).'),
+        },
       },
     },
     '/metrics': {
