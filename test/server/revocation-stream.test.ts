@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createParser } from 'eventsource-parser';
+import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { DpopHolder } from '../helpers/dpop-holder.js';
 import { Client } from '../helpers/http-client.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis.js';
@@ -364,4 +366,59 @@ it('counts its followers in /metrics, and tessera serve stops at once with follo
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+/**
+ * An emergency revocation of a stolen key, with the shortest access tokens: the thief signs new
+ * tokens with it, and a resource service that fetched the JWKS before the revocation still holds it.
+ */
+describe('a revoked key stays dead (tessera serve --access-ttl 1, the Node resource service)', () => {
+  it('attack: a token the thief signs with the revoked key is refused by the service past access TTL + 60 s', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stolen-key-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const identity = await spawnServer([
+      '--data-dir',
+      dataDir,
+      '--access-ttl',
+      '1',
+      '--client',
+      `${CLIENT.id}:${CLIENT.secret}`,
+      '--log-level',
+      'warn',
+    ]);
+    t.after(() => identity.stop());
+    const env = { IDENTITY_URL: identity.url, CLIENT_ID: CLIENT.id, CLIENT_SECRET: CLIENT.secret };
+    const service = await startService(process.execPath, 'examples/resource-service.js', env);
+    t.after(() => service.child.kill());
+
+    const client = new Client(identity.url);
+    assert.equal((await client.post('/auth/register', { username: 'eve', password: PASSWORD })).status, 201);
+    const login = await client.post('/auth/login', { username: 'eve', password: PASSWORD, transport: 'body' });
+    const claims = JSON.parse(Buffer.from((login.body.access_token as string).split('.')[1]!, 'base64url').toString()) as JWTPayload;
+    const keysDir = join(dataDir, 'keys');
+    const [stolen] = readdirSync(keysDir).filter((file) => file.endsWith('.json'));
+    const stolenKid = stolen!.replace(/\.json$/, '');
+    const { jwk } = JSON.parse(readFileSync(join(keysDir, stolen!), 'utf8')) as { jwk: JWK };
+    // What the thief signs: the same claims, an admin now, for an hour.
+    const forge = async () =>
+      new SignJWT({ ...claims, roles: ['admin'], jti: randomUUID() })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: stolenKid })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(await importJWK(jwk, 'EdDSA'));
+    const orders = async () => (await new Client(service.url, { authorization: `Bearer ${await forge()}` }).get('/orders')).status;
+    assert.equal(await orders(), 200, 'the stolen key works before it is revoked');
+
+    for (const args of [['rotate'], ['rotate'], ['revoke', stolenKid]]) {
+      const run = spawnSync(process.execPath, [CLI, 'keys', ...args, '--dir', keysDir], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+    }
+    const revokedAt = Date.now();
+    for (const started = Date.now(); (await orders()) !== 401; await sleep(100))
+      assert.ok(Date.now() - started < 30_000, 'the service refuses the key once the identity server has reread its keys');
+    // Past the access-token lifetime and the largest leeway: a revocation sized for tokens the
+    // server signed would have lapsed by now, while the service still holds the key.
+    await sleep(Math.max(0, revokedAt + 63_000 - Date.now()));
+    assert.equal(await orders(), 401, 'still refused 63 s after the revocation');
+  });
 });

@@ -188,7 +188,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await auth.ready();
     const tokens = auth.tokens;
     if (!tokens) throw new ConfigError('The identity server signs tokens in every strategy.');
-    revokedKeys = announceRevokedKeys(keys.ring, tokens);
+    revokedKeys = announceRevokedKeys(keys.ring, tokens, clock);
     await revokedKeys.ready;
     const stream = (revocationStream = createRevocationBroadcast(tokens));
     if (options.bootstrapAdmin) await users.ensureAdmin(options.bootstrapAdmin.username, options.bootstrapAdmin.password);

@@ -9,6 +9,12 @@ import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
 import { createDpopVerifier, DPOP_ALGORITHMS, type DpopAlgorithm, type DpopNonces, type DpopVerifier } from '../tokens/dpop.js';
 
+/**
+ * How long a key revocation lasts at least: beyond the JWKS's cache lifetime (5 minutes) and a
+ * remote key set's refetch, with room for fetches that fail (they keep the old keys).
+ */
+const KEY_REVOCATION_SECONDS = 3600;
+
 /** The `tokens` options of `createAuth`: keys, issuer, lifetimes. */
 export interface TokenStrategyOptions {
   /** Signing and verification keys (see `openKeyDirectory` to share a directory between servers). */
@@ -109,7 +115,11 @@ export interface AuthTokens {
   revocationSnapshot(): { entries: RevocationEntry[]; position: string | undefined };
   /** Revokes by a raw entry: durably, then here; other instances hear it from the feed. */
   revoke(entry: RevocationEntry): Promise<void>;
-  /** Revokes every token signed by key `kid`, until the last of them could be accepted anywhere. */
+  /**
+   * Revokes every token signed by key `kid`, those a thief of the key signs included: for an hour
+   * (or the token lifetime, if longer), as long as a verifier may still hold the key. Renew it (call
+   * again) while the key stays revoked, as the identity server does.
+   */
   revokeKey(kid: string): Promise<void>;
   /**
    * A short-lived token for one other service (`audience`), on behalf of the user of session
@@ -215,8 +225,11 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     },
 
     revokeKey(kid) {
-      // A key signs nothing after it is revoked, so no token it signed outlives one lifetime from now.
-      return mirror.add({ kind: 'kid', value: kid, expiresAt: clock.now() + (ttlSeconds + MAX_LEEWAY_SECONDS) * 1000 });
+      // A revoked key may be a stolen one, whose thief signs new tokens: the entry lives as long as
+      // a verifier may still hold the key (JWKS caches, remote key sets between fetches), at least
+      // an hour whatever the token lifetime; whoever revoked it renews it while the key stays revoked.
+      const seconds = Math.max(ttlSeconds, KEY_REVOCATION_SECONDS) + MAX_LEEWAY_SECONDS;
+      return mirror.add({ kind: 'kid', value: kid, expiresAt: clock.now() + seconds * 1000 });
     },
 
     issue(identity, sid, sessionEndsAt, jkt) {
