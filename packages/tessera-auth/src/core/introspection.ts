@@ -1,7 +1,7 @@
 import type { Auth } from './create-auth.js';
 import { internalsOf } from './internals.js';
 import { StoreUnavailableError, TokenError } from '../base/errors.js';
-import { type TokenClaims, verifyingKeyOf } from '../tokens/verify.js';
+import { type TokenClaims } from '../tokens/verify.js';
 
 /** RFC 7662 introspection and RFC 7009 revocation, for the identity server's `/oauth/*` routes. */
 export interface Introspector {
@@ -38,7 +38,7 @@ export function createIntrospection(auth: Auth): Introspector {
     }
     // A stale copy cannot vouch for anything (503); a revoked token is merely inactive.
     if (tokens.isStale()) throw new StoreUnavailableError();
-    return tokens.revocations.isRevoked(claims, verifyingKeyOf(claims)) ? null : claims;
+    return tokens.revocations.isRevoked(claims) ? null : claims;
   };
 
   return {

@@ -3,7 +3,7 @@ import type { RevocationEntry } from '../base/types.js';
 import type { RevocationEvents, RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
-import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier, verifyingKeyOf } from '../tokens/verify.js';
+import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
 import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
@@ -211,7 +211,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     },
     revocations: mirror,
     events: mirror.events,
-    checkRevocation: (claims) => mirror.check(claims, verifyingKeyOf(claims)),
+    checkRevocation: (claims) => mirror.check(claims),
     ensureLoaded: mirror.ensureLoaded,
     isStale: mirror.isStale,
     feedSilenceSeconds: mirror.feedSilenceSeconds,

@@ -12,7 +12,7 @@ import type {
 } from '../base/types.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
-import { type TokenClaims, type Verifier, verifyingKeyOf } from '../tokens/verify.js';
+import { type TokenClaims, type Verifier } from '../tokens/verify.js';
 import { checkSender, type DpopCheck } from './dpop.js';
 import type { RequestFacts } from './request.js';
 
@@ -187,7 +187,7 @@ async function verifiedClaims(token: string | null, options: BearerOptions): Pro
   }
   if (options.revocations) {
     if (!options.revocations.loaded) await options.revocations.ensureLoaded();
-    options.revocations.check(claims, verifyingKeyOf(claims));
+    options.revocations.check(claims);
   }
   return claims;
 }

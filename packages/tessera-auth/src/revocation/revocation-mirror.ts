@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { verifyingKeyOf } from '../base/verifying-key.js';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../base/errors.js';
@@ -38,9 +39,12 @@ export interface RevocationMirror {
   isStale(): boolean;
   /** Seconds since the shared feed was last heard from; 0 for a store without a feed (the copy is the list). */
   feedSilenceSeconds(): number;
-  /** Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. */
+  /**
+   * Throws 503 when the copy cannot be trusted, 401 `token_revoked` when the token is revoked. The
+   * key's `kid` defaults to that of the key that verified `claims` (when a verifier returned them).
+   */
   check(claims: RevocableClaims, kid?: string): void;
-  /** Whether the token is revoked by this copy, stale or not. */
+  /** Whether the token is revoked by this copy, stale or not (`kid` as for `check`). */
   isRevoked(claims: RevocableClaims, kid?: string): boolean;
   /**
    * The entries in force in this copy, and the feed position they cover: every entry at or before
@@ -113,12 +117,12 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
       return follower ? Math.max(0, Date.now() - follower.lastContact) / 1000 : 0;
     },
 
-    check(claims: RevocableClaims, kid?: string): void {
+    check(claims: RevocableClaims, kid = verifyingKeyOf(claims)): void {
       if (isStale()) throw new StoreUnavailableError();
       if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
     },
 
-    isRevoked: (claims: RevocableClaims, kid?: string) => list.isRevoked(claims, kid),
+    isRevoked: (claims: RevocableClaims, kid = verifyingKeyOf(claims)) => list.isRevoked(claims, kid),
     snapshot: () => ({ entries: list.entries(), position: follower?.position }),
     prune: list.prune,
 

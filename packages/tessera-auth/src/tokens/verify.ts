@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { systemClock, type Clock } from '../base/clock.js';
+import { rememberVerifyingKey } from '../base/verifying-key.js';
 import {
   ConfigError,
   TokenClaimError,
@@ -101,12 +102,6 @@ const isNumber = (value: unknown): value is number => typeof value === 'number' 
  * kills by this much, so no verifier, whatever its leeway, accepts one after its entry is gone.
  */
 export const MAX_LEEWAY_SECONDS = 60;
-
-/** The kid of the key that verified each claims object a verifier returned (cache hits are the same objects). */
-const verifiedBy = new WeakMap<TokenClaims, string>();
-
-/** The `kid` of the key that verified these claims, for `kid` revocations; undefined for claims no verifier returned. */
-export const verifyingKeyOf = (claims: TokenClaims): string | undefined => verifiedBy.get(claims);
 
 /**
  * Builds a verifier: every option is checked here, once; the returned function does only the
@@ -214,7 +209,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (!claims) throw new TokenInvalidError('malformed payload');
     const verified = checkClaims(claims, nowMs / 1000);
-    verifiedBy.set(verified, key.kid);
+    rememberVerifyingKey(verified, key.kid);
 
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
