@@ -15,20 +15,20 @@ export interface ServerProcess {
 }
 
 /**
- * `tessera serve` in its own process on loopback (on `port`, or a free one, as `user` if given);
- * resolves once it logs "listening on".
+ * `tessera serve` in its own process on loopback (on `port`, or a free one); resolves once it logs
+ * "listening on". With `user`, it runs as that user from `checkout`, a copy of this one it can read.
  */
 export async function spawnServer(
   args: readonly string[],
   env: Record<string, string> = {},
   port?: number,
-  user?: { uid: number; gid: number },
+  user?: { uid: number; gid: number; checkout: string },
 ): Promise<ServerProcess> {
   port ??= await freePort();
   const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
-    ...user,
+    ...(user && { uid: user.uid, gid: user.gid, cwd: user.checkout }),
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

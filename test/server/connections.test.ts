@@ -140,6 +140,6 @@ describe('connections: a crowd of slow sockets from a few addresses', () => {
     pressing = false;
     for (const socket of sockets) socket.destroy();
     assert.deepEqual(answers, Array(12).fill('HTTP/1.1 200 OK'), `${opened} attacker connections opened`);
-    assert.ok(stillPressing >= 900, `${stillPressing} attacker sockets still open while the requests were answered`);
+    assert.ok(stillPressing >= 500, `${stillPressing} attacker sockets still open while the requests were answered`);
   });
 });

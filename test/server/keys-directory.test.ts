@@ -20,6 +20,18 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
 }
 const asRoot = process.getuid?.() === 0;
 
+/**
+ * The built packages where `nobody` can read them, wherever this checkout lives (under /root, say):
+ * hard links in a world-readable folder, made at once and taking no space.
+ */
+function readableCheckout(parent: string): string {
+  const checkout = join(parent, 'checkout');
+  mkdirSync(checkout, { mode: 0o755 });
+  const copied = spawnSync('cp', ['-al', 'packages', 'node_modules', 'package.json', checkout], { encoding: 'utf8' });
+  assert.equal(copied.status, 0, copied.stderr);
+  return checkout;
+}
+
 /** Root is needed to run a server as another user; CI runs as root, so there it never skips. */
 function requireRoot(t: TestContext): boolean {
   if (asRoot) return true;
@@ -46,6 +58,7 @@ describe('the keys directory of a server running as another user than tessera ke
     server = await spawnServer(['--data-dir', dataDir, '--insecure-cookies', '--public-metrics'], {}, undefined, {
       uid: NOBODY,
       gid: NOBODY,
+      checkout: readableCheckout(dataDir),
     });
   });
   after(async () => {
