@@ -129,6 +129,22 @@ export function useScaleOut(
   return (t) => ((onPostgres ? requirePostgres(t) : requireRedis(t)) && requireNginx(t) ? scale : undefined);
 }
 
+/**
+ * Resolves once the balancer sends a request to `instance` again: after a restart, nginx keeps an
+ * upstream that failed out of rotation for a second (`fail_timeout`), as a production balancer
+ * waits for a health check. A rolling restart that stops the next instance before that can leave
+ * nginx with no upstream it trusts.
+ */
+export async function untilBalancedTo(balancer: Balancer, instance: Instance): Promise<void> {
+  const target = `127.0.0.1:${instance.port}`;
+  for (const started = Date.now(); Date.now() - started < 30_000; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    const answer = await fetch(`${balancer.url}/healthz`);
+    await answer.arrayBuffer();
+    if (answer.status === 200 && answer.headers.get('x-upstream') === target) return;
+  }
+  throw new Error(`nginx did not send a request to ${target} within 30 s of its restart`);
+}
+
 export interface Answer {
   readonly status: number;
   /** `127.0.0.1:port` of the instance that answered, from nginx's `X-Upstream`. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
-import { loadUntil, signUpMany, sleep, useScaleOut, type LoadReport, type ScaleOut } from '../helpers/scale-out.js';
+import { loadUntil, signUpMany, sleep, untilBalancedTo, useScaleOut, type LoadReport, type ScaleOut } from '../helpers/scale-out.js';
 
 const describeReport = (report: LoadReport) =>
   `${report.requests} requests, statuses ${JSON.stringify(report.statuses)}, ${report.retried} retried by nginx at another instance, slowest ${report.maxMs} ms` +
@@ -62,6 +62,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
             await sleep(300);
             exits.push(await instance.stop());
             await instance.start();
+            await untilBalancedTo(scale.balancer, instance);
           }
           await sleep(300);
         })(),
