@@ -1,5 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../../tools/redis-process.js';
 
 /** The built command, as users run it (npm test builds dist/ first). */
@@ -53,6 +56,24 @@ export async function spawnServer(
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** `tessera serve` (see `spawnServer`) on a data directory of its own, removed once it has stopped. */
+export async function spawnServerWithFreshData(args: readonly string[]): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  const server = await spawnServer(['--data-dir', dataDir, ...args]).catch((error: unknown) => {
+    removeData();
+    throw error;
+  });
+  return {
+    ...server,
+    async stop() {
+      const code = await server.stop();
+      removeData();
       return code;
     },
   };

@@ -2,11 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { spawnServerWithFreshData, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -101,15 +98,10 @@ describe('connections an attacker holds open', () => {
  */
 describe('connections: a crowd of slow sockets from a few addresses', () => {
   let server: ServerProcess;
-  let dataDir: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-crowd-'));
-    server = await spawnServer(['--store', 'memory', '--insecure-cookies', '--data-dir', dataDir, '--log-level', 'warn']);
+    server = await spawnServerWithFreshData(['--store', 'memory', '--insecure-cookies', '--log-level', 'warn']);
   });
-  after(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server.stop());
 
   it('attack: 1,100 slow sockets from 11 addresses, reopened when dropped, leave every request of another client answered', async () => {
     let pressing = true;

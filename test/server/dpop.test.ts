@@ -10,7 +10,7 @@ import { Client } from '../helpers/http-client.js';
 import { handSignedRsaProof, oddRsaKey } from '../helpers/odd-rsa-key.js';
 import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { spawnServer, spawnServerWithFreshData, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
@@ -267,15 +267,10 @@ describe('DPoP across two instances sharing a store and keys', () => {
 
 describe('DPoP proof keys against tessera serve (--dpop allowed)', () => {
   let server: ServerProcess;
-  let dataDir: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-dpop-keys-'));
-    server = await spawnServer(['--dpop', 'allowed', '--insecure-cookies', '--data-dir', dataDir, '--log-level', 'warn']);
+    server = await spawnServerWithFreshData(['--dpop', 'allowed', '--insecure-cookies', '--log-level', 'warn']);
   });
-  after(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server.stop());
 
   it('attack: a login proof with a working RSA key of a 3071-bit exponent (5 ms of CPU to verify) is refused before any RSA operation', async () => {
     const username = await register(server);

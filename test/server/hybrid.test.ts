@@ -7,7 +7,7 @@ import { frozenClock, type FrozenClock } from '../helpers/clock.js';
 import { Client } from '../helpers/http-client.js';
 import { commandsDuring, useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { spawnServerWithFreshData, type ServerProcess } from '../helpers/server-process.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
@@ -342,15 +342,10 @@ describe('hybrid across two instances sharing a Redis', () => {
 describe('the refresh cookie against cookie tossing (tessera serve, secure cookies)', () => {
   const HOST_COOKIE = '__Host-tessera-refresh';
   let server: ServerProcess;
-  let dataDir: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-tossing-'));
-    server = await spawnServer(['--data-dir', dataDir, '--log-level', 'warn']);
+    server = await spawnServerWithFreshData(['--log-level', 'warn']);
   });
-  after(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server.stop());
 
   /** A browser signed in to a new account: its refresh handle. */
   async function handleOf(username: string): Promise<string> {
