@@ -16,7 +16,7 @@ export function readCookie(header: string | undefined, name: string): string | u
  */
 export function cookieCount(header: string | undefined, name: string): number {
   if (header === undefined || header.length > MAX_COOKIE_HEADER_BYTES || !header.includes(name)) return 0;
-  return header.split(';').filter((pair) => pair.slice(0, pair.indexOf('=')).trim() === name).length;
+  return header.split(';').filter((pair) => pair.split('=', 1)[0]!.trim() === name).length;
 }
 
 /** `HttpOnly; SameSite=Lax; Path=/` (or the cookie's own path), plus `Secure` unless insecure mode; never a `Domain`. */
