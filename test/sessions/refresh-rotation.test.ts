@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRefreshRotation, refreshHandle } from '../../packages/tessera-auth/src/sessions/refresh-rotation.js';
+import { createHmac, hash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createRefreshRotation, refreshHandle, type RefreshOutcome } from '../../packages/tessera-auth/src/sessions/refresh-rotation.js';
 import { generateSessionId, hashSessionId } from '../../packages/tessera-auth/src/sessions/session-id.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { createRedisStore } from '../../packages/tessera-auth/src/stores/redis.js';
@@ -45,7 +47,7 @@ async function newSession(store: Store, clock: FrozenClock, jkt?: string) {
 }
 
 describe('refresh rotation', () => {
-  it('rotates on every use; the predecessor within the grace window gets the same successor', async () => {
+  it('rotates on every use; the predecessor within the grace window stays alive beside its successor', async () => {
     const clock = frozenClock();
     const store = createMemoryStore();
     const { rotation, handle: h0 } = await newSession(store, clock);
@@ -57,11 +59,51 @@ describe('refresh rotation', () => {
 
     clock.advance(GRACE);
     const retry = await rotation.refresh(h0);
-    assert.deepEqual([retry.kind, (retry as { handle: string }).handle], ['replayed', h1]);
+    assert.deepEqual([retry.kind, (retry as { handle: string }).handle], ['replayed', h0]);
+    assert.ok((await rotation.current(h0)) && (await rotation.current(h1)), 'both live');
 
     const second = await rotation.refresh(h1);
     assert.equal(second.kind, 'rotated');
     assert.notEqual((second as { handle: string }).handle, h1);
+    assert.equal((await rotation.refresh(h0)).kind, 'reused', 'the rotation spent the kept predecessor too');
+  });
+
+  it('a kept predecessor renews after the grace window, and spends the successor it was kept beside', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    const h1 = ((await rotation.refresh(h0)) as { handle: string }).handle;
+    assert.equal((await rotation.refresh(h0)).kind, 'replayed');
+    clock.advance(GRACE + 1);
+    const renewed = await rotation.refresh(h0);
+    assert.equal(renewed.kind, 'rotated');
+    assert.equal((await rotation.refresh(h1)).kind, 'reused');
+  });
+
+  it('remembers the last 16 former handles: older ones are merely unknown', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { rotation, handle: h0 } = await newSession(store, clock);
+    const handles = [h0];
+    for (let i = 0; i < 17; i++) {
+      clock.advance(GRACE + 1);
+      handles.push(((await rotation.refresh(handles.at(-1)!)) as { handle: string }).handle);
+    }
+    await assert.rejects(rotation.refresh(handles[0]!), { code: 'refresh_token_invalid' }, '17 back');
+    assert.equal((await rotation.refresh(handles[1]!)).kind, 'reused', '16 back');
+  });
+
+  it('attack: the stored state and a former handle do not yield the current one (each successor is drawn at random)', async () => {
+    const clock = frozenClock();
+    const [store, copy] = [createMemoryStore(), createMemoryStore()];
+    const { rotation, idHash, handle: h0 } = await newSession(store, clock);
+    await copy.sessions.create((await store.sessions.get(idHash))!, policy.idleTimeoutMs);
+    const atCopy = createRefreshRotation(copy, policy, clock, { graceMs: GRACE });
+    // Two stores in the same state, the same handle presented: were the successor a function of
+    // the two, a copy of the store and a former handle would give the current one.
+    const [a, b] = [await rotation.refresh(h0), await atCopy.refresh(h0)];
+    assert.deepEqual([a.kind, b.kind], ['rotated', 'rotated']);
+    assert.notEqual((a as { handle: string }).handle, (b as { handle: string }).handle);
   });
 
   it('a rotated handle presented after the grace window is reuse', async () => {
@@ -145,21 +187,27 @@ describe('refresh rotation', () => {
     await assert.rejects(rotation.refresh(handle), { code: 'refresh_token_invalid' });
   });
 
-  it('ten concurrent refreshes with one handle: one rotation, the same successor for all', async () => {
+  it('ten concurrent refreshes with one handle: one rotation, the others keep the handle alive beside the successor', async () => {
     const clock = frozenClock();
     const store = createMemoryStore();
     const { rotation, handle } = await newSession(store, clock);
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => rotation.refresh(handle)));
-    assert.equal(outcomes.filter((o) => o.kind === 'rotated').length, 1);
-    assert.equal(outcomes.filter((o) => o.kind === 'replayed').length, 9);
-    assert.equal(new Set(outcomes.map((o) => (o as { handle: string }).handle)).size, 1);
+    assertOneRotation(outcomes, handle);
+    for (const { handle: live } of outcomes as { handle: string }[]) assert.ok(await rotation.current(live));
   });
 });
+
+function assertOneRotation(outcomes: RefreshOutcome[], presented: string) {
+  assert.equal(outcomes.filter((o) => o.kind === 'rotated').length, 1);
+  const replayed = outcomes.filter((o) => o.kind === 'replayed');
+  assert.equal(replayed.length, outcomes.length - 1);
+  for (const outcome of replayed) assert.equal((outcome as { handle: string }).handle, presented);
+}
 
 describe('refresh rotation across two instances on one Redis', () => {
   const redisFor = useRedis();
 
-  it('ten concurrent refreshes split over two clients: one rotation, the same successor for all', async (t) => {
+  it('ten concurrent refreshes split over two clients: one rotation, the others keep the handle', async (t) => {
     const redis = redisFor(t);
     if (!redis) return;
     const clock = frozenClock(Date.now());
@@ -170,11 +218,48 @@ describe('refresh rotation across two instances on one Redis', () => {
       const atB = createRefreshRotation(b, policy, clock, { graceMs: GRACE });
       const atA = createRefreshRotation(a, policy, clock, { graceMs: GRACE });
       const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? atA : atB).refresh(handle)));
-      assert.equal(outcomes.filter((o) => o.kind === 'rotated').length, 1);
-      assert.equal(new Set(outcomes.map((o) => (o as { handle: string }).handle)).size, 1);
+      assertOneRotation(outcomes, handle);
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('attack: a dump of the session hash and a former handle do not lead to the current one', async (t) => {
+    const redis = redisFor(t);
+    if (!redis) return;
+    const clock = frozenClock(Date.now());
+    const store = createRedisStore({ url: redis.url });
+    const client = new Redis(redis.url);
+    try {
+      await waitUntilUp(store);
+      const { rotation, idHash, handle: h0 } = await newSession(store, clock);
+      const h1 = ((await rotation.refresh(h0)) as { handle: string }).handle;
+      clock.advance(GRACE + 1);
+      const current = ((await rotation.refresh(h1)) as { handle: string }).handle;
+      const [key] = await client.keys(`*${idHash}`);
+      const dump = await client.hgetall(key!);
+      // What handles derived from a stored key would let a thief do: walk forward from a former
+      // handle with every stored value as the key, and look for the current handle's hash.
+      const reached = Object.values(dump).some((value) =>
+        [Buffer.from(value, 'base64url'), Buffer.from(value)].some((derivationKey) => {
+          let secret = h0.slice(44);
+          for (let step = 0; step < 4; step++) {
+            secret = createHmac('sha256', derivationKey).update(secret).digest('base64url');
+            if (hash('sha256', secret, 'base64url') === dump.fh) return true;
+          }
+          return false;
+        }),
+      );
+      assert.equal(reached, false);
+      assert.equal(
+        Object.values(dump).some((value) => value.includes(current.slice(44))),
+        false,
+        'no secret at rest',
+      );
+    } finally {
+      client.disconnect();
+      await store.close();
     }
   });
 });

@@ -87,7 +87,7 @@ describe('postgres: schema and feed', () => {
     await Promise.all(stores.map((store) => store.close()));
   });
 
-  it('a database of the first schema is brought up to date: sessions gain the DPoP binding column', async (t) => {
+  it('a database of the first schema is brought up to date: sessions gain the DPoP binding column, and lose their successor keys', async (t) => {
     const server = postgresFor(t);
     if (!server) return;
     server.sql('CREATE DATABASE first_schema');
@@ -96,6 +96,7 @@ describe('postgres: schema and feed', () => {
     await sql.unsafe(MIGRATIONS[0]!);
     await sql`CREATE TABLE tessera_schema (version integer NOT NULL)`;
     await sql`INSERT INTO tessera_schema (version) VALUES (1)`;
+    await sql`INSERT INTO tessera_sessions VALUES ('kept', 'u1', NULL, '[]', 1, 1, 9e15, '', '', '{}', 0, 9e15, 'current-hash', 1, 'the-successor-key')`;
     await sql.end();
     const store = createPostgresStore({ url, commandTimeoutMs: 5_000 });
     await store.ping();
@@ -103,6 +104,10 @@ describe('postgres: schema and feed', () => {
     assert.equal(server.sql('SELECT max(version) FROM tessera_schema', 'first_schema'), String(MIGRATIONS.length));
     const column = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tessera_sessions' AND column_name = 'refresh_jkt'";
     assert.equal(server.sql(column, 'first_schema'), '1');
+    assert.equal(
+      server.sql('SELECT refresh_hash, refresh_key IS NULL, refresh_spent IS NULL FROM tessera_sessions', 'first_schema'),
+      'current-hash|t|t',
+    );
   });
 
   it('entries added by many clients at once all reach a follower: ids become visible in commit order', async (t) => {

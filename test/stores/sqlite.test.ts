@@ -52,10 +52,33 @@ it('a database from before refresh handles gains their columns and keeps its ses
   const store = createSqliteStore({ path });
   try {
     assert.equal((await store.sessions.get('kept'))?.userId, 'u1');
-    const refresh = { hash: 'h0', issuedAt: 5, key: 'k' };
+    const refresh = { hash: 'h0', issuedAt: 5, spent: 's' };
     await store.sessions.create({ ...(await store.sessions.get('kept'))!, idHash: 'new', refresh }, 60_000);
     assert.deepEqual((await store.sessions.get('new'))?.refresh, refresh);
   } finally {
     await store.close();
   }
+});
+
+it('a database from before random refresh handles loses the successor keys it held', async () => {
+  const path = join(dir, 'successor-keys.db');
+  const old = new Database(path);
+  old.exec(`CREATE TABLE tessera_sessions (id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, user_name TEXT, roles TEXT NOT NULL,
+    created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, user_agent TEXT NOT NULL,
+    ip TEXT NOT NULL, data TEXT NOT NULL, version INTEGER NOT NULL, gc_at INTEGER NOT NULL,
+    refresh_hash TEXT, refresh_issued_at INTEGER, refresh_key TEXT, refresh_jkt TEXT) WITHOUT ROWID`);
+  old
+    .prepare('INSERT INTO tessera_sessions VALUES (?, ?, NULL, ?, 1, 1, ?, ?, ?, ?, 0, ?, ?, 1, ?, NULL)')
+    .run('kept', 'u1', '["user"]', 9e15, 'ua', '::1', '{}', 9e15, 'current-hash', 'the-successor-key');
+  old.close();
+
+  const store = createSqliteStore({ path });
+  try {
+    assert.deepEqual((await store.sessions.get('kept'))?.refresh, { hash: 'current-hash', issuedAt: 1, spent: '' });
+  } finally {
+    await store.close();
+  }
+  const reopened = new Database(path, { readonly: true });
+  assert.deepEqual(reopened.prepare('SELECT refresh_key FROM tessera_sessions').all(), [{ refresh_key: null }]);
+  reopened.close();
 });

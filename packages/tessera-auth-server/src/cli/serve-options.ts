@@ -79,8 +79,8 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
 
   --issuer URL              iss of issued tokens (the server's own URL)
   --access-ttl SECONDS      access-token lifetime (hybrid 300, stateless 900)
-  --refresh-grace SECONDS   hybrid: how long a just-rotated refresh handle still gets the same
-                            successor instead of counting as theft (10)
+  --refresh-grace SECONDS   hybrid: how long a just-rotated refresh handle stays alive beside
+                            its successor instead of counting as theft (10)
   --client ID:SECRET        an OAuth client allowed to use /oauth/introspect and /oauth/revoke
                             (repeatable; the secret at least 32 characters, kept only hashed)
   --service "AUDIENCE [SCOPE...]"  a service users may get tokens for (POST /auth/token), with the

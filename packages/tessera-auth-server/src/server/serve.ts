@@ -53,7 +53,7 @@ export interface ServeOptions {
   issuer?: string | undefined;
   /** Access-token lifetime in seconds (hybrid default 300, stateless 900). */
   accessTtl?: number | undefined;
-  /** Hybrid: seconds a just-rotated refresh handle still gets the same successor (10). */
+  /** Hybrid: seconds a just-rotated refresh handle stays alive beside its successor (10). */
   refreshGrace?: number | undefined;
   /** DPoP-bound tokens (stateless, hybrid): off (default), allowed, or required. */
   dpop?: DpopMode | undefined;

@@ -230,7 +230,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
 
   async function coordinatedRefresh(): Promise<TokenState | null> {
     const locks = typeof navigator === 'object' ? navigator.locks : undefined;
-    // Without Web Locks, tabs may race; the server's grace window answers both with one successor.
+    // Without Web Locks, tabs may race; the server's grace window keeps the loser's handle alive too.
     if (!locks) return refreshNow();
     const lockName = `${name}:refresh`;
     const outcome: TokenState | null | 'timeout' = await locks.request(lockName, { ifAvailable: true }, async (lock) => {

@@ -69,7 +69,7 @@ export interface AuthOptions {
   /** Hybrid strategy: refresh handles. */
   refresh?: {
     /**
-     * Seconds after a rotation during which the previous handle still gets the same successor
+     * Seconds after a rotation during which the previous handle stays alive beside its successor
      * (tabs refreshing together, a lost response) instead of counting as theft (default 10).
      */
     graceSeconds?: number;

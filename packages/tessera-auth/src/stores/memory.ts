@@ -109,7 +109,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ServerStore
         if (!entry) return 'missing';
         const { refresh } = entry.value;
         if (!refresh || refresh.hash !== expectedHash) return 'conflict';
-        entry.value = { ...entry.value, lastSeenAt: next.issuedAt, refresh: { ...refresh, ...next } };
+        entry.value = {
+          ...entry.value,
+          lastSeenAt: next.issuedAt,
+          refresh: { ...refresh, hash: next.hash, issuedAt: next.issuedAt, spent: next.spent },
+        };
         entry.gcAt = Date.now() + ttlMs;
         return 'rotated';
       },

@@ -62,6 +62,10 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // DPoP: the key a session's refresh handle is bound to.
   `ALTER TABLE tessera_sessions ADD COLUMN refresh_jkt text;`,
+  // Refresh handles drawn at random: fingerprints of the former ones replace the successor key,
+  // which is erased (the column stays for instances of the previous version during a rollout).
+  `ALTER TABLE tessera_sessions ADD COLUMN refresh_spent text;
+   UPDATE tessera_sessions SET refresh_key = NULL WHERE refresh_key IS NOT NULL;`,
 ];
 
 /** Brings the database to the latest schema; safe when several instances start at once. */

@@ -48,7 +48,7 @@ export const sessionFields = (record: SessionRecord): string[] => [
   'ip', record.ip,
   'd', JSON.stringify(record.data),
   'v', String(record.version),
-  ...(record.refresh ? ['fh', record.refresh.hash, 'ft', String(record.refresh.issuedAt), 'fk', record.refresh.key] : []),
+  ...(record.refresh ? ['fh', record.refresh.hash, 'ft', String(record.refresh.issuedAt), 'fs', record.refresh.spent] : []),
   ...(record.refresh?.jkt !== undefined ? ['fj', record.refresh.jkt] : []),
 ];
 
@@ -65,7 +65,7 @@ export const toSession = (idHash: string, h: Record<string, string>): SessionRec
   data: JSON.parse(h.d ?? '{}') as SessionData,
   version: Number(h.v),
   ...(h.fh !== undefined && {
-    refresh: { hash: h.fh, issuedAt: Number(h.ft), key: h.fk ?? '', ...(h.fj !== undefined && { jkt: h.fj }) },
+    refresh: { hash: h.fh, issuedAt: Number(h.ft), spent: h.fs ?? '', ...(h.fj !== undefined && { jkt: h.fj }) },
   }),
 });
 

@@ -46,12 +46,16 @@ redis.call('hset', KEYS[1], 'l', ARGV[1])
 redis.call('pexpire', KEYS[1], ARGV[2])
 return 1`;
 
-/** KEYS: session. ARGV: expectedHash, nextHash, issuedAt, ttlMs. Compare-and-set on the refresh hash. */
+/**
+ * KEYS: session. ARGV: expectedHash, nextHash, issuedAt, spent, ttlMs. Compare-and-set on the
+ * refresh hash; drops the successor key of sessions stored before handles were drawn at random.
+ */
 export const ROTATE_REFRESH = `
 if redis.call('exists', KEYS[1]) == 0 then return 'missing' end
 if redis.call('hget', KEYS[1], 'fh') ~= ARGV[1] then return 'conflict' end
-redis.call('hset', KEYS[1], 'fh', ARGV[2], 'ft', ARGV[3], 'l', ARGV[3])
-redis.call('pexpire', KEYS[1], ARGV[4])
+redis.call('hset', KEYS[1], 'fh', ARGV[2], 'ft', ARGV[3], 'l', ARGV[3], 'fs', ARGV[4])
+redis.call('hdel', KEYS[1], 'fk')
+redis.call('pexpire', KEYS[1], ARGV[5])
 return 'rotated'`;
 
 /** KEYS: session. ARGV: expectedVersion, data. Compare-and-set on the version field. */

@@ -87,7 +87,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
         return (await run(
           SCRIPTS.rotateRefresh,
           [sessionKey(idHash)],
-          [expectedHash, next.hash, next.issuedAt, ttlMs],
+          [expectedHash, next.hash, next.issuedAt, next.spent, ttlMs],
         )) as RotateRefreshResult;
       },
       async updateData(idHash, expectedVersion, data) {

@@ -15,9 +15,9 @@ export interface SessionRow {
   version: number;
   refresh_hash: string | null;
   refresh_issued_at: number | null;
-  refresh_key: string | null;
   /** Added later: absent from rows of databases that predate DPoP. */
   refresh_jkt?: string | null;
+  refresh_spent: string | null;
 }
 
 /** An account as the SQL stores keep it. */
@@ -45,7 +45,7 @@ export const toSession = (row: SessionRow): SessionRecord => ({
     refresh: {
       hash: row.refresh_hash,
       issuedAt: row.refresh_issued_at ?? 0,
-      key: row.refresh_key ?? '',
+      spent: row.refresh_spent ?? '',
       ...(typeof row.refresh_jkt === 'string' && { jkt: row.refresh_jkt }),
     },
   }),

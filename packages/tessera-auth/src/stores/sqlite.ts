@@ -29,8 +29,8 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
   gc_at INTEGER NOT NULL,
   refresh_hash TEXT,
   refresh_issued_at INTEGER,
-  refresh_key TEXT,
-  refresh_jkt TEXT
+  refresh_jkt TEXT,
+  refresh_spent TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS tessera_counters (
 `;
 
 /** Columns added after the first release, for databases created before them. */
-const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_key: 'TEXT', refresh_jkt: 'TEXT' };
+const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_jkt: 'TEXT', refresh_spent: 'TEXT' };
 
 /**
  * The embedded durable store: sessions survive a restart, and several processes on one host may
@@ -88,6 +88,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
   for (const [name, type] of Object.entries(ADDED_SESSION_COLUMNS)) {
     if (!columns.has(name)) db.exec(`ALTER TABLE tessera_sessions ADD COLUMN ${name} ${type}`);
   }
+  // Databases from before handles were drawn at random hold each session's successor key: erased.
+  if (columns.has('refresh_key')) db.exec('UPDATE tessera_sessions SET refresh_key = NULL WHERE refresh_key IS NOT NULL');
   // After the schema is written, the journal files exist too.
   if (options.path !== ':memory:') {
     for (const file of [options.path, `${options.path}-wal`, `${options.path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
@@ -97,12 +99,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     insertSession: db.prepare(
       `INSERT OR REPLACE INTO tessera_sessions
        (id_hash, user_id, user_name, roles, created_at, last_seen_at, absolute_expires_at, user_agent, ip, data, version, gc_at,
-        refresh_hash, refresh_issued_at, refresh_key, refresh_jkt)
+        refresh_hash, refresh_issued_at, refresh_jkt, refresh_spent)
        VALUES (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt,
-        @refreshHash, @refreshIssuedAt, @refreshKey, @refreshJkt)`,
+        @refreshHash, @refreshIssuedAt, @refreshJkt, @refreshSpent)`,
     ),
     rotateRefresh: db.prepare(
-      `UPDATE tessera_sessions SET refresh_hash = ?, refresh_issued_at = ?, last_seen_at = ?, gc_at = ?
+      `UPDATE tessera_sessions SET refresh_hash = ?, refresh_issued_at = ?, refresh_spent = ?, last_seen_at = ?, gc_at = ?
        WHERE id_hash = ? AND refresh_hash = ? AND gc_at > ?`,
     ),
     getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM tessera_sessions WHERE id_hash = ? AND gc_at > ?'),
@@ -167,8 +169,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       gcAt: Date.now() + ttlMs,
       refreshHash: record.refresh?.hash ?? null,
       refreshIssuedAt: record.refresh?.issuedAt ?? null,
-      refreshKey: record.refresh?.key ?? null,
       refreshJkt: record.refresh?.jkt ?? null,
+      refreshSpent: record.refresh?.spent ?? null,
     });
     return true;
   });
@@ -224,7 +226,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       rotateRefresh: (idHash, expectedHash, next, ttlMs) =>
         run(() => {
           const now = Date.now();
-          const changed = q.rotateRefresh.run(next.hash, next.issuedAt, next.issuedAt, now + ttlMs, idHash, expectedHash, now).changes;
+          const changed = q.rotateRefresh.run(
+            next.hash,
+            next.issuedAt,
+            next.spent,
+            next.issuedAt,
+            now + ttlMs,
+            idHash,
+            expectedHash,
+            now,
+          ).changes;
           if (changed === 1) return 'rotated';
           return q.sessionExists.get(idHash, now) ? 'conflict' : 'missing';
         }),

@@ -73,17 +73,23 @@ export interface SessionRecord {
   readonly refresh?: RefreshState | undefined;
 }
 
-/** A session's refresh handle as stored: never the secret itself. */
+/**
+ * A session's refresh handles as stored: hashes only, never a secret, and nothing from which one
+ * handle yields another (each handle is drawn at random).
+ */
 export interface RefreshState {
-  /** SHA-256 of the current refresh secret, base64url. */
+  /**
+   * SHA-256 (base64url) of each live handle, space-separated: the current one, then its
+   * predecessor when a retry inside the grace window kept it alive (a lost response, tabs racing).
+   */
   readonly hash: string;
-  /** Epoch ms at which this handle was issued (login, or the rotation that made it). */
+  /** Epoch ms of the rotation that made the current handle (or of the login). */
   readonly issuedAt: number;
   /**
-   * A per-session key (base64url) from which each handle's successor is derived, so a retried
-   * refresh can be answered with the same successor without storing any secret.
+   * Fingerprints of the latest former handles, newest first: the first 8 bytes of each one's
+   * SHA-256, concatenated, base64url. A former handle presented again is theft.
    */
-  readonly key: string;
+  readonly spent: string;
   /** The DPoP key thumbprint the handle is bound to (RFC 9449 §5): it renews only with a proof of that key. */
   readonly jkt?: string | undefined;
 }
@@ -120,14 +126,14 @@ export interface SessionStore {
   /** Records activity and extends the lifetime; `false` (and no write) if the session is gone. */
   touch(idHash: string, lastSeenAt: number, ttlMs: number): Promise<boolean>;
   /**
-   * Compare-and-set of the refresh handle: replaces its hash and issue time only if the hash still
-   * equals `expectedHash`, records activity (`lastSeenAt` = `issuedAt`) and extends the lifetime
-   * like `touch`. Never resurrects a deleted session.
+   * Compare-and-set of the refresh handles: replaces `hash`, `issuedAt` and `spent` only if `hash`
+   * still equals `expectedHash`, records activity (`lastSeenAt` = `issuedAt`) and extends the
+   * lifetime like `touch`. Never resurrects a deleted session.
    */
   rotateRefresh(
     idHash: string,
     expectedHash: string,
-    next: { hash: string; issuedAt: number },
+    next: { hash: string; issuedAt: number; spent: string },
     ttlMs: number,
   ): Promise<RotateRefreshResult>;
   /** Replaces `data` only if `version` still equals `expectedVersion`. */

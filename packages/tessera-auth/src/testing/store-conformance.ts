@@ -169,48 +169,51 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
     });
 
     withStore('a session with a refresh handle reads back field for field', async (store) => {
-      const session = record({ refresh: { hash: unique('refresh'), issuedAt: 1_000, key: unique('key') } });
+      const session = record({ refresh: { hash: unique('refresh'), issuedAt: 1_000, spent: unique('spent') } });
       await store.sessions.create(session, HOUR);
       assert.deepEqual(await store.sessions.get(session.idHash), session);
     });
 
     withStore('rotateRefresh is a compare-and-set on the refresh hash, and records activity', async (store) => {
-      const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key') };
+      const first = { hash: unique('h0'), issuedAt: 1_000, spent: unique('spent') };
       const session = record({ refresh: first });
       await store.sessions.create(session, HOUR);
       assert.equal(
-        await store.sessions.rotateRefresh(session.idHash, unique('other'), { hash: unique('x'), issuedAt: 2_000 }, HOUR),
+        await store.sessions.rotateRefresh(session.idHash, unique('other'), { hash: unique('x'), issuedAt: 2_000, spent: '' }, HOUR),
         'conflict',
       );
-      const second = { hash: unique('h1'), issuedAt: 3_000 };
+      const second = { hash: unique('h1'), issuedAt: 3_000, spent: unique('spent') };
       assert.equal(await store.sessions.rotateRefresh(session.idHash, first.hash, second, HOUR), 'rotated');
       const read = await store.sessions.get(session.idHash);
-      assert.deepEqual(read?.refresh, { ...second, key: first.key });
+      assert.deepEqual(read?.refresh, second);
       assert.equal(read?.lastSeenAt, 3_000);
       assert.equal(
-        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h2'), issuedAt: 4_000 }, HOUR),
+        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h2'), issuedAt: 4_000, spent: '' }, HOUR),
         'conflict',
         'the old hash lost',
       );
       await store.sessions.delete(session.idHash);
       assert.equal(
-        await store.sessions.rotateRefresh(session.idHash, second.hash, { hash: unique('h3'), issuedAt: 5_000 }, HOUR),
+        await store.sessions.rotateRefresh(session.idHash, second.hash, { hash: unique('h3'), issuedAt: 5_000, spent: '' }, HOUR),
         'missing',
       );
       assert.equal(await store.sessions.get(session.idHash), null, 'never resurrected');
 
       const plain = record();
       await store.sessions.create(plain, HOUR);
-      assert.equal(await store.sessions.rotateRefresh(plain.idHash, 'anything', { hash: unique('h'), issuedAt: 1 }, HOUR), 'conflict');
+      assert.equal(
+        await store.sessions.rotateRefresh(plain.idHash, 'anything', { hash: unique('h'), issuedAt: 1, spent: '' }, HOUR),
+        'conflict',
+      );
     });
 
     withStore('a refresh handle bound to a DPoP key stays bound through rotations', async (store) => {
-      const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key'), jkt: unique('jkt') };
+      const first = { hash: unique('h0'), issuedAt: 1_000, spent: unique('spent'), jkt: unique('jkt') };
       const session = record({ refresh: first });
       await store.sessions.create(session, HOUR);
       assert.deepEqual((await store.sessions.get(session.idHash))?.refresh, first);
       assert.equal(
-        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h1'), issuedAt: 2_000 }, HOUR),
+        await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h1'), issuedAt: 2_000, spent: '' }, HOUR),
         'rotated',
       );
       assert.equal((await store.sessions.get(session.idHash))?.refresh?.jkt, first.jkt);
@@ -218,12 +221,12 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
     });
 
     withStore('of ten concurrent rotations of one handle, exactly one wins', async (store) => {
-      const first = { hash: unique('h0'), issuedAt: 1_000, key: unique('key') };
+      const first = { hash: unique('h0'), issuedAt: 1_000, spent: unique('spent') };
       const session = record({ refresh: first });
       await store.sessions.create(session, HOUR);
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          store.sessions.rotateRefresh(session.idHash, first.hash, { hash: `next-${i}`, issuedAt: 2_000 + i }, HOUR),
+          store.sessions.rotateRefresh(session.idHash, first.hash, { hash: `next-${i}`, issuedAt: 2_000 + i, spent: '' }, HOUR),
         ),
       );
       assert.equal(results.filter((result) => result === 'rotated').length, 1);
