@@ -212,7 +212,7 @@ describe('attacks on the token verifier', () => {
     const token = issue();
     assert.equal(verify(token).sub, 'user-1');
     keys.update([{ key, status: 'revoked' }]);
-    refused(verify, token, 'token_invalid');
+    refused(verify, token, 'token_revoked');
   });
 
   it('two keys with one kid cannot share a ring', () => {

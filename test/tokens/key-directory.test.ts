@@ -77,7 +77,7 @@ describe('keys directory', () => {
     assert.equal(verifierOn(server.ring)(token).sub, 'u');
     setKeyStatus(dir, file.kid, 'revoked');
     server.reload();
-    assert.throws(() => verifierOn(server.ring)(token), { code: 'token_invalid' });
+    assert.throws(() => verifierOn(server.ring)(token), { code: 'token_revoked' });
     server.close();
   });
 

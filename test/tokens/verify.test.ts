@@ -156,7 +156,7 @@ describe('verified-token cache', () => {
     ring.update([{ key, status: 'revoked' }]);
     assert.equal(
       code(() => verify(token)),
-      'token_invalid',
+      'token_revoked',
     );
     const sameKidNewSecret = importKey({ alg: 'HS256', kid: 'k1', key: Buffer.alloc(32, 9) });
     ring.update([{ key: sameKidNewSecret, status: 'active' }]);

@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import type { RevocationEntry } from '../base/types.js';
 import type { RevocationEvents, RevocationMirror } from '../revocation/revocation-mirror.js';
-import type { KeyRing } from '../tokens/key-ring.js';
+import { followRevokedKeys } from '../revocation/revoked-keys.js';
+import { markKeyRevoked, type KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
 import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
 import type { Clock } from '../base/clock.js';
@@ -180,6 +181,8 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     ...(jkt !== undefined && { cnf: { jkt } }),
   });
   const dpopSettings = resolveDpop(options.dpop ?? {}, options.issuer, clock);
+  // A key revoked at any instance stops signing and leaves this one's JWKS on the event.
+  followRevokedKeys(mirror, (kid) => markKeyRevoked(options.keys, kid));
   const verify = createVerifier({
     keys: options.keys,
     typ: 'at+jwt',

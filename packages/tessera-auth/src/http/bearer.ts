@@ -11,6 +11,7 @@ import type {
   Strategy,
 } from '../base/types.js';
 import type { RevocationMirror } from '../revocation/revocation-mirror.js';
+import { followRevokedKeys } from '../revocation/revoked-keys.js';
 import type { RemoteKeySet } from '../tokens/remote-key-set.js';
 import { type TokenClaims, type Verifier } from '../tokens/verify.js';
 import { checkSender, type DpopCheck } from './dpop.js';
@@ -144,7 +145,8 @@ export interface BearerOptions {
   remoteKeys?: RemoteKeySet;
   /**
    * The identity server's revocation list, followed through the shared store: a token revoked
-   * there (logout, password change …) is refused here within milliseconds, not at its expiry.
+   * there (logout, password change …) is refused here within milliseconds, not at its expiry. A
+   * key it names leaves `remoteKeys` at once, for good.
    */
   revocations?: RevocationMirror;
   /**
@@ -175,8 +177,21 @@ export async function createBearerContext(request: RequestFacts, options: Bearer
   }
 }
 
+/** The remote key sets already told of each revocation list's key revocations. */
+const keySetsFollowing = new WeakMap<RevocationMirror, WeakSet<RemoteKeySet>>();
+
+/** A key the revocation list names leaves the remote key set on the event (once per list and key set). */
+function dropRevokedKeys(revocations: RevocationMirror, remoteKeys: RemoteKeySet): void {
+  let following = keySetsFollowing.get(revocations);
+  if (!following) keySetsFollowing.set(revocations, (following = new WeakSet()));
+  if (following.has(remoteKeys)) return;
+  following.add(remoteKeys);
+  followRevokedKeys(revocations, remoteKeys.revokeKey);
+}
+
 async function verifiedClaims(token: string | null, options: BearerOptions): Promise<TokenClaims> {
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
+  if (options.revocations && options.remoteKeys) dropRevokedKeys(options.revocations, options.remoteKeys);
   options.remoteKeys?.refreshIfStale();
   let claims: TokenClaims;
   try {

@@ -10,6 +10,8 @@ import { createRevocationList, type RevocableClaims, type RevocationEntry } from
 export interface RevocationEvents {
   /** `position`: where the entry is in the shared feed (undefined for an entry added here without one). */
   revocation: [entry: RevocationEntry, position: string | undefined];
+  /** The persisted list is in memory (its entries do not come as `revocation` events): see `snapshot`. */
+  loaded: [];
 }
 
 /** The store a mirror follows and how stale it may get. */
@@ -104,6 +106,7 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
         await follower?.ready;
         for (const entry of await store.revocations.list(clock.now())) list.add(entry);
         loaded = true;
+        events.emit('loaded');
       })().catch((error: unknown) => {
         loading = undefined;
         throw error;

@@ -94,3 +94,12 @@ export function createKeyRing(initial: readonly KeyRingEntry[]): KeyRing {
     },
   };
 }
+
+/**
+ * Marks key `kid` revoked in the ring at once, when the revocation list names it: it stops
+ * verifying, signing and being published before any reload or refetch would tell.
+ */
+export function markKeyRevoked(ring: KeyRing, kid: string): void {
+  if (!ring.entries.some((entry) => entry.key.kid === kid && entry.status !== 'revoked')) return;
+  ring.update(ring.entries.map((entry) => (entry.key.kid === kid ? { ...entry, status: 'revoked' } : entry)));
+}

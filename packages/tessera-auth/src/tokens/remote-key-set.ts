@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../base/clock.js';
-import { createKeyRing, type KeyRing, type KeyRingEntry } from './key-ring.js';
+import { createKeyRing, markKeyRevoked, type KeyRing, type KeyRingEntry } from './key-ring.js';
 import { ALGORITHMS, importKey, type Algorithm } from './keys.js';
 
 /** Where a resource service fetches the identity server's public keys, and how often. */
@@ -58,6 +58,11 @@ export interface RemoteKeySet {
    * cooldown. Resolves to whether a fetch ran (and so a retry may succeed).
    */
   refreshForUnknownKid(): Promise<boolean>;
+  /**
+   * Drops key `kid` now and for the life of the process, whatever the JWKS still lists (a cache in
+   * front of it, an instance that has not reloaded): called for each key the revocation list names.
+   */
+  revokeKey(kid: string): void;
   /** How many fetches were made: for tests and metrics. */
   readonly fetchCount: number;
 }
@@ -87,6 +92,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let failedAt = -Infinity;
   let inFlight: Promise<void> | undefined;
   let fetches = 0;
+  const revokedKids = new Set<string>();
 
   const load = async (): Promise<void> => {
     fetches++;
@@ -105,7 +111,8 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       if (!(ALGORITHMS as readonly string[]).includes(alg) || alg.startsWith('HS') || jwk.kty === 'oct') continue;
       if ((jwk.use !== undefined && jwk.use !== 'sig') || typeof jwk.kid !== 'string' || 'd' in jwk) continue;
       try {
-        entries.push({ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: 'next' }); // trusted, never signs here
+        // Trusted, never signs here; a key the revocation list named stays out.
+        entries.push({ key: importKey({ alg, kid: jwk.kid, key: jwk }), status: revokedKids.has(jwk.kid) ? 'revoked' : 'next' });
       } catch {
         // A malformed key is skipped; the others still serve.
       }
@@ -149,6 +156,10 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       } catch {
         return false;
       }
+    },
+    revokeKey(kid: string): void {
+      revokedKids.add(kid);
+      markKeyRevoked(ring, kid);
     },
     get fetchCount() {
       return fetches;

@@ -7,6 +7,7 @@ import {
   TokenExpiredError,
   TokenInvalidError,
   TokenKeyUnknownError,
+  TokenRevokedError,
   TokenNotYetValidError,
   TokenSignatureError,
 } from '../base/errors.js';
@@ -94,6 +95,10 @@ function parseHeader(segment: string): ParsedHeader {
   if (header.typ !== undefined && typeof header.typ !== 'string') throw new TokenInvalidError('malformed typ');
   return { alg: header.alg as Algorithm, kid: header.kid, typ: header.typ === undefined ? undefined : normalizeTyp(header.typ) };
 }
+
+/** A token naming a key the ring holds as revoked is revoked, not merely of an unknown key (which would prompt a refetch). */
+const isRevokedKey = (keys: KeyRing, kid: string | undefined) =>
+  kid !== undefined && keys.entries.some((entry) => entry.key.kid === kid && entry.status === 'revoked');
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
@@ -191,7 +196,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     const header = headerOf(token.slice(0, firstDot));
     const key = options.keys.verificationKey(header.kid, nowMs);
-    if (!key) throw new TokenKeyUnknownError();
+    if (!key) throw isRevokedKey(options.keys, header.kid) ? new TokenRevokedError() : new TokenKeyUnknownError();
     // The header's alg is compared with the key's, never used to choose how to verify.
     if (header.alg !== key.alg) throw new TokenInvalidError('algorithm does not match the key');
     if (header.typ !== expectedTyp && !(untyped && header.typ === 'jwt')) throw new TokenClaimError('typ');
