@@ -45,6 +45,7 @@ describe('the public Auth object', () => {
         'revoke',
         'revokeKey',
         'ttlSeconds',
+        'verified',
       ]);
       auth.close();
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { RevocationEntry } from '../../packages/tessera-auth/src/base/types.js';
 import { createAuth } from '../../packages/tessera-auth/src/core/create-auth.js';
@@ -9,6 +10,7 @@ import { createAuthContext } from '../../packages/tessera-auth/src/http/context.
 import type { RequestFacts } from '../../packages/tessera-auth/src/http/request.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import { createKeyRing, createVerifier, generateJwk, importKey } from '../../packages/tessera-auth/src/tokens/index.js';
+import { createDeviceCookies } from '../../packages/tessera-auth-server/src/server/device-cookie.js';
 
 const ISSUER = 'https://id.test';
 const request = (token: string): RequestFacts => ({
@@ -24,10 +26,10 @@ interface Claims {
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Claims;
 
 /**
- * Every reader of an access token (the request context of the token strategies, `bearer()` for
- * resource services, introspection) refuses a token once any kind of revocation entry covers it,
- * a revocation of the key that signed it included, and accepts the others. A reader that forgot
- * the revocation list, or the verifying key, fails here.
+ * Every reader of a credential (the request context of the token strategies, `bearer()` for
+ * resource services, introspection, the identity server's device cookies) refuses it once any kind
+ * of revocation entry covers it, a revocation of the key that signed it included, and accepts the
+ * others. A reader that forgot the revocation list, or the verifying key, fails here.
  */
 describe('every credential reader refuses what the revocation list revokes', () => {
   const [first, second] = [importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') })];
@@ -77,6 +79,36 @@ describe('every credential reader refuses what the revocation list revokes', () 
       if (what !== 'the key that signed it') assert.deepEqual(await acceptedBy(bystander), everyone(true), 'another token is not');
     });
   }
+
+  it('device cookies: refused once their device, their user (before now) or their key is revoked', async () => {
+    await auth.ready();
+    const devices = createDeviceCookies({
+      secret: randomBytes(32),
+      issuer: ISSUER,
+      secure: false,
+      clock: auth.clock,
+      verified: auth.tokens!.verified,
+    });
+    const freshDeviceOf = (userId: string) => devices.deviceOf(devices.issue(userId).split(';')[0], userId);
+    const device = (user: string) => {
+      const cookie = devices.issue(user).split(';')[0]!;
+      const claims = claimsOf(cookie.slice(cookie.indexOf('=') + 1));
+      return { claims, trusted: () => devices.deviceOf(cookie, user) !== undefined };
+    };
+    const revocations: [string, (claims: Claims) => RevocationEntry][] = [
+      ['its device id', (claims) => ({ kind: 'jti', value: claims.jti, expiresAt: later() })],
+      ['its user, before now', (claims) => ({ kind: 'sub', value: claims.sub, revokedBefore: Date.now() + 1000, expiresAt: later() })],
+      ['the key that signed it', () => ({ kind: 'kid', value: 'device', expiresAt: later() })],
+    ];
+    for (const [what, entryFor] of revocations) {
+      const [mine, bystander] = [device(`device-owner-${++serial}`), device(`bystander-${++serial}`)];
+      assert.ok(mine.trusted() && bystander.trusted(), `trusted before: ${what}`);
+      await auth.tokens!.revoke(entryFor(mine.claims));
+      assert.equal(mine.trusted(), false, `refused after: ${what}`);
+      if (what !== 'the key that signed it') assert.ok(bystander.trusted(), `another device is not: ${what}`);
+    }
+    assert.equal(freshDeviceOf('anyone'), undefined, 'the device key stays revoked');
+  });
 
   it('a key revocation spares tokens of the other keys', async () => {
     keys.update([

@@ -158,7 +158,13 @@ export function createServerApp({
   });
   const devices =
     auth.tokens &&
-    createDeviceCookies({ secret: deviceCookieSecret, issuer: auth.tokens.issuer, secure: auth.cookie.secure, clock: auth.clock });
+    createDeviceCookies({
+      secret: deviceCookieSecret,
+      issuer: auth.tokens.issuer,
+      secure: auth.cookie.secure,
+      clock: auth.clock,
+      verified: auth.tokens.verified,
+    });
 
   /**
    * The password check of login and password change, with its outcome in the security log. What

@@ -1,5 +1,5 @@
 import { parse, serialize } from 'cookie';
-import { type Clock, TokenError } from 'tessera-auth';
+import { type AuthTokens, type Clock, TesseraError } from 'tessera-auth';
 import { createKeyRing, createTokenIssuer, createVerifier, importKey } from 'tessera-auth/tokens';
 
 /** How long a device stays trusted after its last successful login: 180 days. */
@@ -14,10 +14,17 @@ export type DeviceCookies = ReturnType<typeof createDeviceCookies>;
  * attempts through it are throttled on their own, so a brute force against the account cannot lock
  * its owner out. Signed (HS256, its own `typ`, never an access token) with a secret every instance
  * shares and that lives as long as the cookies do: the token keys would not, since a routine
- * rotation retires them within hours and the owner's device then counted as untrusted. Sent only
- * to `/auth`, and never cross-site.
+ * rotation retires them within hours and the owner's device then counted as untrusted. Read like
+ * every credential, through the revocation list (`verified`): a revoked device id, user or key
+ * leaves the device untrusted. Sent only to `/auth`, and never cross-site.
  */
-export function createDeviceCookies(options: { secret: Buffer; issuer: string; secure: boolean; clock: Clock }) {
+export function createDeviceCookies(options: {
+  secret: Buffer;
+  issuer: string;
+  secure: boolean;
+  clock: Clock;
+  verified: AuthTokens['verified'];
+}) {
   const name = options.secure ? '__Secure-tessera-device' : 'tessera-device';
   const keys = createKeyRing([{ key: importKey({ alg: 'HS256', kid: 'device', key: options.secret }), status: 'active' }]);
   const issuer = createTokenIssuer({
@@ -43,10 +50,11 @@ export function createDeviceCookies(options: { secret: Buffer; issuer: string; s
       const value = cookieHeader && cookieHeader.length <= 8192 && cookieHeader.includes(name) ? parse(cookieHeader)[name] : undefined;
       if (value === undefined) return undefined;
       try {
-        const claims = verify(value);
+        const claims = options.verified(value, verify);
         return claims.sub === userId ? claims.jti : undefined;
       } catch (error) {
-        if (error instanceof TokenError) return undefined;
+        // Refused, revoked, or a revocation list too stale to tell: not a trusted device.
+        if (error instanceof TesseraError) return undefined;
         throw error;
       }
     },

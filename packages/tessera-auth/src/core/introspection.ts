@@ -1,6 +1,6 @@
 import type { Auth } from './create-auth.js';
 import { internalsOf } from './internals.js';
-import { StoreUnavailableError, TokenError } from '../base/errors.js';
+import { TokenError } from '../base/errors.js';
 import { type TokenClaims } from '../tokens/verify.js';
 
 /** RFC 7662 introspection and RFC 7009 revocation, for the identity server's `/oauth/*` routes. */
@@ -29,16 +29,13 @@ export function createIntrospection(auth: Auth): Introspector {
   const { tokens, sessions, hybrid } = internalsOf(auth);
   const verifiedClaims = (token: string): TokenClaims | null => {
     if (!tokens) return null;
-    let claims: TokenClaims;
     try {
-      claims = tokens.verifyAnyAudience(token);
+      return tokens.verified(token, tokens.verifyAnyAudience);
     } catch (error) {
+      // A stale copy cannot vouch for anything (503); a revoked or invalid token is merely inactive.
       if (error instanceof TokenError) return null;
       throw error;
     }
-    // A stale copy cannot vouch for anything (503); a revoked token is merely inactive.
-    if (tokens.isStale()) throw new StoreUnavailableError();
-    return tokens.revocations.isRevoked(claims) ? null : claims;
   };
 
   return {

@@ -1,10 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import type { RevocationEntry } from '../base/types.js';
+import type { RevocableClaims } from '../revocation/revocation-list.js';
 import type { RevocationEvents, RevocationMirror } from '../revocation/revocation-mirror.js';
 import { followRevokedKeys } from '../revocation/revoked-keys.js';
 import { markKeyRevoked, type KeyRing } from '../tokens/key-ring.js';
 import { createTokenIssuer, type IssuedToken } from '../tokens/sign.js';
-import { createVerifier, MAX_LEEWAY_SECONDS, type TokenClaims, type Verifier } from '../tokens/verify.js';
+import { createVerifier, MAX_LEEWAY_SECONDS, type Verifier } from '../tokens/verify.js';
 import type { Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
 import type { Identity } from '../base/types.js';
@@ -114,6 +115,12 @@ export interface AuthTokens {
   isStale(): boolean;
   /** The entries in force in this instance's copy, and the feed position they cover (see `RevocationMirror.snapshot`). */
   revocationSnapshot(): { entries: RevocationEntry[]; position: string | undefined };
+  /**
+   * Verifies a credential this server signs (`verify`: an access-token verifier, or one of another
+   * kind such as a device cookie's) and checks it against this instance's revocation list, the key
+   * that verified it included: 503 when the copy is stale, 401 `token_revoked` when revoked.
+   */
+  verified<Claims extends RevocableClaims>(token: unknown, verify: (token: unknown) => Claims): Claims;
   /** Revokes by a raw entry: durably, then here; other instances hear it from the feed. */
   revoke(entry: RevocationEntry): Promise<void>;
   /**
@@ -147,8 +154,6 @@ export interface TokenRuntime extends AuthTokens {
   readonly revocations: RevocationMirror;
   /** How long a session's record is kept after it ends: a verifier accepts its last token for its leeway after `exp`. */
   readonly retainMs: number;
-  /** Revocation check of verified claims: 503 when the copy is stale, 401 when revoked. */
-  checkRevocation(claims: TokenClaims): void;
   /** Revokes one token until the last moment any verifier could accept it (`exp` plus the largest leeway). */
   revokeToken(claims: { readonly jti: string; readonly exp: number }): Promise<void>;
   /** DPoP proof checks, with the origin proofs must name. */
@@ -214,7 +219,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
     },
     revocations: mirror,
     events: mirror.events,
-    checkRevocation: (claims) => mirror.check(claims),
+    verified: mirror.verified,
     ensureLoaded: mirror.ensureLoaded,
     isStale: mirror.isStale,
     feedSilenceSeconds: mirror.feedSilenceSeconds,
@@ -256,7 +261,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
 /** The public face of a token runtime: only what `AuthTokens` declares. */
 export function authTokensOf(runtime: TokenRuntime): AuthTokens {
   const { issuer, audience, clientId, ttlSeconds, cookie, dpop, events, ensureLoaded, feedSilenceSeconds, isStale } = runtime;
-  const { revocationSnapshot, revoke, revokeKey, issueService } = runtime;
+  const { revocationSnapshot, verified, revoke, revokeKey, issueService } = runtime;
   return {
     issuer,
     audience,
@@ -269,6 +274,7 @@ export function authTokensOf(runtime: TokenRuntime): AuthTokens {
     feedSilenceSeconds,
     isStale,
     revocationSnapshot,
+    verified,
     revoke,
     revokeKey,
     issueService,

@@ -191,18 +191,17 @@ function dropRevokedKeys(revocations: RevocationMirror, remoteKeys: RemoteKeySet
 
 async function verifiedClaims(token: string | null, options: BearerOptions): Promise<TokenClaims> {
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
-  if (options.revocations && options.remoteKeys) dropRevokedKeys(options.revocations, options.remoteKeys);
-  options.remoteKeys?.refreshIfStale();
-  let claims: TokenClaims;
+  const { revocations, remoteKeys, verify } = options;
+  if (revocations) {
+    if (!revocations.loaded) await revocations.ensureLoaded();
+    if (remoteKeys) dropRevokedKeys(revocations, remoteKeys);
+  }
+  remoteKeys?.refreshIfStale();
+  const read = () => (revocations ? revocations.verified(token, verify) : verify(token));
   try {
-    claims = options.verify(token);
+    return read();
   } catch (error) {
-    if (!(error instanceof TokenKeyUnknownError && options.remoteKeys && (await options.remoteKeys.refreshForUnknownKid()))) throw error;
-    claims = options.verify(token);
+    if (!(error instanceof TokenKeyUnknownError && remoteKeys && (await remoteKeys.refreshForUnknownKid()))) throw error;
+    return read();
   }
-  if (options.revocations) {
-    if (!options.revocations.loaded) await options.revocations.ensureLoaded();
-    options.revocations.check(claims);
-  }
-  return claims;
 }

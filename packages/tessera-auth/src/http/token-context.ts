@@ -50,10 +50,9 @@ function tokenContext(
   if (token === undefined) return anonymousContext(auth, internals, tokens, request, response);
   try {
     if (token === null) throw new TokenInvalidError('malformed Authorization header');
-    const claims = tokens.verify(token);
-    // After verification, never instead of it: a cached token is checked here like any other. A
-    // copy that may be missing revocations is not trusted: 503, never accept blindly.
-    tokens.checkRevocation(claims);
+    // A cached token is checked against the list like any other. A copy that may be missing
+    // revocations is not trusted: 503, never accept blindly.
+    const claims = tokens.verified(token, tokens.verify);
     const dpop = tokens.dpopSettings;
     const jkt = checkSender(claims, token, scheme, dpop, request, response, dpop.mode !== 'required');
     return new TokenContext(auth, internals, request, response, claims, scheme, null, jkt);

@@ -46,6 +46,12 @@ export interface RevocationMirror {
    * key's `kid` defaults to that of the key that verified `claims` (when a verifier returned them).
    */
   check(claims: RevocableClaims, kid?: string): void;
+  /**
+   * `verify(token)`, then `check` of its claims: how every reader of a credential reads one (the
+   * request context, `bearer()`, introspection, device cookies), so none can forget the list or the
+   * key that verified it. Throws what `verify` throws, then as `check`.
+   */
+  verified<Claims extends RevocableClaims>(token: unknown, verify: (token: unknown) => Claims): Claims;
   /** Whether the token is revoked by this copy, stale or not (`kid` as for `check`). */
   isRevoked(claims: RevocableClaims, kid?: string): boolean;
   /**
@@ -89,6 +95,11 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
     // Real time, not the injected clock: this measures the feed connection's health.
     follower !== undefined && (!follower.connected || Date.now() - follower.lastContact > maxStalenessMs);
 
+  const check = (claims: RevocableClaims, kid = verifyingKeyOf(claims)): void => {
+    if (isStale()) throw new StoreUnavailableError();
+    if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
+  };
+
   return {
     events,
     get loaded() {
@@ -120,9 +131,12 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
       return follower ? Math.max(0, Date.now() - follower.lastContact) / 1000 : 0;
     },
 
-    check(claims: RevocableClaims, kid = verifyingKeyOf(claims)): void {
-      if (isStale()) throw new StoreUnavailableError();
-      if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
+    check,
+
+    verified(token, verify) {
+      const claims = verify(token);
+      check(claims);
+      return claims;
     },
 
     isRevoked: (claims: RevocableClaims, kid = verifyingKeyOf(claims)) => list.isRevoked(claims, kid),
