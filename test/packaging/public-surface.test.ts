@@ -24,6 +24,7 @@ describe('the public Auth object', () => {
         'events',
         'ready',
         'refreshCookie',
+        'revocationEvents',
         'revokeUser',
         'store',
         'strategy',

@@ -65,7 +65,7 @@ describe('postgres: schema and feed', () => {
     const store = createPostgresStore({ url: server.url, schema: 'auth' });
     await waitUntilUp(store);
     await store.revocations.add(entry('in-auth'));
-    assert.equal(server.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'auth' AND tablename LIKE 'tessera_%'"), '6');
+    assert.equal(server.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'auth' AND tablename LIKE 'tessera_%'"), '7');
     assert.equal(server.sql("SELECT count(*) FROM auth.tessera_revocations WHERE entry LIKE '%in-auth%'"), '1');
     await store.close();
   });

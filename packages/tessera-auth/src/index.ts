@@ -33,6 +33,7 @@ export type {
   TokenKey,
   Verifier,
 } from './tokens/index.js';
+export type { Acknowledged } from './revocation/acknowledgements.js';
 export type { RevocableClaims, RevocationEntry } from './revocation/revocation-list.js';
 export {
   createRevocationMirror,

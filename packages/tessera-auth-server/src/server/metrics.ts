@@ -59,6 +59,17 @@ export function createServerMetrics(auth: Auth, streamFollowers: () => number) {
       help: 'Reloads of the keys directory that failed (a file unreadable or invalid): the last keys read stay in use.',
       registers,
     }),
+    acknowledgement: new Histogram({
+      name: 'tessera_revocation_acknowledgement_seconds',
+      help: 'How long a change that ends credentials (logout, password change …) waited until every instance sharing the store had applied it.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    unacknowledged: new Counter({
+      name: 'tessera_revocation_unacknowledged_total',
+      help: 'Changes answered although an instance still heard from had not applied them when the wait gave up (the staleness bound and a margin).',
+      registers,
+    }),
     storeErrors: new Counter({
       name: 'tessera_store_errors_total',
       help: 'Requests answered 503: the store or the revocation feed was unavailable.',

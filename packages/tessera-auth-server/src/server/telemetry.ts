@@ -59,6 +59,13 @@ export function createTelemetry(auth: Auth, options: LogOptions = {}, streamFoll
     if (reason) metrics.revocations.inc({ reason });
   }
 
+  auth.revocationEvents?.on('acknowledged', ({ waitedMs, unacknowledged }) => {
+    metrics.acknowledgement.observe(waitedMs / 1000);
+    if (unacknowledged.length === 0) return;
+    metrics.unacknowledged.inc();
+    logger.warn({ event: 'revocation_unacknowledged', waited_ms: Math.round(waitedMs), instances: unacknowledged.length });
+  });
+
   // Theft is worth a line: the session named here has been revoked with all its tokens.
   auth.events.on('refreshReused', (event) => security('refresh_token_reused', { user_id: event.userId, device_id: event.sessionId }));
 

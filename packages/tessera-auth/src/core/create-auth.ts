@@ -8,7 +8,7 @@ import { createStatefulStrategy } from './stateful.js';
 import { createStatelessStrategy } from './stateless.js';
 import { authTokensOf, createTokenRuntime, type AuthTokens, type TokenStrategyOptions } from './token-runtime.js';
 import type { Strategy } from '../base/types.js';
-import { createRevocationMirror } from '../revocation/revocation-mirror.js';
+import { createRevocationMirror, type RevocationEvents } from '../revocation/revocation-mirror.js';
 import { createSessionManager } from '../sessions/session-manager.js';
 import { MAX_LEEWAY_SECONDS } from '../tokens/verify.js';
 import type { Store } from '../stores/store.js';
@@ -127,6 +127,12 @@ export interface Auth {
   readonly refreshCookie: ResolvedCookie;
   /** `refreshReused`: a stolen refresh handle was detected and its session revoked. */
   readonly events: EventEmitter<AuthEvents>;
+  /**
+   * This instance's copy of the revocation list (token strategies, cached sessions): `revocation`
+   * as entries arrive, `acknowledged` as each change made here was applied by every instance
+   * sharing the store (with how long that took, and who did not answer in time).
+   */
+  readonly revocationEvents?: EventEmitter<RevocationEvents> | undefined;
   /**
    * Ends every session (stateful) or login and its tokens (stateless) of a user, on every instance,
    * except the session or login `except`, and advances the user's credential generation so that no
@@ -294,6 +300,7 @@ export function createAuth(options: AuthOptions): Auth {
     clock,
     tokens: tokens && authTokensOf(tokens),
     events,
+    revocationEvents: revocations?.events,
     revokeUser: revoker.revokeUser,
     endSession: revoker.endSession,
     capSessions: revoker.capSessions,

@@ -4,6 +4,7 @@ import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { ConfigError, StoreUnavailableError, TokenRevokedError } from '../base/errors.js';
 import type { RevocationFollower, RevocationStore } from '../stores/store.js';
+import { createAcknowledgements, type Acknowledged } from './acknowledgements.js';
 import { createRevocationList, type RevocableClaims, type RevocationEntry } from './revocation-list.js';
 
 /** The events of a revocation mirror. */
@@ -12,6 +13,8 @@ export interface RevocationEvents {
   revocation: [entry: RevocationEntry, position: string | undefined];
   /** The persisted list is in memory (its entries do not come as `revocation` events): see `snapshot`. */
   loaded: [];
+  /** An entry added here has been applied by every instance sharing the store (or the wait gave up: `unacknowledged`). */
+  acknowledged: [outcome: Acknowledged];
 }
 
 /** The store a mirror follows and how stale it may get. */
@@ -59,7 +62,13 @@ export interface RevocationMirror {
    * it is among them (`position` is undefined without a feed).
    */
   snapshot(): { entries: RevocationEntry[]; position: string | undefined };
-  /** Writes the entry durably, then applies it here; other instances hear it from the feed. */
+  /**
+   * Writes the entry durably, then applies it here; other instances hear it from the feed. With a
+   * store that keeps acknowledgements (Redis, PostgreSQL), it resolves only once every instance
+   * heard from within `maxStaleness` has applied it: when it resolves, no instance sharing the
+   * store accepts what it revokes. The wait is bounded by `maxStaleness` and reported as
+   * `acknowledged` events.
+   */
   add(entry: RevocationEntry): Promise<void>;
   /** Drops entries that can no longer revoke anything (additions do it as the list grows). */
   prune(): void;
@@ -90,10 +99,18 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
   let loading: Promise<void> | undefined;
   let loaded = false;
   let follower: RevocationFollower | undefined;
+  // Acknowledged revocation, where the store keeps acknowledgements: this instance's heartbeat,
+  // and the wait of each change for the others.
+  const acknowledgements =
+    store.revocations.acknowledgements && createAcknowledgements(store.revocations.acknowledgements, () => follower, maxStalenessMs);
 
   const isStale = () =>
-    // Real time, not the injected clock: this measures the feed connection's health.
-    follower !== undefined && (!follower.connected || Date.now() - follower.lastContact > maxStalenessMs);
+    // Real time, not the injected clock: this measures the feed connection's health. An instance
+    // that has not acknowledged lately is no longer waited for by the others: it must refuse.
+    follower !== undefined &&
+    (!follower.connected ||
+      Date.now() - follower.lastContact > maxStalenessMs ||
+      (acknowledgements !== undefined && !acknowledgements.fresh()));
 
   const check = (claims: RevocableClaims, kid = verifyingKeyOf(claims)): void => {
     if (isStale()) throw new StoreUnavailableError();
@@ -113,9 +130,12 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
         follower ??= store.revocations.follow?.((entry, position) => {
           list.add(entry);
           events.emit('revocation', entry, position);
+          void acknowledgements?.acknowledge();
         });
         await follower?.ready;
         for (const entry of await store.revocations.list(clock.now())) list.add(entry);
+        // Heard from before the first request: the others wait for this instance from now on.
+        await acknowledgements?.acknowledge();
         loaded = true;
         events.emit('loaded');
       })().catch((error: unknown) => {
@@ -144,13 +164,15 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
     prune: list.prune,
 
     async add(entry: RevocationEntry): Promise<void> {
-      await store.revocations.add(entry);
+      const position = await store.revocations.add(entry);
       list.add(entry);
       // With a shared feed, the event fires when the entry comes back from it, on every instance.
       if (!follower) events.emit('revocation', entry, undefined);
+      if (acknowledgements && typeof position === 'string') events.emit('acknowledged', await acknowledgements.applied(position));
     },
 
     close(): void {
+      acknowledgements?.close();
       follower?.stop();
       follower = undefined;
     },

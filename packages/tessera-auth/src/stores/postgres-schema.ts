@@ -66,6 +66,9 @@ export const MIGRATIONS: readonly string[] = [
   // which is erased (the column stays for instances of the previous version during a rollout).
   `ALTER TABLE tessera_sessions ADD COLUMN refresh_spent text;
    UPDATE tessera_sessions SET refresh_key = NULL WHERE refresh_key IS NOT NULL;`,
+  // Acknowledged revocation: each instance's heartbeat, the feed position it has applied, stamped
+  // with the database's clock.
+  `CREATE TABLE tessera_revocation_acks (instance text PRIMARY KEY, position bigint NOT NULL, acked_at bigint NOT NULL);`,
 ];
 
 /** Brings the database to the latest schema; safe when several instances start at once. */

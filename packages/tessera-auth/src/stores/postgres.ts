@@ -22,6 +22,9 @@ export interface PostgresStoreOptions {
   sweepIntervalMs?: number;
 }
 
+/** An instance's acknowledgement record outlives its last heartbeat by this long, then goes. */
+const ACKNOWLEDGEMENT_KEPT_MS = 3600_000;
+
 /**
  * Seconds before the next connection attempt after `retries` failed ones. Postgres.js's default
  * grows to 20 s, so an instance that kept trying through a database restart could answer 503 for
@@ -285,13 +288,36 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): ServerS
       reset: (key) => run(async (db) => void (await db`DELETE FROM tessera_counters WHERE key = ${key}`)),
     },
     revocations: {
-      add: (entry) => run(async (db) => void (await db`SELECT tessera_add_revocation(${JSON.stringify(entry)}, ${entry.expiresAt})`)),
+      add: (entry) =>
+        run(async (db) => {
+          const [row] = await db<{ id: string }[]>`SELECT tessera_add_revocation(${JSON.stringify(entry)}, ${entry.expiresAt})::text AS id`;
+          return row!.id;
+        }),
       list: (now) =>
         run(async (db) => {
           const rows = await db<{ entry: string }[]>`SELECT entry FROM tessera_revocations WHERE expires_at > ${now} ORDER BY id`;
           return rows.map((row) => JSON.parse(row.entry) as RevocationEntry);
         }),
       follow: (onEntry) => followPostgresFeed(options.url, connection, onEntry),
+      acknowledgements: {
+        acknowledge: (instance, position) =>
+          run(async (db) => {
+            await db`
+              INSERT INTO tessera_revocation_acks (instance, position, acked_at) VALUES (${instance}, ${position}::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+              ON CONFLICT (instance) DO UPDATE SET position = excluded.position, acked_at = excluded.acked_at`;
+          }),
+        behind: (position, withinMs) =>
+          run(async (db) => {
+            // One statement: the records silent for an hour go on the way.
+            const rows = await db<{ instance: string }[]>`
+              WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms),
+                gone AS (DELETE FROM tessera_revocation_acks WHERE acked_at < (SELECT ms FROM now) - ${ACKNOWLEDGEMENT_KEPT_MS})
+              SELECT instance FROM tessera_revocation_acks, now
+              WHERE acked_at >= now.ms - ${withinMs} AND position < ${position}::bigint`;
+            return rows.map((row) => row.instance);
+          }),
+        leave: (instance) => run(async (db) => void (await db`DELETE FROM tessera_revocation_acks WHERE instance = ${instance}`)),
+      },
     },
     ping: () => run(async (db) => void (await db`SELECT 1`)),
     async close() {

@@ -20,6 +20,8 @@ export function redisKeys(prefix: string) {
   // One hash tag, so the transaction that writes both stays in one cluster slot.
   const revocationsKey = `${prefix}{revocations}`;
   const feedKey = `${prefix}{revocations}:feed`;
+  // Each instance's heartbeat: the feed position it has applied (acknowledged revocation).
+  const acknowledgementsKey = `${prefix}{revocations}:acks`;
   return {
     sessionPrefix,
     indexPrefix,
@@ -32,6 +34,7 @@ export function redisKeys(prefix: string) {
     counterKey,
     revocationsKey,
     feedKey,
+    acknowledgementsKey,
   };
 }
 

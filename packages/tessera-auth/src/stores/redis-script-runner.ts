@@ -19,6 +19,8 @@ export const SCRIPTS = {
   updateUser: script(lua.UPDATE_USER),
   addToCounter: script(lua.ADD_TO_COUNTER),
   readCounter: script(lua.READ_COUNTER),
+  acknowledge: script(lua.ACKNOWLEDGE),
+  behind: script(lua.BEHIND),
 };
 
 /** Runs commands and scripts; any failure is the store being unavailable (503). */

@@ -131,3 +131,37 @@ export const ADD_TO_COUNTER = `
 local count = redis.call('incrby', KEYS[1], ARGV[1])
 if redis.call('pttl', KEYS[1]) < 0 then redis.call('pexpire', KEYS[1], ARGV[2]) end
 return {count, redis.call('pttl', KEYS[1])}`;
+
+/** The server's clock in epoch ms (TIME): acknowledgements are stamped and aged by it, never by an instance's. */
+const NOW = `
+local time = redis.call('time')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
+/** KEYS: acknowledgements. ARGV: instance, position. The instance's heartbeat, stamped with the server's clock. */
+export const ACKNOWLEDGE = `${NOW}
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. now)
+return 1`;
+
+/**
+ * KEYS: acknowledgements. ARGV: position, withinMs, dropAfterMs. The instances heard from within
+ * withinMs whose position is short of ARGV[1] (feed ids: ms-seq); records older than dropAfterMs go.
+ */
+export const BEHIND = `${NOW}
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local targetMs, targetSeq = parse(ARGV[1])
+local behind = {}
+local records = redis.call('hgetall', KEYS[1])
+for i = 1, #records, 2 do
+  local position, at = string.match(records[i + 1], '^(%S+) (%d+)$')
+  local age = now - tonumber(at)
+  if age > tonumber(ARGV[3]) then
+    redis.call('hdel', KEYS[1], records[i])
+  elseif age <= tonumber(ARGV[2]) then
+    local ms, seq = parse(position)
+    if ms < targetMs or (ms == targetMs and seq < targetSeq) then behind[#behind + 1] = records[i] end
+  end
+end
+return behind`;

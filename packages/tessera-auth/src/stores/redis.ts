@@ -1,5 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
 import { ownerTag, tagOfIdHash } from '../base/owner-tag.js';
+import { StoreUnavailableError } from '../base/errors.js';
 import { connect } from './redis-connection.js';
 import { FEED_RETENTION_MS, followFeed } from './redis-feed.js';
 import { pairsToObject, redisKeys, sessionFields, toSession, toUser } from './redis-keys.js';
@@ -7,6 +8,9 @@ import { scriptRunner, SCRIPTS } from './redis-script-runner.js';
 import type { RevocationEntry, RotateRefreshResult, SessionRecord, ServerStore, UpdateDataResult } from './store.js';
 
 export { failFastClusterOptions, failFastRedisOptions } from './redis-connection.js';
+
+/** An instance's acknowledgement record outlives its last heartbeat by this long, then goes. */
+const ACKNOWLEDGEMENT_KEPT_MS = 3600_000;
 
 /** Where the Redis store connects and how it names its keys. */
 export interface RedisStoreOptions {
@@ -42,8 +46,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
   // Errors surface through rejected commands; without a listener ioredis would log each one.
   if (ownsClient) client.on('error', () => {});
 
-  const { sessionPrefix, indexPrefix, sessionKey, indexKey, generationKey, userKey, usernameKey, counterKey, revocationsKey, feedKey } =
-    keys;
+  const { sessionPrefix, indexPrefix, sessionKey, indexKey, generationKey, userKey, usernameKey, counterKey } = keys;
+  const { revocationsKey, feedKey, acknowledgementsKey } = keys;
   const { call, run } = scriptRunner(client);
 
   const deleteSession = async (idHash: string) => (await run(SCRIPTS.deleteSession, [sessionKey(idHash)], [indexPrefix, idHash])) === 1;
@@ -187,12 +191,26 @@ export function createRedisStore(options: RedisStoreOptions = {}): ServerStore {
         // One transaction: the durable copy and the feed never disagree. The feed is trimmed by
         // age; what it has lost, the sorted set still holds for replays.
         const minId = `${Math.max(0, Date.now() - FEED_RETENTION_MS)}-0`;
-        await call(() =>
+        const results = await call(() =>
           client.multi().zadd(revocationsKey, entry.expiresAt, json).xadd(feedKey, 'MINID', '~', minId, '*', 'e', json).exec(),
         );
+        const [error, position] = results?.[1] ?? [new Error('the transaction was discarded')];
+        if (error) throw new StoreUnavailableError(error);
+        return position as string;
       },
       follow(onEntry) {
         return followFeed(client, feedKey, onEntry);
+      },
+      acknowledgements: {
+        async acknowledge(instance, position) {
+          await run(SCRIPTS.acknowledge, [acknowledgementsKey], [instance, position]);
+        },
+        async behind(position, withinMs) {
+          return (await run(SCRIPTS.behind, [acknowledgementsKey], [position, withinMs, ACKNOWLEDGEMENT_KEPT_MS])) as string[];
+        },
+        async leave(instance) {
+          await call(() => client.hdel(acknowledgementsKey, instance));
+        },
       },
       async list(now) {
         await call(() => client.zremrangebyscore(revocationsKey, '-inf', now));

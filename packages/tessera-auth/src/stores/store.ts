@@ -197,8 +197,11 @@ export interface CounterStore {
  * are kept until their `expiresAt` (epoch ms), then may be dropped.
  */
 export interface RevocationStore {
-  /** Stores the entry durably (and, for a shared store, publishes it on the feed); idempotent. */
-  add(entry: RevocationEntry): Promise<void>;
+  /**
+   * Stores the entry durably (and, for a shared store, publishes it on the feed); idempotent. A
+   * store with acknowledgements resolves with the entry's position in the feed.
+   */
+  add(entry: RevocationEntry): Promise<string | void>;
   /** Every entry still in force at `now`. */
   list(now: number): Promise<RevocationEntry[]>;
   /**
@@ -209,6 +212,27 @@ export interface RevocationStore {
    * Stores that serve one process do not need it: `add` already updated the local list.
    */
   follow?(onEntry: (entry: RevocationEntry, position: string) => void): RevocationFollower;
+  /**
+   * Acknowledged revocation (shared stores with a feed): where each instance is. Positions are
+   * dash-separated non-negative integers, ordered piece by piece (`12`, `1700000000000-3`).
+   */
+  readonly acknowledgements?: AcknowledgementStore;
+}
+
+/**
+ * Each instance's heartbeat, stamped with the store's own clock so that instances' clocks never
+ * enter the comparison: the position it has applied, and when it last said so.
+ */
+export interface AcknowledgementStore {
+  /** `instance` has applied every entry up to `position`: recorded with the store's current time. */
+  acknowledge(instance: string, position: string): Promise<void>;
+  /**
+   * The instances that acknowledged within the last `withinMs` (store time) and not yet up to
+   * `position`. Records silent for an hour are dropped on the way.
+   */
+  behind(position: string, withinMs: number): Promise<string[]>;
+  /** `instance` is leaving: its record is dropped, so no change waits for it. */
+  leave(instance: string): Promise<void>;
 }
 
 /** A subscription to a shared store's revocation feed (see `RevocationStore.follow`). */

@@ -323,6 +323,29 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.ok(!listed.some((e) => e.value === entries[2].value), 'an expired entry is not listed');
     });
 
+    withStore('acknowledgements: who is short of a position, by the store clock', async (store) => {
+      const acks = store.revocations.acknowledgements;
+      if (!acks) return; // a store that serves one process has no one to wait for
+      const entry = (value: string) => ({ kind: 'jti', value: unique(value), expiresAt: Date.now() + HOUR }) as const;
+      const [first, second] = [await store.revocations.add(entry('first')), await store.revocations.add(entry('second'))];
+      assert.ok(typeof first === 'string' && typeof second === 'string', 'add resolves with the position');
+      const [slow, quick] = [unique('slow'), unique('quick')];
+      await acks.acknowledge(slow, first);
+      await acks.acknowledge(quick, second);
+      const behind = async (position: string, withinMs = HOUR) =>
+        (await acks.behind(position, withinMs)).filter((instance) => instance === slow || instance === quick);
+      assert.deepEqual(await behind(second), [slow]);
+      assert.deepEqual(await behind(first), []);
+      assert.deepEqual(await behind(second, -1), [], 'an instance not heard from within the bound is not waited for');
+      await acks.acknowledge(slow, second);
+      assert.deepEqual(await behind(second), []);
+      await acks.leave(quick);
+      await acks.acknowledge(slow, first);
+      assert.deepEqual(await behind(second), [slow], 'an acknowledgement replaces the last one');
+      await acks.leave(slow);
+      assert.deepEqual(await behind(second), [], 'gone once it leaves');
+    });
+
     withStore('ping answers while the store is up', async (store) => {
       await store.ping();
     });
