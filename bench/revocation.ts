@@ -3,7 +3,9 @@
  * PostgreSQL; each
  * revocation is made at one of them in turn. Tokens: stateless instances, a token revoked by jti,
  * timed until each of the others hears it from the feed (the moment it enters their in-memory
- * list). Cached sessions: stateful instances serving their own copies, a session every instance
+ * list), and until the revocation answers at its instance, with acknowledgement (every instance
+ * has applied it) and without (the store's write only, as before acknowledgements); and the
+ * acknowledgements each idle instance sends per second. Cached sessions: stateful instances serving their own copies, a session every instance
  * has served, logged out at one, timed until each of the others answers 401 to a client polling
  * it. Sequential revocations, so this is latency, not throughput.
  *
@@ -38,8 +40,9 @@ const clock = () => performance.timeOrigin + performance.now();
 interface Instance {
   child: ChildProcess;
   url: string;
-  /** jti -> epoch ms at which this instance sent or heard it. */
+  /** jti -> epoch ms at which this instance sent, answered or heard it. */
   sent: Map<string, number>;
+  answered: Map<string, number>;
   heard: Map<string, number>;
   waiting: Map<string, () => void>;
 }
@@ -47,25 +50,38 @@ interface Instance {
 /** The shared store of one measurement: where instances point, and how it is taken down. */
 interface SharedStore {
   readonly env: Record<string, string>;
+  /** Acknowledgements the store has received so far. */
+  acknowledgements(): number;
   dispose(): Promise<void>;
 }
 
 async function startStore(kind: 'redis' | 'postgres'): Promise<SharedStore> {
   if (kind === 'postgres') {
-    const server = await startPostgres();
-    return { env: { POSTGRES_URL: server.url }, dispose: () => server.dispose() };
+    const server = await startPostgres({ statements: true });
+    const acknowledgements = () =>
+      Number(server.sql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%INSERT INTO tessera_revocation_acks%'"));
+    return { env: { POSTGRES_URL: server.url }, acknowledgements, dispose: () => server.dispose() };
   }
   const redis = await startRedis({ durable: false });
-  return { env: { REDIS_URL: redis.url }, dispose: () => redis.dispose() };
+  // Idle stateless instances run one script only: the acknowledgement.
+  const acknowledgements = () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(redis.cli('INFO', 'commandstats'))?.[1] ?? 0);
+  return { env: { REDIS_URL: redis.url }, acknowledgements, dispose: () => redis.dispose() };
 }
 
-async function startInstance(store: SharedStore, script = 'revocation-node.js'): Promise<Instance> {
+async function startInstance(store: SharedStore, script = 'revocation-node.js', acknowledge = true): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [join('bench/servers', script)], {
-    env: { ...process.env, ...store.env, PORT: String(port), NODE_ENV: 'production' },
+    env: { ...process.env, ...store.env, PORT: String(port), NODE_ENV: 'production', ACKNOWLEDGE: acknowledge ? 'on' : 'off' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const instance: Instance = { child, url: `http://127.0.0.1:${port}`, sent: new Map(), heard: new Map(), waiting: new Map() };
+  const instance: Instance = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    sent: new Map(),
+    answered: new Map(),
+    heard: new Map(),
+    waiting: new Map(),
+  };
   let buffered = '';
   let ready: () => void;
   const started = new Promise<void>((resolve) => (ready = resolve));
@@ -78,6 +94,7 @@ async function startInstance(store: SharedStore, script = 'revocation-node.js'):
       if (event === 'ready') ready();
       // A session logout prints only its time: the logouts are sequential.
       if (event === 'sent') instance.sent.set(at ? jti : 'session', Number(at || jti));
+      if (event === 'answered') instance.answered.set(jti, Number(at));
       if (event === 'heard') {
         instance.heard.set(jti, Number(at));
         instance.waiting.get(jti)?.();
@@ -93,28 +110,43 @@ const heardBy = (instance: Instance, jti: string) =>
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-/** The delivery latencies (ms) of COUNT revocations among `count` instances. */
-async function measure(count: number, storeKind: 'redis' | 'postgres'): Promise<number[]> {
+interface TokenRevocations {
+  /** Until each other instance heard it (ms, sorted). */
+  heard: number[];
+  /** Until the revocation answered at its instance (ms, sorted). */
+  answered: number[];
+  /** Acknowledgements each idle instance sent per second. */
+  heartbeatsPerSecond: number;
+}
+
+/** COUNT revocations among `count` instances, each made at one of them in turn. */
+async function measure(count: number, storeKind: 'redis' | 'postgres', acknowledge: boolean): Promise<TokenRevocations> {
   const store = await startStore(storeKind);
   const instances: Instance[] = [];
-  const latencies: number[] = [];
+  const heard: number[] = [];
+  const answered: number[] = [];
+  let heartbeatsPerSecond: number;
   try {
-    for (let i = 0; i < count; i++) instances.push(await startInstance(store));
+    for (let i = 0; i < count; i++) instances.push(await startInstance(store, 'revocation-node.js', acknowledge));
     // Warm-up: connections, JIT.
     for (let i = 0; i < 50; i++) await revoke(instances, i % count, randomUUID());
     for (let i = 0; i < COUNT; i++) {
-      const origin = i % count;
+      const origin = instances[i % count]!;
       const jti = randomUUID();
-      await revoke(instances, origin, jti);
-      const sentAt = instances[origin]!.sent.get(jti)!;
-      for (const [index, other] of instances.entries()) if (index !== origin) latencies.push(other.heard.get(jti)! - sentAt);
+      await revoke(instances, i % count, jti);
+      const sentAt = origin.sent.get(jti)!;
+      answered.push(origin.answered.get(jti)! - sentAt);
+      for (const other of instances) if (other !== origin) heard.push(other.heard.get(jti)! - sentAt);
     }
+    const [before, since] = [store.acknowledgements(), performance.now()];
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    heartbeatsPerSecond = (store.acknowledgements() - before) / count / ((performance.now() - since) / 1000);
   } finally {
     for (const instance of instances) instance.child.kill();
     await Promise.all(instances.map((instance) => (instance.child.exitCode === null ? once(instance.child, 'exit') : undefined)));
     await store.dispose();
   }
-  return latencies.sort((a, b) => a - b);
+  return { heard: heard.sort((a, b) => a - b), answered: answered.sort((a, b) => a - b), heartbeatsPerSecond };
 }
 
 /** The latencies (ms) until the other instances refuse a cached session logged out at one. */
@@ -164,24 +196,42 @@ async function firstRefusal(url: string, cookie: string): Promise<number> {
 async function main() {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const ms = (value: number) => value.toFixed(2);
-  const rows: string[] = [];
+  const storeName = (store: 'redis' | 'postgres') => (store === 'redis' ? 'Redis' : 'PostgreSQL');
+  const tokenRows: string[] = [];
+  const sessionRows: string[] = [];
   for (const store of STORES) {
-    for (const kind of KINDS) {
-      for (const count of INSTANCE_COUNTS) {
-        const sorted = kind === 'tokens' ? await measure(count, store) : await measureSessions(count, store);
-        rows.push(
-          `| ${store === 'redis' ? 'Redis' : 'PostgreSQL'} | ${kind === 'tokens' ? 'a token (jti), heard from the feed' : 'a cached session (logout), refused'} | ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
+    for (const count of INSTANCE_COUNTS) {
+      if (KINDS.includes('tokens')) {
+        for (const acknowledge of [false, true]) {
+          const { heard, answered, heartbeatsPerSecond } = await measure(count, store, acknowledge);
+          tokenRows.push(
+            `| ${storeName(store)} | ${count} | ${acknowledge ? 'yes' : 'no (before)'} | ${ms(percentile(answered, 50))} | ${ms(percentile(answered, 99))} | ${ms(percentile(heard, 50))} | ${ms(percentile(heard, 99))} | ${ms(heard.at(-1)!)} | ${heartbeatsPerSecond.toFixed(2)} |`,
+          );
+        }
+      }
+      if (KINDS.includes('sessions')) {
+        const sorted = await measureSessions(count, store);
+        sessionRows.push(
+          `| ${storeName(store)} | ${count} | ${sorted.length} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 90))} | ${ms(percentile(sorted, 99))} | ${ms(sorted.at(-1)!)} |`,
         );
       }
     }
   }
   const m = machine();
   const text = [
-    `Revocation propagation between instance processes sharing one store (loopback; Redis without persistence, PostgreSQL 15 without fsync): ${COUNT} revocations per row, each made at one instance in turn. A token is timed until every other instance has its jti in memory; a cached session until every other instance, asked again and again by a client over HTTP, answers 401 (the time includes that request). ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
+    `Revocation between instance processes sharing one store (loopback; Redis without persistence, PostgreSQL 15 without fsync): ${COUNT} revocations per row, each made at one instance in turn. ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}: ten processes share two cores here.`,
     '',
-    '| store | revoked | instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...rows,
+    'A token revoked by jti: how long the revocation takes to answer at its instance (with acknowledgement, once every instance has applied it; without, once the store has it), how long until each other instance has the jti in memory, and the acknowledgements each idle instance sends per second (its heartbeat). An authenticated request sends no store command either way.',
+    '',
+    '| store | instances | acknowledged | answered p50 ms | answered p99 ms | heard p50 ms | heard p99 ms | heard max ms | acks / instance / s idle |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|',
+    ...tokenRows,
+    '',
+    'A cached session logged out at one instance: until every other instance, asked again and again by a client over HTTP from the moment the logout was sent, answers 401 (the time includes that request).',
+    '',
+    '| store | instances | deliveries | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...sessionRows,
   ].join('\n');
   console.log(`\n${text}\n`);
   mkdirSync('bench/results', { recursive: true });

@@ -202,6 +202,36 @@ for (const [storeName, backendKind] of Object.entries(BACKENDS))
       }
     });
 
+    it('an instance frozen (SIGSTOP): a change at another still answers, and the frozen one refuses after SIGCONT until caught up', async (t) => {
+      if (!requireStore(t)) return;
+      await register('pia');
+      const token = await logIn(a(), 'pia');
+      const survivor = await logIn(a(), 'pia');
+      assert.equal((await me(b(), token)).status, 200);
+      const frozen = servers[1]!.child.pid!;
+      process.kill(frozen, 'SIGSTOP');
+      let waitedMs: number;
+      try {
+        // The feed read B had in flight is answered (empty) meanwhile: that stale answer, read on
+        // waking, must not pass for a fresh one.
+        await sleep(1_000);
+        const started = performance.now();
+        assert.equal((await as(a(), token).post('/auth/logout')).status, 204);
+        waitedMs = performance.now() - started;
+        await refusedAt(c(), token);
+      } finally {
+        process.kill(frozen, 'SIGCONT');
+      }
+      t.diagnostic(`the logout answered after ${Math.round(waitedMs)} ms, B frozen`);
+      // Not waited for once silent past the bound (5 s), plus the feed's answer window and a margin.
+      assert.ok(waitedMs < 15_000, `answered after ${Math.round(waitedMs)} ms`);
+      await refusedAt(b(), token, { orUnavailable: true });
+      let status = 0;
+      for (let i = 0; i < 250 && status !== 200; i++, await sleep(20)) status = (await me(b(), survivor)).status;
+      assert.equal(status, 200, 'trusted again once caught up');
+      await refusedAt(b(), token);
+    });
+
     it('an instance started after revocations refuses the revoked tokens', async (t) => {
       if (!requireStore(t)) return;
       await register('noa');

@@ -76,6 +76,36 @@ describe('postgres: schema and feed', () => {
     await assertFeedDeliversInOrder(() => createPostgresStore({ url: server.url }));
   });
 
+  it('the feed delivers in order when ids gain a digit (9, then 10), each entry once', async (t) => {
+    const server = postgresFor(t);
+    if (!server) return;
+    server.sql('CREATE DATABASE digits');
+    const url = server.url.replace(/\/tessera$/, '/digits');
+    const [writer, reader] = [createPostgresStore({ url }), createPostgresStore({ url })];
+    await Promise.all([writer, reader].map(waitUntilUp));
+    server.sql("SELECT setval('tessera_revocations_id_seq', 7)", 'digits');
+    const [seen, heard] = [[] as string[], new Set<string>()];
+    const follower = reader.revocations.follow!((added) => (seen.push(added.value), heard.add(added.value)));
+    try {
+      await follower.ready;
+      // Added while the follower is cut off, so that its catch-up reads them in one answer.
+      server.sql(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name LIKE 'tessera:revocation-feed:%'",
+        'digits',
+      );
+      const values = ['eight', 'nine', 'ten', 'eleven'];
+      for (const value of values) await writer.revocations.add(entry(value));
+      assert.deepEqual(await missing(heard, values), []);
+      // A later entry proves no earlier one comes again.
+      await writer.revocations.add(entry('twelve'));
+      assert.deepEqual(await missing(heard, ['twelve']), []);
+      assert.deepEqual(seen, [...values, 'twelve']);
+    } finally {
+      follower.stop();
+      await Promise.all([writer.close(), reader.close()]);
+    }
+  });
+
   it('instances starting together on an empty database apply the schema once, and all come up', async (t) => {
     const server = postgresFor(t);
     if (!server) return;

@@ -70,9 +70,10 @@ export function followPostgresFeed(
       }
       if (state.position === '')
         return sql<{ id: string; entry: null }[]>`SELECT coalesce(max(id), 0)::text AS id, NULL AS entry FROM tessera_revocations`;
+      // By the number: `ORDER BY id` would sort the text column of that name, putting 10 before 9.
       return sql<
         { id: string; entry: string }[]
-      >`SELECT id::text, entry FROM tessera_revocations WHERE id > ${state.position}::bigint ORDER BY id`;
+      >`SELECT id::text, entry FROM tessera_revocations WHERE id > ${state.position}::bigint ORDER BY tessera_revocations.id`;
     })();
     work.catch(() => {});
     try {
@@ -86,8 +87,10 @@ export function followPostgresFeed(
   };
 
   const poll = async () => {
+    // An answer proves everything committed before the read was sent has arrived, not more.
+    const sentAt = Date.now();
     const rows = await read();
-    state.lastContact = Date.now();
+    state.lastContact = sentAt;
     state.connected = listening;
     for (const row of rows) {
       state.position = row.id;

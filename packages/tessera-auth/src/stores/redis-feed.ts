@@ -54,9 +54,12 @@ export function followFeed(
     async () => {
       while (!stopped) {
         try {
-          // A short block: every return, empty or not, proves the feed is alive (a heartbeat).
+          // A short block: every return, empty or not, proves the feed is alive (a heartbeat). It
+          // proves everything added before the read was sent has arrived, not more: a reply that
+          // waited in the socket while this process was frozen is as old as its read.
+          const sentAt = Date.now();
           const batches = await reader.xread('BLOCK', FEED_POLL_MS, 'STREAMS', feedKey, state.position);
-          state.lastContact = Date.now();
+          state.lastContact = sentAt;
           state.connected = true;
           for (const [, messages] of batches ?? []) {
             for (const [id, fields] of messages) {

@@ -238,7 +238,10 @@ export interface AcknowledgementStore {
 /** A subscription to a shared store's revocation feed (see `RevocationStore.follow`). */
 export interface RevocationFollower {
   readonly ready: Promise<void>;
-  /** Epoch ms of the last answer from the feed (an entry or an empty poll): its heartbeat. */
+  /**
+   * Epoch ms at which the last answered read of the feed (an entry or an empty poll: its heartbeat)
+   * was sent: everything added before then has been delivered.
+   */
   readonly lastContact: number;
   /** False from a dropped connection until a read from the last seen entry answers again. */
   readonly connected: boolean;
