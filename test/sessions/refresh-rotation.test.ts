@@ -115,6 +115,15 @@ describe('refresh rotation', () => {
     assert.equal((await rotation.refresh(h0)).kind, 'reused');
   });
 
+  it('with no grace window, the predecessor is reuse even within the millisecond of its rotation', async () => {
+    const clock = frozenClock();
+    const store = createMemoryStore();
+    const { handle: h0 } = await newSession(store, clock);
+    const rotation = createRefreshRotation(store, policy, clock, { graceMs: 0 });
+    assert.equal((await rotation.refresh(h0)).kind, 'rotated');
+    assert.equal((await rotation.refresh(h0)).kind, 'reused');
+  });
+
   it('an older handle is reuse even inside the grace window', async () => {
     const clock = frozenClock();
     const store = createMemoryStore();

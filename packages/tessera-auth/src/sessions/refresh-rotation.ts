@@ -148,7 +148,8 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
         if (!record?.refresh || now >= sessionExpiresAt(record, policy)) throw new RefreshTokenInvalidError();
         const { refresh } = record;
         const live = liveHashes(refresh);
-        const inGrace = now - refresh.issuedAt <= options.graceMs;
+        // No grace at all with 0, even within the millisecond of the rotation.
+        const inGrace = options.graceMs > 0 && now - refresh.issuedAt <= options.graceMs;
 
         const liveAt = live.findIndex((hash) => sameHash(presentedHash, hash));
         if (liveAt === 0 || (liveAt > 0 && !inGrace)) {
