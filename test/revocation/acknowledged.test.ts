@@ -95,31 +95,6 @@ async function trials(t: TestContext, strategy: Strategy, openStore: () => Store
   }
 }
 
-describe('acknowledged revocation: when the answer arrives, no instance accepts (three instances on Redis)', () => {
-  const redisFor = useRedis();
-  for (const strategy of ['cached stateful', 'stateless', 'hybrid'] as const) {
-    for (const change of Object.keys(changes)) {
-      it(`${strategy}: ${change}`, async (t) => {
-        const redis = redisFor(t);
-        if (!redis) return;
-        await trials(t, strategy, () => createRedisStore({ url: redis.url }), change);
-      });
-    }
-  }
-
-  it('fault: every feed connection killed by Redis (CLIENT KILL) just before the change', async (t) => {
-    const redis = redisFor(t);
-    if (!redis) return;
-    const killFeeds = () => {
-      for (const line of redis.cli('CLIENT', 'LIST').split('\n')) {
-        const id = / name=tessera:revocation-feed:/.test(line) ? /^id=(\d+)/.exec(line)?.[1] : undefined;
-        if (id) redis.cli('CLIENT', 'KILL', 'ID', id);
-      }
-    };
-    await afterFeedsKilled(t, () => createRedisStore({ url: redis.url }), killFeeds);
-  });
-});
-
 /** The change made right after every instance's feed connection was killed by the store server. */
 async function afterFeedsKilled(t: TestContext, openStore: () => Store, killFeeds: () => void): Promise<void> {
   const [a, b, c] = await deployment('stateless', openStore);
@@ -140,25 +115,62 @@ async function afterFeedsKilled(t: TestContext, openStore: () => Store, killFeed
   }
 }
 
-describe('acknowledged revocation: when the answer arrives, no instance accepts (three instances on PostgreSQL)', () => {
-  const postgresFor = usePostgres();
-  for (const strategy of ['cached stateful', 'stateless', 'hybrid'] as const) {
-    for (const change of Object.keys(changes)) {
-      it(`${strategy}: ${change}`, async (t) => {
-        const server = postgresFor(t);
-        if (!server) return;
-        await trials(t, strategy, () => createPostgresStore({ url: server.url }), change);
-      });
-    }
-  }
+/** A shared store for the enclosing suite: how to open a client of it, and how to cut every feed connection. */
+interface Backend {
+  open(): Store;
+  killFeeds(): void;
+}
 
-  it('fault: every feed connection terminated (pg_terminate_backend) just before the change', async (t) => {
-    const server = postgresFor(t);
-    if (!server) return;
-    const killFeeds = () =>
-      void server.sql(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tessera:revocation-feed:%'",
+const BACKENDS: Record<string, () => (t: TestContext) => Backend | undefined> = {
+  Redis() {
+    const redisFor = useRedis();
+    return (t) => {
+      const redis = redisFor(t);
+      return (
+        redis && {
+          open: () => createRedisStore({ url: redis.url }),
+          killFeeds() {
+            for (const line of redis.cli('CLIENT', 'LIST').split('\n')) {
+              const id = / name=tessera:revocation-feed:/.test(line) ? /^id=(\d+)/.exec(line)?.[1] : undefined;
+              if (id) redis.cli('CLIENT', 'KILL', 'ID', id);
+            }
+          },
+        }
       );
-    await afterFeedsKilled(t, () => createPostgresStore({ url: server.url }), killFeeds);
+    };
+  },
+  PostgreSQL() {
+    const postgresFor = usePostgres();
+    return (t) => {
+      const server = postgresFor(t);
+      return (
+        server && {
+          open: () => createPostgresStore({ url: server.url }),
+          killFeeds: () =>
+            void server.sql(
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tessera:revocation-feed:%'",
+            ),
+        }
+      );
+    };
+  },
+};
+
+for (const [name, use] of Object.entries(BACKENDS)) {
+  describe(`acknowledged revocation: when the answer arrives, no instance accepts (three instances on ${name})`, () => {
+    const backendFor = use();
+    for (const strategy of ['cached stateful', 'stateless', 'hybrid'] as const) {
+      for (const change of Object.keys(changes)) {
+        it(`${strategy}: ${change}`, async (t) => {
+          const backend = backendFor(t);
+          if (backend) await trials(t, strategy, backend.open, change);
+        });
+      }
+    }
+
+    it('fault: every feed connection cut by the store server (CLIENT KILL, pg_terminate_backend) just before the change', async (t) => {
+      const backend = backendFor(t);
+      if (backend) await afterFeedsKilled(t, backend.open, backend.killFeeds);
+    });
   });
-});
+}

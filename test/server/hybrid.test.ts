@@ -305,7 +305,7 @@ describe('hybrid across two instances sharing a Redis', () => {
     assert.equal((await bearer(b, results[0]!.body.access_token as string).get('/auth/me')).status, 200);
   });
 
-  it('logout at one instance kills the access token at the other within milliseconds', async (t) => {
+  it('logout at one instance kills the access token at the other before it answers', async (t) => {
     const servers = await pair(t);
     if (!servers) return;
     const [a, b] = servers;
@@ -313,10 +313,7 @@ describe('hybrid across two instances sharing a Redis', () => {
     const atB = bearer(b, token);
     assert.equal((await atB.get('/auth/me')).status, 200);
     assert.equal((await api.post('/auth/logout')).status, 204);
-    const started = Date.now();
-    let status = 200;
-    while (status === 200 && Date.now() - started < 2_000) status = (await atB.get('/auth/me')).status;
-    assert.equal(status, 401);
+    assert.equal((await atB.get('/auth/me')).status, 401, 'the first request after the answer');
   });
 
   it('the hybrid request path sends no command to Redis (only the feed polls, on its own schedule)', async (t) => {

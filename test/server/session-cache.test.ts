@@ -10,7 +10,6 @@ import { commandsDuring, withoutBackgroundCommands, requireRedis, startRedis, ty
 import { CLI, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 const ADMIN = { username: 'root', password: 'root password' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `tessera serve --strategy stateful --session-cache`: two processes sharing one real Redis. A
@@ -66,23 +65,16 @@ describe('tessera serve --session-cache: two processes on one Redis', () => {
     assert.deepEqual([...withoutBackgroundCommands(commands, 100)], [], '100 requests at the second process, no Redis command');
   });
 
-  it('refuses at the second process a session logged out at the first', async (t) => {
+  it('refuses at the second process a session logged out at the first, on the first request after the answer', async (t) => {
     if (!requireRedis(t)) return;
-    const waits: number[] = [];
     for (let trial = 0; trial < 10; trial++) {
       const { atA, atB } = await signedIn();
       assert.equal((await atB.get('/auth/me')).status, 200);
       const stale = new Client(servers[1]!.url);
       for (const [name, value] of atA.cookies) stale.cookies.set(name, value);
       assert.equal((await atA.post('/auth/logout')).status, 204);
-      const started = Date.now();
-      while ((await stale.get('/auth/me')).status !== 401) {
-        assert.ok(Date.now() - started < 1_000, 'refused within a second');
-        await sleep(5);
-      }
-      waits.push(Date.now() - started);
+      assert.equal((await stale.get('/auth/me')).status, 401, `trial ${trial}`);
     }
-    t.diagnostic(`refused at the second process ${Math.max(...waits)} ms after the logout at worst (10 trials)`);
   });
 
   it('is a usage error with the token strategies', () => {

@@ -12,7 +12,7 @@ const PASSWORD = 'correct horse battery';
 describe('stateless revocation across instances sharing a Redis', () => {
   const redisFor = useRedis();
 
-  it('a logout at one instance is refused at the other within moments', async (t) => {
+  it('a logout at one instance is refused at the other on the first request after the answer', async (t) => {
     const redis = redisFor(t);
     if (!redis) return;
     const keysDir = mkdtempSync(join(tmpdir(), 'tessera-shared-keys-'));
@@ -29,20 +29,14 @@ describe('stateless revocation across instances sharing a Redis', () => {
       const atB = (token: string) => new Client(b.url, { authorization: `Bearer ${token}` });
       assert.equal((await atB(tokens[0]!).get('/auth/me')).status, 200, "B accepts A's token");
 
-      const revokedAt = Date.now();
+      // Acknowledged: the logout answers once B has applied it.
       assert.equal((await atA(tokens[0]!).post('/auth/logout')).status, 204);
-      let status = 200;
-      while (status === 200 && Date.now() - revokedAt < 5_000) status = (await atB(tokens[0]!).get('/auth/me')).status;
-      assert.equal(status, 401, 'B refuses the revoked token');
-      t.diagnostic(`revocation reached the other instance after ${Date.now() - revokedAt} ms (loopback, polling)`);
+      assert.equal((await atB(tokens[0]!).get('/auth/me')).status, 401, 'B refuses the revoked token at once');
       assert.equal((await atB(tokens[1]!).get('/auth/me')).status, 200, 'the other login is untouched');
 
       // Logout everywhere through B: A refuses the remaining token.
       assert.equal((await atB(tokens[1]!).post('/auth/logout-all')).status, 204);
-      let statusAtA = 200;
-      const since = Date.now();
-      while (statusAtA === 200 && Date.now() - since < 5_000) statusAtA = (await atA(tokens[1]!).get('/auth/me')).status;
-      assert.equal(statusAtA, 401);
+      assert.equal((await atA(tokens[1]!).get('/auth/me')).status, 401);
     } finally {
       await a.stop();
       await b.stop();
