@@ -54,10 +54,10 @@ export interface AuthOptions {
     /**
      * Stateful strategy: serve sessions from a copy in each instance instead of reading the store
      * on every request (default off: strict mode). A session ended anywhere is refused everywhere
-     * once the revocation feed delivers the end (milliseconds with Redis); an instance that has not
-     * heard from the feed within `maxStaleness` reads the store again, and answers 503 if it cannot.
-     * A client's own data updates are read back at any instance on its next request. Several
-     * instances need a store with a feed (Redis); memory and SQLite serve one process.
+     * before the end answers (every instance acknowledges it); an instance that has not heard
+     * from the feed within `maxStaleness` reads the store again, and answers 503 if it cannot. A
+     * client's own data updates are read back at any instance on its next request. Several
+     * instances need a store with a feed (Redis, PostgreSQL, SQLite on one host); memory serves one process.
      */
     cache?: boolean | SessionCacheOptions;
   };

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../base/errors.js';
 import { normalizeUsername, type RevocationEntry, type SessionCreateCondition, type SessionRecord, type ServerStore } from './store.js';
+import { followSqliteFeed } from './sqlite-feed.js';
 import { toSession, toUser, type SessionRow, type UserRow } from './sql-rows.js';
 
 /** Options of the SQLite store. */
@@ -51,6 +52,11 @@ CREATE TABLE IF NOT EXISTS tessera_revocations (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tessera_revocations_expiry ON tessera_revocations (expires_at);
+CREATE TABLE IF NOT EXISTS tessera_revocation_acks (
+  instance TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  acked_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tessera_counters (
   key TEXT PRIMARY KEY,
   count INTEGER NOT NULL,
@@ -58,12 +64,16 @@ CREATE TABLE IF NOT EXISTS tessera_counters (
 ) WITHOUT ROWID;
 `;
 
+/** An instance's acknowledgement record outlives its last heartbeat by this long, then goes. */
+const ACKNOWLEDGEMENT_KEPT_MS = 3600_000;
+
 /** Columns added after the first release, for databases created before them. */
 const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_jkt: 'TEXT', refresh_spent: 'TEXT' };
 
 /**
  * The embedded durable store: sessions survive a restart, and several processes on one host may
- * share the file (WAL mode, busy timeout). Each method is one statement or one transaction, so
+ * share the file (WAL mode, busy timeout), each following the others' revocations through it (see
+ * `followSqliteFeed`) and acknowledging them. Each method is one statement or one transaction, so
  * each is atomic.
  *
  * @example
@@ -149,7 +159,19 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     sweepCounters: db.prepare('DELETE FROM tessera_counters WHERE gc_at <= ?'),
     addRevocation: db.prepare('INSERT INTO tessera_revocations (entry, expires_at) VALUES (?, ?)'),
     listRevocations: db.prepare<[number], { entry: string }>('SELECT entry FROM tessera_revocations WHERE expires_at > ?'),
-    sweepRevocations: db.prepare('DELETE FROM tessera_revocations WHERE expires_at <= ?'),
+    // The newest row stays: its id must never be handed out again (the feed reads by id).
+    sweepRevocations: db.prepare(
+      'DELETE FROM tessera_revocations WHERE expires_at <= ? AND rowid < (SELECT max(rowid) FROM tessera_revocations)',
+    ),
+    acknowledge: db.prepare(
+      `INSERT INTO tessera_revocation_acks (instance, position, acked_at) VALUES (?, ?, ?)
+       ON CONFLICT (instance) DO UPDATE SET position = excluded.position, acked_at = excluded.acked_at`,
+    ),
+    dropAcknowledgements: db.prepare('DELETE FROM tessera_revocation_acks WHERE acked_at < ?'),
+    behind: db.prepare<[number, number], { instance: string }>(
+      'SELECT instance FROM tessera_revocation_acks WHERE acked_at >= ? AND position < ?',
+    ),
+    leave: db.prepare('DELETE FROM tessera_revocation_acks WHERE instance = ?'),
   };
 
   const generationOf = (userId: string) => q.generation.get(userId)?.generation ?? 0;
@@ -289,8 +311,21 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       reset: (key) => run(() => void q.resetCounter.run(key)),
     },
     revocations: {
-      add: (entry) => run(() => void q.addRevocation.run(JSON.stringify(entry), entry.expiresAt)),
+      add: (entry) => run(() => String(q.addRevocation.run(JSON.stringify(entry), entry.expiresAt).lastInsertRowid)),
       list: (now) => run(() => q.listRevocations.all(now).map((row) => JSON.parse(row.entry) as RevocationEntry)),
+      // Several processes may share the file: each follows the others' revocations through it.
+      follow: (onEntry) => followSqliteFeed(db, onEntry),
+      // One host, one clock: the processes sharing a file stamp acknowledgements with it.
+      acknowledgements: {
+        acknowledge: (instance, position) => run(() => void q.acknowledge.run(instance, Number(position), Date.now())),
+        behind: (position, withinMs) =>
+          run(() => {
+            const now = Date.now();
+            q.dropAcknowledgements.run(now - ACKNOWLEDGEMENT_KEPT_MS);
+            return q.behind.all(now - withinMs, Number(position)).map((row) => row.instance);
+          }),
+        leave: (instance) => run(() => void q.leave.run(instance)),
+      },
     },
     ping: () => run(() => void db.prepare('SELECT 1').get()),
     async close() {

@@ -205,7 +205,7 @@ export interface RevocationStore {
   /** Every entry still in force at `now`. */
   list(now: number): Promise<RevocationEntry[]>;
   /**
-   * Shared stores only (Redis, PostgreSQL): delivers every entry added from now on, by any
+   * Shared stores only (Redis, PostgreSQL, SQLite): delivers every entry added from now on, by any
    * instance, at least once, including those added while the connection was down, each with its
    * position in the feed (the same on every instance). `ready` resolves once entries added
    * after the call are certain to be delivered (call `list` after it to cover everything before).

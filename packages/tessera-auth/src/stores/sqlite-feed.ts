@@ -1,0 +1,51 @@
+import type { Database } from 'better-sqlite3';
+import { followerOf, type FollowerState } from './feed-follower.js';
+import type { RevocationEntry, RevocationFollower } from './store.js';
+
+/** How often a follower asks whether another connection has written to the file (ms). */
+const CHANGE_POLL_MS = 10;
+/** A read of the revocation table at least this often, changed or not: the heartbeat (ms). */
+const FEED_POLL_MS = 500;
+
+/**
+ * Follows the revocation table of a SQLite file that several processes share. `PRAGMA
+ * data_version` changes when another connection commits, so a cheap check every 10 ms wakes the
+ * read of every row after the last one seen; rows get increasing ids in commit order (SQLite has
+ * one writer at a time, and the sweep never deletes the newest row, so an id is never reused).
+ * Reads are synchronous and local: an answer proves everything committed before it.
+ */
+export function followSqliteFeed(db: Database, onEntry: (entry: RevocationEntry, position: string) => void): RevocationFollower {
+  const newest = db.prepare<[], { id: number | null }>('SELECT max(rowid) AS id FROM tessera_revocations');
+  const after = db.prepare<[number], { id: number; entry: string }>(
+    'SELECT rowid AS id, entry FROM tessera_revocations WHERE rowid > ? ORDER BY rowid',
+  );
+  const dataVersion = () => db.pragma('data_version', { simple: true }) as number;
+  const state: FollowerState = { lastContact: Date.now(), connected: true, position: String(newest.get()?.id ?? 0) };
+  let seenVersion = dataVersion();
+  let readAt = Date.now();
+
+  const read = () => {
+    const sentAt = Date.now();
+    for (const row of after.all(Number(state.position))) {
+      state.position = String(row.id);
+      onEntry(JSON.parse(row.entry) as RevocationEntry, state.position);
+    }
+    state.lastContact = readAt = sentAt;
+  };
+  const timer = setInterval(() => {
+    if (!db.open) return;
+    try {
+      const version = dataVersion();
+      // This process's own writes leave data_version as it is: they are read at the heartbeat.
+      if (version !== seenVersion || Date.now() - readAt >= FEED_POLL_MS) {
+        seenVersion = version;
+        read();
+      }
+    } catch {
+      // A busy or failing file: the follower goes stale until a read succeeds.
+    }
+  }, CHANGE_POLL_MS);
+  timer.unref();
+
+  return followerOf(Promise.resolve(), state, () => clearInterval(timer));
+}
