@@ -119,8 +119,10 @@ export function createAcknowledgements(
         if (!polling) void poll();
       });
     },
+    /** Stops the heartbeat and leaves; changes still waiting answer at once, as unacknowledged. */
     close(): void {
       clearInterval(heartbeat);
+      for (const wait of waiting.splice(0)) wait.done({ waitedMs: performance.now() - wait.since, unacknowledged: ['(closed)'] });
       store.leave(instance).catch(() => {});
     },
   };
