@@ -158,6 +158,13 @@ describe('metrics during a Redis outage', () => {
       return response.body as unknown as string;
     };
     assert.ok(sample(await scrape(), 'tessera_revocation_feed_staleness_seconds') < 2);
+    // A logout waits until every instance (here, this one) has applied it, and says how long that took.
+    const other = await client.post('/auth/login', { username: 'outage', password: PASSWORD });
+    const logout = await client.post('/auth/logout', {}, { authorization: `Bearer ${other.body.access_token as string}` });
+    assert.equal(logout.status, 204);
+    const page = await scrape();
+    assert.equal(sample(page, 'tessera_revocation_acknowledgement_seconds_count'), 1);
+    assert.match(page, /^tessera_revocation_unacknowledged_total 0$/m);
 
     await redis.stop();
     let staleness = 0;

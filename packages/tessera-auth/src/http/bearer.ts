@@ -197,11 +197,10 @@ async function verifiedClaims(token: string | null, options: BearerOptions): Pro
     if (remoteKeys) dropRevokedKeys(revocations, remoteKeys);
   }
   remoteKeys?.refreshIfStale();
-  const read = () => (revocations ? revocations.verified(token, verify) : verify(token));
   try {
-    return read();
+    return revocations ? revocations.verified(token, verify) : verify(token);
   } catch (error) {
     if (!(error instanceof TokenKeyUnknownError && remoteKeys && (await remoteKeys.refreshForUnknownKid()))) throw error;
-    return read();
+    return revocations ? revocations.verified(token, verify) : verify(token);
   }
 }

@@ -14,7 +14,7 @@ export interface Acknowledged {
 const POLL_MS = 2;
 
 /** Positions are dash-separated integers, compared piece by piece (see `RevocationStore.acknowledgements`). */
-export function comparePositions(a: string, b: string): number {
+function comparePositions(a: string, b: string): number {
   const [left, right] = [a.split('-').map(Number), b.split('-').map(Number)];
   for (let i = 0; i < Math.max(left.length, right.length); i++) {
     const difference = (left[i] ?? 0) - (right[i] ?? 0);
