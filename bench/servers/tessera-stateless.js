@@ -2,7 +2,8 @@
 // algorithm named by $ALG (EdDSA by default, HS256 to compare with the HMAC peers). $STRATEGY is
 // stateless (default) or hybrid: their request paths are meant to cost the same. With $REDIS_URL
 // (or $POSTGRES_URL) the list is shared over that store (durable copy + feed) and starts with
-// $REVOKED entries. $JWK is the signing key that instances share (a fresh one when unset).
+// $REVOKED entries. $JWK is the signing key that instances share (a fresh one when unset);
+// $MAX_STALENESS the staleness bound in seconds (the library's default when unset).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { createAuth, createMemoryStore } from 'tessera-auth';
@@ -32,7 +33,12 @@ for (let attempt = 0; ; attempt++) {
 const auth = createAuth({
   strategy: process.env.STRATEGY ?? 'stateless',
   store,
-  tokens: { keys, issuer: 'https://bench.example', accessTtl: 3600 },
+  tokens: {
+    keys,
+    issuer: 'https://bench.example',
+    accessTtl: 3600,
+    ...(process.env.MAX_STALENESS && { maxStaleness: Number(process.env.MAX_STALENESS) }),
+  },
 });
 await auth.ready();
 for (let i = 0; i < Number(process.env.REVOKED ?? 0); i++) {

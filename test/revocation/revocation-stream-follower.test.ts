@@ -9,10 +9,14 @@ import { startTestServer } from '../helpers/server.js';
 const CLIENT = { id: 'orders', secret: 'a-client-secret-of-at-least-32-characters' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A TCP relay to `port` that can cut every connection through it, and shows what clients sent. */
+/**
+ * A TCP relay to `port` that can cut every connection through it, or hold what the server sends
+ * (a stalled stream: connections open, nothing delivered), and shows what clients sent.
+ */
 async function relay(port: number) {
   const sockets = new Set<Socket>();
   const requests: string[] = [];
+  let holding = false;
   const server = createServer((client) => {
     const upstream = createConnection(port);
     for (const socket of [client, upstream]) {
@@ -21,16 +25,98 @@ async function relay(port: number) {
       socket.on('error', () => {});
     }
     client.once('data', (chunk) => requests.push(chunk.toString()));
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => void (holding || client.write(chunk)));
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
     cut: () => sockets.forEach((socket) => socket.destroy()),
+    /** From now on, nothing the server sends reaches the clients. */
+    hold: () => void (holding = true),
     close: () => (sockets.forEach((socket) => socket.destroy()), server.close()),
   };
 }
+
+/** A stateless identity server with one user, and a revocation-stream client of it. */
+async function withUser(server: { url: string }) {
+  const account = new Client(server.url);
+  await account.post('/auth/register', { username: 'rita', password: 'correct horse battery' });
+  return {
+    logIn: async () =>
+      (await account.post('/auth/login', { username: 'rita', password: 'correct horse battery', transport: 'body' })).body
+        .access_token as string,
+    logOut: async (token: string) =>
+      assert.equal((await new Client(server.url, { authorization: `Bearer ${token}` }).post('/auth/logout')).status, 204),
+    sidOf: (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string,
+  };
+}
+
+/** Whether a follower refuses the session now: revoked (401) or its copy untrusted (503). */
+function refuses(revocations: { check(claims: { sid: string }): void }, sid: string): boolean {
+  try {
+    revocations.check({ sid });
+    return false;
+  } catch (error) {
+    assert.ok(['token_revoked', 'store_unavailable'].includes((error as { code: string }).code));
+    return true;
+  }
+}
+
+// What a follower gets, as the docs state it: it is not waited for, so it refuses a revoked token
+// once the entry reaches it (live stream), or, if the stream stalls, once its bound has passed since
+// it last heard from the stream, which is before the answer: never later than the bound after it.
+it('a stream follower refuses a revoked token once the entry arrives, and at the latest its bound after the answer when the stream stalls', async (t) => {
+  const server = await startTestServer({ strategy: 'stateless', clients: [parseClient(`${CLIENT.id}:${CLIENT.secret}`)] });
+  const proxy = await relay(Number(new URL(server.url).port));
+  const bound = 1; // seconds
+  const follow = (url: string) =>
+    followRevocationStream({ url: `${url}/revocations/stream`, clientId: CLIENT.id, clientSecret: CLIENT.secret, maxStaleness: bound });
+  const live = follow(server.url);
+  const stalled = follow(proxy.url);
+  try {
+    const { logIn, logOut, sidOf } = await withUser(server);
+    await Promise.all([live.ensureLoaded(), stalled.ensureLoaded()]);
+
+    let before = 0; // entries already there when the answer arrived
+    let latestMs = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const token = await logIn();
+      await logOut(token);
+      const answered = performance.now();
+      if (live.isRevoked({ sid: sidOf(token) })) before++;
+      else
+        await new Promise<void>((resolve) =>
+          live.events.on('revocation', function heard(entry) {
+            if (entry.value !== sidOf(token)) return;
+            live.events.off('revocation', heard);
+            resolve();
+          }),
+        );
+      latestMs = Math.max(latestMs, performance.now() - answered);
+      assert.throws(() => live.check({ sid: sidOf(token) }), { code: 'token_revoked' });
+    }
+    t.diagnostic(
+      `live stream: the entry was there when the answer arrived in ${before} of 20 trials; at most ${latestMs.toFixed(2)} ms after it`,
+    );
+
+    const token = await logIn();
+    assert.equal(refuses(stalled, sidOf(token)), false);
+    proxy.hold(); // the stream stalls: nothing more arrives, not even heartbeats
+    await logOut(token);
+    const answered = performance.now();
+    assert.equal(stalled.isRevoked({ sid: sidOf(token) }), false, 'the entry never reached it');
+    await sleep(bound * 1000 + 100 - (performance.now() - answered));
+    assert.ok(refuses(stalled, sidOf(token)), 'refused once its bound has passed since the answer');
+  } finally {
+    live.close();
+    stalled.close();
+    proxy.close();
+    await server.stop();
+  }
+});
 
 // The library's follower, cut off while revocations happen: it comes back with Last-Event-ID, is
 // untrusted (503) meanwhile, and gets what it missed without the snapshot again.
@@ -39,14 +125,7 @@ it('followRevocationStream resumes with Last-Event-ID after a cut, and fails clo
   const proxy = await relay(Number(new URL(server.url).port));
   const revocations = followRevocationStream({ url: `${proxy.url}/revocations/stream`, clientId: CLIENT.id, clientSecret: CLIENT.secret });
   try {
-    const account = new Client(server.url);
-    await account.post('/auth/register', { username: 'rita', password: 'correct horse battery' });
-    const logIn = async () =>
-      (await account.post('/auth/login', { username: 'rita', password: 'correct horse battery', transport: 'body' })).body
-        .access_token as string;
-    const logOut = async (token: string) =>
-      assert.equal((await new Client(server.url, { authorization: `Bearer ${token}` }).post('/auth/logout')).status, 204);
-    const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
+    const { logIn, logOut, sidOf } = await withUser(server);
 
     const first = await logIn();
     await logOut(first); // in the snapshot

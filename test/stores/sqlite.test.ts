@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, it } from 'node:test';
 import { createSessionManager } from '../../packages/tessera-auth/src/sessions/session-manager.js';
 import Database from 'better-sqlite3';
@@ -81,4 +83,37 @@ it('a database from before random refresh handles loses the successor keys it he
   const reopened = new Database(path, { readonly: true });
   assert.deepEqual(reopened.prepare('SELECT refresh_key FROM tessera_sessions').all(), [{ refresh_key: null }]);
   reopened.close();
+});
+
+// Several processes on one file (tessera serve instances on one data directory). A transaction that
+// reads and then writes must take the write lock first: begun as a read, it fails at once with
+// "database is locked" whenever another process commits in between, whatever the busy timeout.
+it('several processes changing one user at once: no write refused', async () => {
+  const path = join(dir, 'shared.db');
+  const store = createSqliteStore({ path });
+  await store.users.create({ id: 'u1', username: 'ana', passwordHash: 'x', roles: ['user'], createdAt: Date.now() });
+  await store.close();
+  const writer = new URL('./sqlite-writer.js', import.meta.url).pathname;
+  const runs = await Promise.all([1, 2, 3].map(() => promisify(execFile)(process.execPath, [writer, path, 'u1', '1000'])));
+  assert.deepEqual(
+    runs.map((run) => Number(run.stdout)),
+    [0, 0, 0],
+    'refused writes per process',
+  );
+});
+
+// A connection's own commits leave its data_version as it is: without a read after each add, this
+// process would apply its own revocation (and pass it on to stream followers) only at the heartbeat.
+it("an instance's own revocation reaches its feed before the write answers", async () => {
+  const store = createSqliteStore({ path: join(dir, 'own-writes.db') });
+  const heard: string[] = [];
+  const follower = store.revocations.follow!((entry) => heard.push(entry.value));
+  try {
+    await follower.ready;
+    await store.revocations.add({ kind: 'sid', value: 's1', expiresAt: Date.now() + 60_000 });
+    assert.deepEqual(heard, ['s1']);
+  } finally {
+    follower.stop();
+    await store.close();
+  }
 });

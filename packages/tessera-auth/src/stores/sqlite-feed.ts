@@ -13,8 +13,16 @@ const FEED_POLL_MS = 500;
  * read of every row after the last one seen; rows get increasing ids in commit order (SQLite has
  * one writer at a time, and the sweep never deletes the newest row, so an id is never reused).
  * Reads are synchronous and local: an answer proves everything committed before it.
+ *
+ * A connection's own commits leave its `data_version` as it is: the follower puts a read in
+ * `ownWrites`, which the store runs after each revocation it adds, so this process applies it (and
+ * passes it on to stream followers) before the write answers, not at the next heartbeat.
  */
-export function followSqliteFeed(db: Database, onEntry: (entry: RevocationEntry, position: string) => void): RevocationFollower {
+export function followSqliteFeed(
+  db: Database,
+  onEntry: (entry: RevocationEntry, position: string) => void,
+  ownWrites: Set<() => void>,
+): RevocationFollower {
   const newest = db.prepare<[], { id: number | null }>('SELECT max(rowid) AS id FROM tessera_revocations');
   const after = db.prepare<[number], { id: number; entry: string }>(
     'SELECT rowid AS id, entry FROM tessera_revocations WHERE rowid > ? ORDER BY rowid',
@@ -34,20 +42,26 @@ export function followSqliteFeed(db: Database, onEntry: (entry: RevocationEntry,
     }
     state.lastContact = readAt = sentAt;
   };
-  const timer = setInterval(() => {
+  /** Reads when another connection has committed, or at the heartbeat. */
+  const poll = (force: boolean) => {
     if (!db.open) return;
     try {
       const current = dataVersion();
-      // This process's own writes leave data_version as it is: they are read at the heartbeat.
-      if (current !== seenVersion || Date.now() - readAt >= FEED_POLL_MS) {
+      if (force || current !== seenVersion || Date.now() - readAt >= FEED_POLL_MS) {
         seenVersion = current;
         read();
       }
     } catch {
       // A busy or failing file: the follower goes stale until a read succeeds.
     }
-  }, CHANGE_POLL_MS);
+  };
+  const timer = setInterval(() => poll(false), CHANGE_POLL_MS);
   timer.unref();
 
-  return followerOf(Promise.resolve(), state, () => clearInterval(timer));
+  const catchUp = () => poll(true);
+  ownWrites.add(catchUp);
+  return followerOf(Promise.resolve(), state, () => {
+    clearInterval(timer);
+    ownWrites.delete(catchUp);
+  });
 }

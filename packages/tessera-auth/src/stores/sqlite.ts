@@ -211,6 +211,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     return true;
   });
 
+  // The feeds of this connection, read after each revocation it adds (see followSqliteFeed).
+  const ownWrites = new Set<() => void>();
+
   /** Runs a synchronous SQLite call, reporting any failure as the store being unavailable. */
   const run = async <T>(operation: () => T): Promise<T> => {
     try {
@@ -292,7 +295,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
           const row = q.userByName.get(normalizeUsername(username));
           return row ? toUser(row) : null;
         }),
-      update: (id, changes) => run(() => updateUser(id, changes)),
+      update: (id, changes) => run(() => updateUser.immediate(id, changes)),
     },
     counters: {
       add: (key, delta, windowMs) =>
@@ -311,10 +314,15 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       reset: (key) => run(() => void q.resetCounter.run(key)),
     },
     revocations: {
-      add: (entry) => run(() => String(q.addRevocation.run(JSON.stringify(entry), entry.expiresAt).lastInsertRowid)),
+      add: (entry) =>
+        run(() => {
+          const position = String(q.addRevocation.run(JSON.stringify(entry), entry.expiresAt).lastInsertRowid);
+          for (const catchUp of ownWrites) catchUp(); // this connection's commits: read now, not at the heartbeat
+          return position;
+        }),
       list: (now) => run(() => q.listRevocations.all(now).map((row) => JSON.parse(row.entry) as RevocationEntry)),
       // Several processes may share the file: each follows the others' revocations through it.
-      follow: (onEntry) => followSqliteFeed(db, onEntry),
+      follow: (onEntry) => followSqliteFeed(db, onEntry, ownWrites),
       // One host, one clock: the processes sharing a file stamp acknowledgements with it.
       acknowledgements: {
         acknowledge: (instance, position) => run(() => void q.acknowledge.run(instance, Number(position), Date.now())),

@@ -1,0 +1,3 @@
+import { acknowledgedAcrossProcesses } from './matrix.js';
+
+acknowledgedAcrossProcesses('Redis', 'stateless');
