@@ -7,7 +7,7 @@ import { loadUntil, signUpMany, sleep, useScaleOut } from '../helpers/scale-out.
 /**
  * Three instances behind nginx (round robin, no stickiness), in each strategy: users log in and
  * keep working while their requests land on every instance, and a logout through the balancer is
- * enforced by every instance, with the delay measured.
+ * refused by every instance from the moment it answers.
  */
 for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies readonly Strategy[]) {
   describe(`${strategy}: three instances behind nginx`, () => {
@@ -31,7 +31,7 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
       for (const count of Object.values(report.upstreams)) assert.ok(count > report.requests / 6, `round robin spreads the load: ${count}`);
     });
 
-    it('a logout through the balancer is enforced by every instance (delay measured)', async (t) => {
+    it('a logout through the balancer is refused by every instance at the first request after the answer', async (t) => {
       const scale = scaleFor(t);
       if (!scale) return;
       const [user] = await signUpMany(scale, `${strategy}-logout`, 1);
@@ -40,19 +40,13 @@ for (const strategy of ['stateful', 'stateless', 'hybrid'] as const satisfies re
         assert.equal((await new Client(instance.url, headers).get('/auth/me')).status, 200, `accepted at ${instance.port} before`);
       }
       assert.equal(await user!.logOut(), 204);
-      const loggedOutAt = Date.now();
-      const delays = await Promise.all(
-        scale.instances.map(async (instance) => {
-          const probe = new Client(instance.url, headers);
-          for (;;) {
-            const answer = await probe.get('/auth/me');
-            if (answer.status === 401) return Date.now() - loggedOutAt;
-            assert.equal(answer.status, 200, `only 200 (not heard yet) or 401 at ${instance.port}`);
-            assert.ok(Date.now() - loggedOutAt < 5_000, `${instance.port} still accepts after 5 s`);
-          }
-        }),
+      // Stateful: every instance reads the store; the token strategies: the logout answered once
+      // every instance had applied it (acknowledged revocation).
+      const after = await Promise.all(scale.instances.map((instance) => new Client(instance.url, headers).get('/auth/me')));
+      assert.deepEqual(
+        after.map((answer) => answer.status),
+        [401, 401, 401],
       );
-      t.diagnostic(`refused by the three instances ${delays.join(' / ')} ms after the logout answered`);
     });
   });
 }

@@ -5,15 +5,19 @@ import { FEED_CHANNEL } from './postgres-schema.js';
 
 /** A follower reads at least this often, notified or not: its heartbeat, and a catch-up for any lost notification (ms). */
 const FEED_POLL_MS = 500;
-/** A read unanswered for this long means the connection is gone (a frozen server, a dead host): a new one is opened (ms). */
+/**
+ * A read unanswered for this long is abandoned and a new connection opened (a dead host may never
+ * answer). Silence is not a known loss: the copy stays trusted until the staleness bound, as on
+ * Redis, and a store frozen for a moment costs no 503 (ms).
+ */
 const READ_DEADLINE_MS = 2_000;
 
 /**
  * Follows the revocation table on a dedicated connection: `LISTEN` wakes it as soon as an entry
  * commits, and it reads everything after the last id it saw, at the latest every 500 ms. Each
- * answer is a heartbeat. A dropped or silent connection makes it untrusted until a new one has
- * listened and read from the last id, so nothing committed meanwhile is lost. Ids become visible in
- * commit order (see `tessera_add_revocation`), so "after the last id" never skips one. Delivery is
+ * answer is a heartbeat. A dropped connection makes it untrusted at once (a silent one, after the
+ * staleness bound) until a new one has listened and read from the last id, so nothing committed
+ * meanwhile is lost. Ids become visible in commit order (see `tessera_add_revocation`), so "after the last id" never skips one. Delivery is
  * at least once; the revocation list is idempotent.
  */
 export function followPostgresFeed(
@@ -48,12 +52,17 @@ export function followPostgresFeed(
     const created = (url === undefined ? postgres(readerOptions) : postgres(url, readerOptions)) as unknown as Sql<Record<string, never>>;
     return created;
   };
-  const drop = () => {
+  /** Abandons the connection; `lost`: it failed or closed, which makes the copy untrusted at once. */
+  const drop = (lost: boolean) => {
     void reader?.end({ timeout: 0 }).catch(() => {});
     reader = undefined;
     listening = false;
-    state.connected = false;
+    if (lost) state.connected = false;
   };
+  const unanswered = new Error('the revocation feed did not answer');
+  // No answer in time (the read's deadline; Postgres.js's connect, queue or query timeout against a
+  // frozen server) is silence, not a known loss: the staleness bound decides.
+  const silence = (error: unknown) => error === unanswered || /_TIMEOUT$/.test(String((error as { code?: unknown } | undefined)?.code));
 
   /** One read after the position (the newest id when there is none yet), listening first so nothing falls in between. */
   const read = async (): Promise<{ id: string; entry: string | null }[]> => {
@@ -61,7 +70,7 @@ export function followPostgresFeed(
     const sql = reader;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the revocation feed did not answer')), READ_DEADLINE_MS);
+      timer = setTimeout(() => reject(unanswered), READ_DEADLINE_MS);
     });
     const work = (async () => {
       if (!listening) {
@@ -79,7 +88,7 @@ export function followPostgresFeed(
     try {
       return await Promise.race([work, deadline]);
     } catch (error) {
-      drop();
+      drop(!silence(error));
       throw error;
     } finally {
       clearTimeout(timer);
@@ -131,6 +140,6 @@ export function followPostgresFeed(
   return followerOf(ready, state, () => {
     stopped = true;
     nudge();
-    drop();
+    drop(true);
   });
 }
