@@ -23,6 +23,7 @@ import { fetchListener } from '../helpers/fetch-server.js';
  *   GET  /admin         requireAuth({roles: ['admin']})
  *   POST /logout        204;  POST /logout-all  requireAuth, 204
  *   GET  /boom          a route that throws a TesseraError (400)
+ *   GET  /bug           a route with a bug (a TypeError: 500, reported to the auth's `onError`)
  */
 export interface AdapterApp {
   readonly url: string;
@@ -38,6 +39,12 @@ async function login(context: AuthContext, body: LoginBody) {
   );
   return { session_id: result.session.id, ...tokenResponseBody(result) };
 }
+
+/** What a bug in a route looks like: not a TesseraError. */
+const bug = (): never => {
+  const user = null as unknown as { id: string };
+  return user.id as never; // TypeError: Cannot read properties of null
+};
 
 const me = (context: AuthContext) => ({
   id: context.user?.id,
@@ -77,14 +84,15 @@ export async function expressApp(auth: Auth): Promise<AdapterApp> {
   app.get('/boom', () => {
     throw new InvalidRequestError('Boom.');
   });
-  app.use(ex.problemHandler());
+  app.get('/bug', () => bug());
+  app.use(ex.problemHandler({ onError: auth.onError }));
   return serve(app);
 }
 
 export async function fastifyApp(auth: Auth): Promise<AdapterApp> {
   const app = Fastify();
   await app.register(fa.tessera, { auth });
-  app.setErrorHandler(fa.problemHandler());
+  app.setErrorHandler(fa.problemHandler({ onError: auth.onError }));
   app.post('/auth/refresh', { config: { tessera: false } }, fa.refreshTokens(auth));
   app.post('/login', async (request) => login(request.auth, request.body as LoginBody));
   app.get('/me', { preHandler: fa.requireAuth() }, async (request) => me(request.auth));
@@ -100,6 +108,7 @@ export async function fastifyApp(auth: Auth): Promise<AdapterApp> {
   app.get('/boom', async () => {
     throw new InvalidRequestError('Boom.');
   });
+  app.get('/bug', async () => bug());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
@@ -108,7 +117,7 @@ export async function fastifyApp(auth: Auth): Promise<AdapterApp> {
 export async function honoApp(auth: Auth): Promise<AdapterApp> {
   const app = new Hono<ho.TesseraEnv>();
   const ip = () => '127.0.0.1';
-  app.onError(ho.problemHandler());
+  app.onError(ho.problemHandler({ onError: auth.onError }));
   app.post('/auth/refresh', ho.refreshTokens(auth, { ip }));
   app.use(ho.tessera(auth, { ip }));
   app.post('/login', async (c) => c.json(await login(c.get('auth'), await c.req.json<LoginBody>())));
@@ -125,6 +134,7 @@ export async function honoApp(auth: Auth): Promise<AdapterApp> {
   app.get('/boom', () => {
     throw new InvalidRequestError('Boom.');
   });
+  app.get('/bug', () => bug());
   return serve(getRequestListener(app.fetch));
 }
 
@@ -154,6 +164,8 @@ export async function webApp(auth: Auth): Promise<AdapterApp> {
           return new Response(null, { status: 204 });
         case 'GET /boom':
           throw new InvalidRequestError('Boom.');
+        case 'GET /bug':
+          return bug();
         default:
           return new Response('not found', { status: 404 });
       }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAuth, type Auth } from '../../packages/tessera-auth/src/core/create-auth.js';
 import type { Strategy } from '../../packages/tessera-auth/src/base/types.js';
+import type { ErrorReporter, UnexpectedError } from '../../packages/tessera-auth/src/base/error-report.js';
 import { createMemoryStore } from '../../packages/tessera-auth/src/stores/memory.js';
 import {
   createDpopNonces,
@@ -21,13 +22,14 @@ import { ADAPTERS, type AdapterApp } from './apps.js';
 const EVIL = { origin: 'http://evil.example' };
 const keys = createKeyRing([{ key: importKey({ alg: 'EdDSA', key: generateJwk('EdDSA') }), status: 'active' }]);
 
-function authFor(strategy: Strategy): Auth {
+function authFor(strategy: Strategy, onError: ErrorReporter): Auth {
   return createAuth({
     strategy,
     store: createMemoryStore(),
     cookie: { secure: false },
     refresh: { graceSeconds: 0 },
     tokens: { keys, issuer: 'https://id.example' },
+    onError,
   });
 }
 
@@ -38,8 +40,9 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
     describe(`${adapter}, ${strategy}`, () => {
       let auth: Auth;
       let app: AdapterApp;
+      const reported: UnexpectedError[] = [];
       before(async () => {
-        auth = authFor(strategy);
+        auth = authFor(strategy, (report) => void reported.push(report));
         app = await build(auth);
       });
       after(async () => {
@@ -107,6 +110,26 @@ for (const [adapter, build] of Object.entries(ADAPTERS)) {
           code: 'invalid_request',
           detail: 'Boom.',
         });
+      });
+
+      it('a bug in a route: 500 that tells nothing but an error id, and the error reported to onError under that id', async () => {
+        reported.length = 0;
+        const answer = await new Client(app.url).get('/bug?secret=1');
+        assert.equal(answer.status, 500);
+        const id = answer.body.error_id as string;
+        assert.match(id, /^[0-9a-f-]{13}$/);
+        assert.deepEqual(answer.body, {
+          type: 'urn:tessera:error:internal',
+          title: 'Internal error',
+          status: 500,
+          code: 'internal',
+          detail: `Something went wrong (error ${id}).`,
+          error_id: id,
+        });
+        assert.equal(reported.length, 1);
+        const [report] = reported;
+        assert.deepEqual([report!.id, report!.method, report!.path], [id, 'GET', '/bug'], 'the path, never the query');
+        assert.ok(report!.error instanceof TypeError);
       });
 
       it('logout kills the credential; logout-all kills every one of the user', async () => {

@@ -109,7 +109,7 @@ auth.close();
       assert.ok(!packages.includes(unwanted), `${unwanted} was installed`);
     assert.deepEqual(nativeModules(project), [], 'nothing to compile');
     assert.deepEqual(
-      packages.filter((name) => !['hono', 'tessera-auth', 'cookie', 'undici-types', '@types/node'].includes(name)),
+      packages.filter((name) => !['hono', 'tessera-auth', 'cookie', 'fastest-levenshtein', 'undici-types', '@types/node'].includes(name)),
       [],
       'only what the app asked for',
     );

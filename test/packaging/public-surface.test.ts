@@ -22,6 +22,7 @@ describe('the public Auth object', () => {
         'credentialGeneration',
         'endSession',
         'events',
+        'onError',
         'ready',
         'refreshCookie',
         'revocationEvents',

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -169,12 +170,59 @@ describe('tessera CLI', () => {
     assert.match(redis.stderr, /--issuer is required with --store redis/);
   });
 
+  it('a port in use: one line that names it and what to do, and nothing created on disk', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'data');
+    try {
+      const refused = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir]);
+      let stderr = '';
+      refused.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(refused, 'exit')) as [number];
+      assert.equal(code, 1);
+      assert.equal(
+        stderr,
+        `tessera: cannot listen on 127.0.0.1:${port}: the port is in use: stop what listens there, or choose another port with --port.\n`,
+      );
+      assert.equal(existsSync(dataDir), false, 'no data directory, no keys');
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('a store it cannot reach: named (password hidden), with how long it tried and why', async () => {
+    const port = await freePort(); // nothing listens there
+    const refused = spawn(process.execPath, [
+      ...[CLI, 'serve', '--port', '0', '--store', 'redis', '--issuer', 'https://id.test'],
+      ...['--redis-url', `redis://:a-secret-password@127.0.0.1:${port}`],
+    ]);
+    let stderr = '';
+    refused.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(refused, 'exit')) as [number];
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      new RegExp(
+        `^tessera: cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port} \\(tried for 1\\d s\\): ECONNREFUSED: nothing listens there\\.\\n$`,
+      ),
+    );
+    assert.doesNotMatch(stderr, /a-secret-password/);
+  });
+
   it('bad flags exit 2 with a message', () => {
     const bad = spawnSync(process.execPath, [CLI, 'serve', '--store', 'mongodb'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--store must be one of memory, sqlite, redis, postgres/);
     const unknown = spawnSync(process.execPath, [CLI, 'serve', '--nope'], { encoding: 'utf8' });
     assert.equal(unknown.status, 2);
+    assert.equal(unknown.stderr, 'Unknown option --nope. See tessera serve --help.\n');
+    const typo = spawnSync(process.execPath, [CLI, 'serve', '--prot', '3001'], { encoding: 'utf8' });
+    assert.equal(typo.status, 2);
+    assert.equal(typo.stderr, 'Unknown option --prot: did you mean --port? See tessera serve --help.\n');
+    const keysTypo = spawnSync(process.execPath, [CLI, 'keys', 'generate', '--ot', 'dir'], { encoding: 'utf8' });
+    assert.equal(keysTypo.status, 2);
+    assert.equal(keysTypo.stderr, 'Unknown option --ot: did you mean --out? See tessera keys --help.\n');
     const grace = spawnSync(process.execPath, [CLI, 'serve', '--refresh-grace', '1h'], { encoding: 'utf8' });
     assert.equal(grace.status, 2);
     assert.match(grace.stderr, /--refresh-grace must be a number of seconds/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTrustProxy, UsageError } from '../../packages/tessera-auth-server/src/cli/serve-options.js';
+import { UsageError } from '../../packages/tessera-auth-server/src/cli/parse-flags.js';
+import { parseTrustProxy } from '../../packages/tessera-auth-server/src/cli/serve-options.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
 

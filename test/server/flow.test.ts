@@ -230,9 +230,11 @@ describe('identity server, stateful, on SQLite', () => {
     assert.equal(missing.body.code, 'not_found');
   });
 
-  it('healthz answers ok while the store is up', async () => {
-    const health = await new Client(server.url).get('/healthz');
-    assert.deepEqual([health.status, health.body], [200, { status: 'ok' }]);
+  it('healthz, livez and readyz answer ok while the store is up', async () => {
+    for (const path of ['/healthz', '/livez', '/readyz']) {
+      const health = await new Client(server.url).get(path);
+      assert.deepEqual([health.status, health.body], [200, { status: 'ok' }], path);
+    }
   });
 
   it('the self-service page is served at /, its script and style from files of their own', async () => {

@@ -257,6 +257,9 @@ for (const [storeName, backendKind] of Object.entries(BACKENDS))
       let during = await me(b(), live);
       for (let i = 0; i < 300 && during.status === 200; i++, await sleep(20)) during = await me(b(), live);
       assert.equal(during.status, 503, 'no feed: the copy may be behind, so nothing is accepted');
+      // The probes say the same: alive (no restart needed), not ready (no traffic).
+      assert.equal((await new Client(b()).get('/livez')).status, 200);
+      assert.equal((await new Client(b()).get('/readyz')).status, 503);
       const lostLogout = await as(a(), revokedAfter).post('/auth/logout');
       assert.equal(lostLogout.status, 503, 'a revocation that cannot be stored fails loudly');
       await store!.start();
@@ -265,6 +268,7 @@ for (const [storeName, backendKind] of Object.entries(BACKENDS))
         let status = 0;
         for (let i = 0; i < 250 && status !== 200; i++, await sleep(20)) status = (await me(url, live)).status;
         assert.equal(status, 200, `${url} trusts its copy again`);
+        assert.equal((await new Client(url).get('/readyz')).status, 200, `${url} is ready again`);
         assert.equal((await me(url, revokedBefore)).status, 401, 'a revocation from before the restart holds');
         assert.equal((await me(url, revokedAfter)).status, 200, 'the failed logout revoked nothing, and said so');
       }

@@ -3,6 +3,7 @@ export type { Auth, AuthOptions, CookieOptions, ResolvedCookie, SessionCacheOpti
 export { authorize } from './core/authorize.js';
 export { systemClock, type Clock } from './base/clock.js';
 export * from './base/errors.js';
+export { logUnexpectedError, type ErrorReporter, type UnexpectedError } from './base/error-report.js';
 export type {
   AuthContext,
   CredentialScheme,

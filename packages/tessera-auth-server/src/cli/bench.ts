@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './serve-options.js';
+import { UsageError } from './parse-flags.js';
 
 /**
  * `tessera bench`: the benchmark lab. It runs from a source checkout, where the peers it measures

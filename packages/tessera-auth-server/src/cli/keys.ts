@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { type Algorithm, ALGORITHMS, generateKeyFile, readKeyFiles, rotateKeys, setKeyStatus } from 'tessera-auth/tokens';
-import { UsageError } from './serve-options.js';
+import { parseFlags, UsageError } from './parse-flags.js';
 
 export const KEYS_USAGE = `Usage: tessera keys <command>
 
@@ -30,19 +29,22 @@ export function runKeys(argv: readonly string[]): void {
   const isOption =
     first !== undefined && (first === '-h' || ['--dir', '--help'].some((option) => first === option || first.startsWith(`${option}=`)));
   const leadingKid = command === 'revoke' && first !== undefined && !isOption ? first : undefined;
-  const { values, positionals } = parseArgs({
-    args: leadingKid === undefined ? [...rest] : rest.slice(1),
-    options: {
-      alg: { type: 'string' },
-      out: { type: 'string' },
-      dir: { type: 'string' },
-      status: { type: 'string' },
-      'max-token-lifetime': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const { values, positionals } = parseFlags(
+    {
+      args: leadingKid === undefined ? [...rest] : rest.slice(1),
+      options: {
+        alg: { type: 'string' },
+        out: { type: 'string' },
+        dir: { type: 'string' },
+        status: { type: 'string' },
+        'max-token-lifetime': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: command === 'revoke',
+      strict: true,
     },
-    allowPositionals: command === 'revoke',
-    strict: true,
-  });
+    'tessera keys --help',
+  );
   const dir = (flag: 'dir' | 'out') => {
     const value = values[flag];
     if (!value) throw new UsageError(`--${flag} DIR is required.`);

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { TesseraError } from 'tessera-auth';
-import { startServer } from '../server/serve.js';
+import { StartupError, startServer } from '../server/serve.js';
 import { runBench } from './bench.js';
 import { runKeys } from './keys.js';
-import { parseServeOptions, SERVE_USAGE, UsageError } from './serve-options.js';
+import { UsageError } from './parse-flags.js';
+import { parseServeOptions, SERVE_USAGE } from './serve-options.js';
 
 const USAGE = `Usage: tessera <command>
 
@@ -59,6 +60,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(error.message);
     process.exit(2);
   }
-  console.error(error instanceof TesseraError ? `tessera: ${error.message}` : error);
+  // What the operator must fix, in one line; anything else is a bug, with its stack.
+  console.error(error instanceof TesseraError || error instanceof StartupError ? `tessera: ${error.message}` : error);
   process.exit(1);
 });

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { DpopMode, Strategy } from 'tessera-auth';
 import { parseClient } from '../server/oauth-clients.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import { checkMetricsToken, type MetricsAccess } from '../server/metrics-access.js';
 import { parseService } from '../server/service-grants.js';
+import { parseFlags, UsageError } from './parse-flags.js';
 import type { ServeOptions, StoreKind } from '../server/serve.js';
 
 /** Every flag of `tessera serve`; each may also come from `TESSERA_<FLAG>` (upper case, `-` as `_`). */
@@ -92,8 +92,6 @@ Each flag may also be set as TESSERA_<FLAG>, e.g. TESSERA_STORE=redis; lists com
 Secrets (--bootstrap-admin, --client, --redis-url, --postgres-url, --metrics-token) may also be read from a file,
 out of sight of ps: --<flag>-file PATH or TESSERA_<FLAG>_FILE (--client-file: one client a line).`;
 
-export class UsageError extends Error {}
-
 const STRATEGIES: readonly Strategy[] = ['stateful', 'stateless', 'hybrid'];
 const STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
 const DPOP_MODES: readonly DpopMode[] = ['off', 'allowed', 'required'];
@@ -157,7 +155,7 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], flag: str
 }
 
 export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ServeOptions | 'help' {
-  const { values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false });
+  const { values } = parseFlags({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }, 'tessera serve --help');
   if (values.help) return 'help';
   const fromEnv = (flag: keyof typeof FLAGS) => env[`TESSERA_${flag.toUpperCase().replaceAll('-', '_')}`];
   const text = (flag: keyof typeof FLAGS, fallback: string): string => {

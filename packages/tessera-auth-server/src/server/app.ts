@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import express, { type Request } from 'express';
+import express, { type Request, type Response } from 'express';
 import { refreshTokens, requireAuth, sendProblem, tessera } from 'tessera-auth/express';
 import {
   type Auth,
@@ -14,6 +14,7 @@ import {
   InvalidRequestError,
   type LoginResult,
   NotFoundError,
+  StoreUnavailableError,
   ThrottledError,
   TOKEN_RESPONSE_HEADERS,
   UseDpopNonceError,
@@ -204,17 +205,28 @@ export function createServerApp({
   }
   app.get('/openapi.json', (_req, res) => void res.set('cache-control', 'no-cache').json(OPENAPI));
 
+  /** 503 while the keys directory cannot be read: a balancer should send users elsewhere. */
+  const keysUnreadable = (res: Response): boolean => {
+    if (!keysFailing()) return false;
+    const detail = 'The keys directory cannot be read (see the log); the keys read last are in use.';
+    res
+      .status(503)
+      .type('application/problem+json')
+      .json({ type: 'urn:tessera:error:keys_unreadable', title: 'Keys unreadable', status: 503, code: 'keys_unreadable', detail });
+    return true;
+  };
   app.get('/healthz', async (_req, res) => {
     await auth.store.ping();
-    // Not healthy while it cannot tell which keys are revoked: a balancer should send users elsewhere.
-    if (keysFailing()) {
-      const detail = 'The keys directory cannot be read (see the log); the keys read last are in use.';
-      return void res
-        .status(503)
-        .type('application/problem+json')
-        .json({ type: 'urn:tessera:error:keys_unreadable', title: 'Keys unreadable', status: 503, code: 'keys_unreadable', detail });
-    }
-    res.json({ status: 'ok' });
+    if (!keysUnreadable(res)) res.json({ status: 'ok' });
+  });
+  // Orchestrators' probes, apart: alive (restart it if not) and ready (send it traffic).
+  app.get('/livez', (_req, res) => void res.set('cache-control', 'no-store').json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    res.set('cache-control', 'no-store');
+    await auth.store.ping();
+    // A copy of the revocation list that may be behind refuses tokens (503): no traffic until current.
+    if (auth.tokens?.isStale()) throw new StoreUnavailableError();
+    if (!keysUnreadable(res)) res.json({ status: 'ok' });
   });
 
   // Public keys only. Five minutes of caching: a rotation publishes the next key well before it signs.

@@ -110,6 +110,23 @@ export const OPENAPI = {
         },
       },
     },
+    '/livez': {
+      get: {
+        summary: 'Liveness: the process answers (restart it if not)',
+        responses: { 200: ok('Alive.', { type: 'object', properties: { status: { const: 'ok' } } }) },
+      },
+    },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: the store answers, the revocation copy is current and the keys are readable (send traffic)',
+        responses: {
+          200: ok('Ready.', { type: 'object', properties: { status: { const: 'ok' } } }),
+          503: problem(
+            'The store is unavailable or the revocation copy may be behind (`store_unavailable`), or the keys cannot be read (`keys_unreadable`).',
+          ),
+        },
+      },
+    },
     '/metrics': {
       get: {
         summary: 'Prometheus metrics',

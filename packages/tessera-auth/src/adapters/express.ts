@@ -3,7 +3,8 @@ import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
-import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
+import type { ErrorReporter } from '../base/error-report.js';
+import { authenticateThen, errorContext, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import { clientAddress, type RequestFacts, type ResponseSink } from '../http/request.js';
 
 declare module 'express-serve-static-core' {
@@ -50,9 +51,12 @@ class ExpressResponseSink implements ResponseSink {
 
 const send = (res: Response, answer: Answer): void => void res.status(answer.status).set(answer.headers).end(answer.body);
 
-/** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function sendProblem(res: Response, error: unknown, scheme: CredentialScheme = 'cookie'): void {
-  send(res, problemAnswer(error, scheme));
+/**
+ * Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests); an
+ * unexpected one goes to `onError` first (default: a line on stderr).
+ */
+export function sendProblem(res: Response, error: unknown, scheme: CredentialScheme = 'cookie', onError?: ErrorReporter): void {
+  send(res, problemAnswer(error, scheme, errorContext(onError, { method: res.req.method, target: res.req.originalUrl })));
 }
 
 /** Options of the `tessera()` middleware. */
@@ -89,7 +93,7 @@ export function tessera(auth: Auth, options: TesseraOptions = {}): RequestHandle
           try {
             authorize(context, required.roles);
           } catch (error) {
-            return sendProblem(res, error, context.scheme);
+            return sendProblem(res, error, context.scheme, auth.onError);
           }
         }
         next();
@@ -114,7 +118,7 @@ export function bearer(options: BearerOptions): RequestHandler {
     try {
       req.auth = await createBearerContext(new ExpressRequestFacts(req), options);
     } catch (error) {
-      sendProblem(res, error, 'bearer');
+      sendProblem(res, error, 'bearer', options.onError);
       return;
     }
     next();
@@ -146,10 +150,14 @@ export function requireAuth(options: { roles?: readonly string[] } = {}): Reques
   };
 }
 
-/** Error middleware: errors thrown by routes (TesseraErrors included) become problem+json. */
-export function problemHandler(): ErrorRequestHandler {
+/**
+ * Error middleware: errors thrown by routes (TesseraErrors included) become problem+json. An
+ * unexpected one (answered 500) goes to `onError` first, under the id the body carries (default:
+ * a line on stderr).
+ */
+export function problemHandler(options: { onError?: ErrorReporter } = {}): ErrorRequestHandler {
   return function tesseraProblem(error, req, res, next) {
     if (res.headersSent) return next(error);
-    sendProblem(res, error, req.auth?.scheme);
+    sendProblem(res, error, req.auth?.scheme, options.onError);
   };
 }

@@ -11,7 +11,8 @@ import { authorize } from '../core/authorize.js';
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
-import { authenticateThen, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
+import type { ErrorReporter } from '../base/error-report.js';
+import { authenticateThen, errorContext, firstHeader, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /** `tessera-auth/fastify`: the same `request.auth` as the Express adapter, as a Fastify plugin and hooks. */
@@ -65,9 +66,17 @@ class FastifyResponseSink implements ResponseSink {
 const send = (reply: FastifyReply, answer: Answer): FastifyReply =>
   reply.code(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
 
-/** Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function sendProblem(reply: FastifyReply, error: unknown, scheme: CredentialScheme = 'cookie'): FastifyReply {
-  return send(reply, problemAnswer(error, scheme));
+/**
+ * Writes any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests); an
+ * unexpected one goes to `onError` first (default: a line on stderr).
+ */
+export function sendProblem(
+  reply: FastifyReply,
+  error: unknown,
+  scheme: CredentialScheme = 'cookie',
+  onError?: ErrorReporter,
+): FastifyReply {
+  return send(reply, problemAnswer(error, scheme, errorContext(onError, { method: reply.request.method, target: reply.request.url })));
 }
 
 /** The options of the `tessera` Fastify plugin. */
@@ -149,9 +158,12 @@ export function refreshTokens(auth: Auth): RouteHandlerMethod {
   };
 }
 
-/** For `app.setErrorHandler`: errors thrown by routes (TesseraErrors included) become problem+json. */
-export function problemHandler() {
+/**
+ * For `app.setErrorHandler`: errors thrown by routes (TesseraErrors included) become problem+json.
+ * An unexpected one (answered 500) goes to `onError` first, under the id the body carries.
+ */
+export function problemHandler(options: { onError?: ErrorReporter } = {}) {
   return function tesseraProblem(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-    return sendProblem(reply, error, request.auth?.scheme);
+    return sendProblem(reply, error, request.auth?.scheme, options.onError);
   };
 }

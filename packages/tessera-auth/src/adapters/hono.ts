@@ -3,6 +3,7 @@ import type { Auth } from '../core/create-auth.js';
 import type { AuthContext } from '../base/types.js';
 import { failureScheme } from '../http/context.js';
 import type { BearerOptions } from '../http/bearer.js';
+import type { ErrorReporter } from '../base/error-report.js';
 import { authenticate, authenticateBearer, problemResponse, refreshResponse, requireAuth as authorize, type WebAuth } from './web.js';
 
 /**
@@ -38,7 +39,7 @@ export function tessera(auth: Auth, options: HonoOptions = {}): MiddlewareHandle
       // No await when none is needed: the token strategies' path stays synchronous.
       authenticated = pending instanceof Promise ? await pending : pending;
     } catch (error) {
-      return problemResponse(error, failureScheme(auth));
+      return problemResponse(error, failureScheme(auth), { onError: auth.onError, request: c.req.raw });
     }
     c.set('auth', authenticated.context);
     await next();
@@ -80,7 +81,10 @@ export function refreshTokens(auth: Auth, options: HonoOptions = {}): Handler {
   return (c) => refreshResponse(auth, c.req.raw, ipOf(options, c));
 }
 
-/** For `app.onError`: errors thrown by routes (TesseraErrors included) become problem+json. */
-export function problemHandler(): ErrorHandler<TesseraEnv> {
-  return (error, c) => problemResponse(error, c.get('auth')?.scheme);
+/**
+ * For `app.onError`: errors thrown by routes (TesseraErrors included) become problem+json. An
+ * unexpected one (answered 500) goes to `onError` first, under the id the body carries.
+ */
+export function problemHandler(options: { onError?: ErrorReporter } = {}): ErrorHandler<TesseraEnv> {
+  return (error, c) => problemResponse(error, c.get('auth')?.scheme, { onError: options.onError, request: c.req.raw });
 }

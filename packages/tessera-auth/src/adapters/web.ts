@@ -4,7 +4,8 @@ import { InvalidRequestError } from '../base/errors.js';
 import type { AuthContext, CredentialScheme, Identity } from '../base/types.js';
 import { createBearerContext, type BearerOptions } from '../http/bearer.js';
 import { createAuthContext, failureScheme } from '../http/context.js';
-import { problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
+import type { ErrorReporter } from '../base/error-report.js';
+import { errorContext, problemAnswer, refreshAnswer, type Answer } from '../http/adapter-glue.js';
 import type { RequestFacts, ResponseSink } from '../http/request.js';
 
 /**
@@ -121,9 +122,19 @@ export function authenticateBearer(request: Request, options: BearerOptions): Pr
 
 const toResponse = (answer: Answer): Response => new Response(answer.body, { status: answer.status, headers: answer.headers });
 
-/** Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests). */
-export function problemResponse(error: unknown, scheme: CredentialScheme = 'cookie'): Response {
-  return toResponse(problemAnswer(error, scheme));
+/**
+ * Any error as an RFC 9457 problem+json response (with an RFC 6750 challenge for bearer requests).
+ * An unexpected one (answered 500) goes to `onError` first (default: a line on stderr), with the
+ * method and path of `request`.
+ */
+export function problemResponse(
+  error: unknown,
+  scheme: CredentialScheme = 'cookie',
+  options: { onError?: ErrorReporter | undefined; request?: Request } = {},
+): Response {
+  const { request, onError } = options;
+  const context = request ? errorContext(onError, { method: request.method, target: new URL(request.url).pathname }) : { onError };
+  return toResponse(problemAnswer(error, scheme, context));
 }
 
 /** The identity if authenticated with every one of `roles`; throws 401 or 403 otherwise. */
@@ -149,13 +160,13 @@ export function withTessera(auth: Auth, handler: AuthenticatedHandler, options: 
     try {
       authenticated = await authenticate(auth, request, options);
     } catch (error) {
-      return problemResponse(error, failureScheme(auth));
+      return problemResponse(error, failureScheme(auth), { onError: auth.onError, request });
     }
     let response: Response;
     try {
       response = await handler(request, authenticated.context);
     } catch (error) {
-      response = problemResponse(error, authenticated.context.scheme);
+      response = problemResponse(error, authenticated.context.scheme, { onError: auth.onError, request });
     }
     return authenticated.apply(response);
   };

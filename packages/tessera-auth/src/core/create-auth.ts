@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../base/clock.js';
 import { ConfigError } from '../base/errors.js';
+import type { ErrorReporter } from '../base/error-report.js';
 import { createHybridStrategy, type AuthEvents } from './hybrid.js';
+import { checkAuthOptions } from './check-options.js';
 import { attachInternals } from './internals.js';
 import { createRevoker } from './revoker.js';
 import { createStatefulStrategy } from './stateful.js';
@@ -85,6 +87,11 @@ export interface AuthOptions {
     trustedOrigins?: readonly string[];
   };
   clock?: Clock;
+  /**
+   * Where the adapters report unexpected errors (a bug in a route, a misconfiguration): anything
+   * answered 500. Default: one line on stderr with an error id, which the 500 body also carries.
+   */
+  onError?: ErrorReporter;
 }
 
 /** Options of the stateful strategy's session cache (`session.cache`). */
@@ -158,6 +165,8 @@ export interface Auth {
   ready(): Promise<void>;
   /** Stops background work (the revocation feed); the store is the caller's to close. */
   close(): void;
+  /** Where unexpected errors are reported (`CreateAuthOptions.onError`); undefined: the default line on stderr. */
+  readonly onError?: ErrorReporter | undefined;
 }
 
 const seconds = (value: number | undefined, fallback: number, name: string): number => {
@@ -224,10 +233,8 @@ function resolveCacheOptions(option: boolean | SessionCacheOptions | undefined, 
  * ```
  */
 export function createAuth(options: AuthOptions): Auth {
+  checkAuthOptions(options);
   const { strategy, store } = options;
-  if (strategy !== 'stateful' && strategy !== 'stateless' && strategy !== 'hybrid') {
-    throw new ConfigError('strategy must be "stateful", "stateless" or "hybrid".');
-  }
   if (strategy !== 'stateful' && !options.tokens) throw new ConfigError(`The ${strategy} strategy needs tokens: { keys, issuer }.`);
   if (strategy === 'hybrid' && options.tokens?.cookie) {
     throw new ConfigError(
@@ -241,7 +248,6 @@ export function createAuth(options: AuthOptions): Auth {
   if (dpopMode !== 'off' && options.tokens?.cookie) {
     throw new ConfigError('tokens.dpop needs tokens in the Authorization header (DPoP scheme), not in a cookie: turn tokens.cookie off.');
   }
-  if (!store) throw new ConfigError('A store is required.');
 
   const idle = seconds(options.session?.idleTimeout, 86_400, 'session.idleTimeout');
   const absolute = seconds(options.session?.absoluteTimeout, 604_800, 'session.absoluteTimeout');
@@ -310,6 +316,7 @@ export function createAuth(options: AuthOptions): Auth {
     trustedOrigins: resolveOrigins(options.csrf?.trustedOrigins ?? []),
     ready: async () => revocations?.ensureLoaded(),
     close: () => revocations?.close(),
+    onError: options.onError,
   };
   const stateful = createStatefulStrategy({ sessions, revoker, clock, ...(cache && revocations && { cache: { ...cache, revocations } }) });
   return attachInternals(auth, { sessions, revoker, tokens, revocations, stateful, tokenStrategy, hybrid });

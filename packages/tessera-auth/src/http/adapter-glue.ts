@@ -1,6 +1,7 @@
 import type { Auth } from '../core/create-auth.js';
 import type { AuthContext, CredentialScheme } from '../base/types.js';
 import { createAuthContext, failureScheme } from './context.js';
+import { isUnexpected, reportUnexpected, type ErrorReporter } from '../base/error-report.js';
 import { toProblem } from './problem.js';
 import { refreshFromRequest, refreshResponseBody, TOKEN_RESPONSE_HEADERS } from './refresh.js';
 import type { RequestFacts, ResponseSink } from './request.js';
@@ -12,11 +13,32 @@ export interface Answer {
   readonly body: string;
 }
 
-/** Any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). */
-export function problemAnswer(error: unknown, scheme: CredentialScheme = 'cookie'): Answer {
-  const problem = toProblem(error, scheme);
+/** Where an adapter reports unexpected errors, and the request they broke. */
+export interface ErrorContext {
+  readonly onError?: ErrorReporter | undefined;
+  readonly method?: string;
+  readonly path?: string;
+}
+
+/**
+ * Any error as RFC 9457 problem+json (with an RFC 6750 challenge for bearer requests). An
+ * unexpected one (a 500) is reported first, under the id its body carries.
+ */
+export function problemAnswer(error: unknown, scheme: CredentialScheme = 'cookie', context: ErrorContext = {}): Answer {
+  const errorId = isUnexpected(error) ? reportUnexpected(error, context.onError, context) : undefined;
+  const problem = toProblem(error, scheme, errorId);
   return { status: problem.status, headers: problem.headers, body: JSON.stringify(problem.body) };
 }
+
+/** The error context of a request: its method and path (never the query, which may carry secrets). */
+export const errorContext = (
+  onError: ErrorReporter | undefined,
+  request: { method: string; target?: string | undefined },
+): ErrorContext => ({
+  onError,
+  method: request.method,
+  path: request.target?.split('?')[0] ?? '',
+});
 
 /** Node's header value: the first of repeated ones. */
 export const firstHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
@@ -37,10 +59,10 @@ export function authenticateThen(
   try {
     context = createAuthContext(auth, request, response);
   } catch (error) {
-    return fail(problemAnswer(error, failureScheme(auth)));
+    return fail(problemAnswer(error, failureScheme(auth), errorContext(auth.onError, request)));
   }
   if (!(context instanceof Promise)) return proceed(context);
-  context.then(proceed, (error: unknown) => fail(problemAnswer(error, failureScheme(auth))));
+  context.then(proceed, (error: unknown) => fail(problemAnswer(error, failureScheme(auth), errorContext(auth.onError, request))));
 }
 
 /**
@@ -57,6 +79,6 @@ export async function refreshAnswer(auth: Auth, request: RequestFacts, response:
       body: JSON.stringify(refreshResponseBody(result)),
     };
   } catch (error) {
-    return problemAnswer(error);
+    return problemAnswer(error, 'cookie', errorContext(auth.onError, request));
   }
 }

@@ -1,3 +1,4 @@
+import type { ErrorReporter } from '../base/error-report.js';
 import { identityOfClaims } from '../core/strategy.js';
 import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
 import type {
@@ -156,6 +157,8 @@ export interface BearerOptions {
   dpop?: DpopCheck;
   /** Refuse bearer (unbound) tokens: every token must be DPoP-bound (default false). */
   dpopRequired?: boolean;
+  /** Where unexpected errors are reported (see `CreateAuthOptions.onError`). */
+  onError?: ErrorReporter;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ProblemDetails {
   readonly status: number;
   readonly code: ErrorCode | 'internal';
   readonly detail: string;
+  /** On a 500: the id under which the error was reported (see `ErrorReporter`). */
+  readonly error_id?: string;
 }
 
 /** The status, headers and body of an error answer. */
@@ -87,18 +89,21 @@ const plainChallenge = (scheme: CredentialScheme) =>
   `${scheme === 'cookie' ? 'Cookie' : scheme === 'dpop' ? 'DPoP' : 'Bearer'} realm="tessera"`;
 
 /**
- * The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500. `scheme`
- * is how the request authenticated; token requests (and every token or proof error) get a challenge.
+ * The HTTP answer for any error: TesseraErrors by their code, anything else a bare 500 that tells
+ * nothing but `errorId`, the id it was reported under. `scheme` is how the request authenticated;
+ * token requests (and every token or proof error) get a challenge.
  */
-export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie'): ProblemResponse {
+export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie', errorId?: string): ProblemResponse {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
+  const reference = errorId === undefined ? {} : { error_id: errorId };
   if (!(error instanceof TesseraError)) {
     const body = {
       type: 'urn:tessera:error:internal',
       title: 'Internal error',
       status: 500,
       code: 'internal',
-      detail: 'Something went wrong.',
+      detail: errorId === undefined ? 'Something went wrong.' : `Something went wrong (error ${errorId}).`,
+      ...reference,
     } as const;
     return { status: 500, headers, body };
   }
@@ -117,6 +122,6 @@ export function toProblem(error: unknown, scheme: CredentialScheme = 'cookie'): 
   return {
     status,
     headers,
-    body: { type: `urn:tessera:error:${error.code}`, title, status, code: error.code, detail: error.message },
+    body: { type: `urn:tessera:error:${error.code}`, title, status, code: error.code, detail: error.message, ...reference },
   };
 }
