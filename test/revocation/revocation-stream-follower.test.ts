@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { it } from 'node:test';
+import { createBearerContext } from '../../packages/tessera-auth/src/http/bearer.js';
 import { followRevocationStream } from '../../packages/tessera-auth/src/revocation/revocation-stream.js';
+import { freePort } from '../../tools/redis-process.js';
 import { parseClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
 import { Client } from '../helpers/http-client.js';
 import { startTestServer } from '../helpers/server.js';
@@ -153,5 +155,117 @@ it('followRevocationStream resumes with Last-Event-ID after a cut, and fails clo
     revocations.close();
     proxy.close();
     await server.stop();
+  }
+});
+
+/** A gate in front of `port`: closed, it accepts and drops every connection (counting them); open, it relays. */
+async function gate(port: number) {
+  let open = false;
+  let dropped = 0;
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (!open) {
+      dropped++;
+      return void client.destroy();
+    }
+    const upstream = createConnection(port);
+    upstream.on('error', () => {});
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    dropped: () => dropped,
+    open: () => void (open = true),
+    close: () => server.close(),
+  };
+}
+
+const until = async (condition: () => boolean) => {
+  while (!condition()) await sleep(20);
+};
+
+it('an unreachable identity server: a 503 that says so, one log line when it fails and one when it answers again', async () => {
+  const server = await startTestServer({ strategy: 'stateless', clients: [parseClient(`${CLIENT.id}:${CLIENT.secret}`)] });
+  const door = await gate(Number(new URL(server.url).port));
+  const lines: string[] = [];
+  const revocations = followRevocationStream({
+    url: `${door.url}/revocations/stream`,
+    clientId: CLIENT.id,
+    clientSecret: CLIENT.secret,
+    log: (line) => void lines.push(line),
+  });
+  const loading = revocations.ensureLoaded(); // what a service does at startup, or its first request
+  try {
+    await until(() => door.dropped() >= 3); // three attempts, one line
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(
+      lines[0]!,
+      /^tessera: the revocation stream at http:\/\/127\.0\.0\.1:\d+\/revocations\/stream is unreachable \(.+\); tokens are refused with 503 until it answers\.$/,
+    );
+    assert.throws(() => revocations.check({ sid: 'any' }), {
+      code: 'store_unavailable',
+      message: "The revocation list may be behind: the identity server's revocation stream is not answering.",
+    });
+    door.open();
+    await loading;
+    await until(() => lines.length === 2);
+    assert.match(lines[1]!, /answers again; tokens are checked against it again\.$/);
+    assert.doesNotThrow(() => revocations.check({ sid: 'any' }));
+  } finally {
+    revocations.close();
+    door.close();
+    await server.stop();
+  }
+});
+
+it('a server without clients, and a wrong secret, are refused with what to check', async () => {
+  const without = await startTestServer({ strategy: 'stateless' });
+  const withClient = await startTestServer({ strategy: 'stateless', clients: [parseClient(`${CLIENT.id}:${CLIENT.secret}`)] });
+  try {
+    for (const [server, secret, said] of [
+      [without, CLIENT.secret, /This server has no OAuth clients: start it with --client ID:SECRET\./],
+      [withClient, 'a-wrong-secret-of-at-least-32-characters', /\(Client authentication failed\.\): check the client id and secret\./],
+    ] as const) {
+      const lines: string[] = [];
+      const revocations = followRevocationStream({
+        url: `${server.url}/revocations/stream`,
+        clientId: CLIENT.id,
+        clientSecret: secret,
+        log: (line) => void lines.push(line),
+      });
+      await assert.rejects(revocations.ensureLoaded(), (error: Error) => said.test(error.message));
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, said);
+      revocations.close();
+    }
+  } finally {
+    await without.stop();
+    await withClient.stop();
+  }
+});
+
+it('a resource service whose revocation list never loaded refuses after the wait, saying why, instead of holding the request', async () => {
+  const port = await freePort(); // nothing listens: the identity server is down
+  const revocations = followRevocationStream({
+    url: `http://127.0.0.1:${port}/revocations/stream`,
+    clientId: 'a',
+    clientSecret: 'b',
+    log: () => {},
+  });
+  try {
+    const request = { method: 'GET', ip: '127.0.0.1', header: (name: string) => (name === 'authorization' ? 'Bearer a.b.c' : undefined) };
+    const context = await createBearerContext(request, {
+      verify: () => assert.fail('not verified before the list is loaded'),
+      revocations,
+    });
+    assert.equal(context.user, null);
+    assert.equal(context.failure?.code, 'store_unavailable');
+    assert.match(
+      context.failure!.message,
+      /^The revocation list has not loaded within 5 s: is the identity server \(or the store\) reachable\?$/,
+    );
+  } finally {
+    revocations.close();
   }
 });

@@ -59,6 +59,8 @@ export function createClientAuthenticator(clients: readonly OAuthClient[]) {
   const byId = new Map(clients.map((client) => [client.id, client]));
   const decoy = digest('no such client');
   return (authorization: string | undefined, body: Record<string, unknown>): string => {
+    // Says nothing about any client: there is none. The operator's mistake, named.
+    if (byId.size === 0) throw new InvalidClientError('This server has no OAuth clients: start it with --client ID:SECRET.');
     const credentials =
       basicCredentials(authorization) ??
       (typeof body.client_id === 'string' && typeof body.client_secret === 'string'

@@ -178,8 +178,8 @@ export class SessionDataTooLargeError extends TesseraError {
 
 /** The store failed or timed out. The request fails closed; the session is kept. */
 export class StoreUnavailableError extends TesseraError {
-  constructor(cause?: unknown) {
-    super('store_unavailable', 'The session store is unavailable.', { cause });
+  constructor(cause?: unknown, message = 'The session store is unavailable.') {
+    super('store_unavailable', message, { cause });
   }
 }
 
@@ -294,8 +294,8 @@ export class RefreshTokenReusedError extends TesseraError {
 
 /** An OAuth client that failed to authenticate (RFC 6749 §5.2): unknown id or wrong secret, alike. */
 export class InvalidClientError extends TesseraError {
-  constructor() {
-    super('invalid_client', 'Client authentication failed.');
+  constructor(message = 'Client authentication failed.') {
+    super('invalid_client', message);
   }
 }
 

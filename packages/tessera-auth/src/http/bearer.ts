@@ -1,6 +1,6 @@
 import type { ErrorReporter } from '../base/error-report.js';
 import { identityOfClaims } from '../core/strategy.js';
-import { NotImplementedError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
+import { NotImplementedError, StoreUnavailableError, TesseraError, TokenInvalidError, TokenKeyUnknownError } from '../base/errors.js';
 import type {
   AuthContext,
   CredentialScheme,
@@ -192,11 +192,27 @@ function dropRevokedKeys(revocations: RevocationMirror, remoteKeys: RemoteKeySet
   followRevokedKeys(revocations, remoteKeys.revokeKey);
 }
 
+/** How long a request waits for the revocation list's first load before it is refused (an unreachable stream never loads). */
+const LOAD_WAIT_MS = 5_000;
+
+async function loadedWithin(revocations: RevocationMirror, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    const message = `The revocation list has not loaded within ${ms / 1000} s: is the identity server (or the store) reachable?`;
+    timer = setTimeout(() => reject(new StoreUnavailableError(undefined, message)), ms);
+  });
+  try {
+    await Promise.race([revocations.ensureLoaded(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function verifiedClaims(token: string | null, options: BearerOptions): Promise<TokenClaims> {
   if (token === null) throw new TokenInvalidError('malformed Authorization header');
   const { revocations, remoteKeys, verify } = options;
   if (revocations) {
-    if (!revocations.loaded) await revocations.ensureLoaded();
+    if (!revocations.loaded) await loadedWithin(revocations, LOAD_WAIT_MS);
     if (remoteKeys) dropRevokedKeys(revocations, remoteKeys);
   }
   remoteKeys?.refreshIfStale();

@@ -27,6 +27,8 @@ export interface RevocationMirrorOptions {
    */
   maxStaleness?: number;
   clock?: Clock;
+  /** What a 503 says while the copy may be behind (default: the store is unavailable). */
+  staleMessage?: string;
 }
 
 /** This process's copy of the revocation list (see `createRevocationMirror`). */
@@ -113,7 +115,7 @@ export function createRevocationMirror(options: RevocationMirrorOptions): Revoca
       (acknowledgements !== undefined && !acknowledgements.fresh()));
 
   const check = (claims: RevocableClaims, kid = verifyingKeyOf(claims)): void => {
-    if (isStale()) throw new StoreUnavailableError();
+    if (isStale()) throw new StoreUnavailableError(undefined, options.staleMessage);
     if (list.isRevoked(claims, kid)) throw new TokenRevokedError();
   };
 

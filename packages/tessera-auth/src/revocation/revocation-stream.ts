@@ -16,6 +16,11 @@ export interface RevocationStreamOptions {
    * `check` throws 503 `store_unavailable`, as the identity server's own instances do.
    */
   maxStaleness?: number;
+  /**
+   * Where the follower says that the stream became unreachable (and why) or answers again: once
+   * per change, not per request (default `console.error`: stderr).
+   */
+  log?: (message: string) => void;
 }
 
 /** Wait before reconnecting, unless the server's `retry:` says otherwise (ms). */
@@ -37,7 +42,11 @@ const RETRY_MS = 1000;
  */
 export function followRevocationStream(options: RevocationStreamOptions): RevocationMirror {
   const { maxStaleness = 5 } = options;
-  return createRevocationMirror({ store: { revocations: streamSource(options, maxStaleness * 1000) }, maxStaleness });
+  return createRevocationMirror({
+    store: { revocations: streamSource(options, maxStaleness * 1000) },
+    maxStaleness,
+    staleMessage: "The revocation list may be behind: the identity server's revocation stream is not answering.",
+  });
 }
 
 /** The stream as the mirror's store: read-only, with the opening snapshot delivered through `follow`. */
@@ -46,7 +55,7 @@ function streamSource(options: RevocationStreamOptions, silenceMs: number): Revo
   return {
     add: () => Promise.reject(new ConfigError('A revocation stream is read-only: revoke at the identity server.')),
     list: () => Promise.resolve([]), // the entries in force arrive on the stream itself, before `ready`
-    follow: (onEntry) => followStream(options.url, authorization, silenceMs, onEntry),
+    follow: (onEntry) => followStream(options.url, authorization, silenceMs, onEntry, options.log ?? console.error),
   };
 }
 
@@ -56,8 +65,15 @@ function followStream(
   authorization: string,
   silenceMs: number,
   onEntry: (entry: RevocationEntry, position: string) => void,
+  log: (message: string) => void,
 ): RevocationFollower {
   let stopped = false;
+  // What was last said about the stream: each change is said once.
+  let said: 'answering' | 'failing' | undefined;
+  const say = (now: 'answering' | 'failing', message: string) => {
+    if (said !== now) log(`tessera: the revocation stream at ${String(url)} ${message}`);
+    said = now;
+  };
   const state: FollowerState = { lastContact: Date.now(), connected: false, position: '' };
   let lastEventId: string | undefined;
   let retryMs = RETRY_MS;
@@ -75,6 +91,8 @@ function followStream(
     // A heartbeat: the first after connecting means the catch-up before it is all in.
     onComment() {
       state.connected = true;
+      if (said === 'failing') say('answering', 'answers again; tokens are checked against it again.');
+      said = 'answering';
       settle?.resolve();
     },
     onRetry(ms) {
@@ -90,8 +108,11 @@ function followStream(
         headers: { authorization, accept: 'text/event-stream', ...(lastEventId !== undefined && { 'last-event-id': lastEventId }) },
         signal: controller.signal,
       });
-      if (response.status === 401) throw new ConfigError('The identity server refused this client: check its id and secret.');
-      if (!response.ok || !response.body) throw new Error(`The revocation stream answered ${response.status}.`);
+      if (response.status === 401) {
+        const { detail } = (await response.json().catch(() => ({}))) as { detail?: unknown };
+        throw new ConfigError(`The identity server refused this client (${String(detail ?? 401)}): check the client id and secret.`);
+      }
+      if (!response.ok || !response.body) throw new Error(`answered ${response.status}`);
       parser.reset();
       const decoder = new TextDecoder();
       const reader = response.body.getReader();
@@ -113,9 +134,11 @@ function followStream(
       } catch (error) {
         if (error instanceof ConfigError) {
           stopped = true; // wrong credentials do not heal by retrying
+          log(`tessera: ${error.message}`);
           settle?.reject(error);
           return;
         }
+        if (!stopped) say('failing', `is unreachable (${reasonOf(error)}); tokens are refused with 503 until it answers.`);
       }
       if (!stopped) await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
@@ -125,6 +148,14 @@ function followStream(
     stopped = true;
     aborter?.abort();
   });
+}
+
+/** Why a connection failed, in a few words: the system error code where there is one (ECONNREFUSED …). */
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if ((error as { name?: unknown }).name === 'AbortError') return 'silent past the staleness bound';
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** An entry as the stream sends it (`{kind, value, expires_at, revoked_before?}`), or undefined if malformed. */
