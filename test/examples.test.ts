@@ -146,6 +146,17 @@ it('the documented Hono example: hybrid login, refresh by body, logout kills the
   });
 });
 
+it('the documented stateless Hono example: a token that works, then dies at logout', async () => {
+  await withExample('examples/hono-stateless.js', async (url) => {
+    const login = await new Client(url).post('/login', { username: 'ana' });
+    assert.equal(login.body.token_type, 'Bearer');
+    const reader = new Client(url, { authorization: `Bearer ${login.body.access_token}` });
+    assert.equal((await reader.get('/articles')).body.for, 'ana');
+    assert.equal((await reader.post('/logout')).status, 204);
+    assert.equal((await reader.get('/articles')).status, 401);
+  });
+});
+
 it('the documented fetch-handler example: a token that works, then dies at logout', async () => {
   await withExample('examples/fetch-handler.js', async (url) => {
     const login = await new Client(url).post('/login', { username: 'ana' });

@@ -81,8 +81,9 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --access-ttl SECONDS      access-token lifetime (hybrid 300, stateless 900)
   --refresh-grace SECONDS   hybrid: how long a just-rotated refresh handle stays alive beside
                             its successor instead of counting as theft (10)
-  --client ID:SECRET        an OAuth client allowed to use /oauth/introspect and /oauth/revoke
-                            (repeatable; the secret at least 32 characters, kept only hashed)
+  --client ID:SECRET        an OAuth client allowed to use /oauth/introspect, /oauth/revoke and
+                            /revocations/stream (repeatable; the secret at least 32 characters,
+                            kept only hashed)
   --service "AUDIENCE [SCOPE...]"  a service users may get tokens for (POST /auth/token), with the
                             scopes it grants (repeatable; none by default)
   --metrics-token TOKEN     /metrics answers only requests bearing this token (32+ characters)

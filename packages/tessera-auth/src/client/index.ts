@@ -31,7 +31,27 @@ export interface TesseraClientOptions {
    * where the browser has WebCrypto and IndexedDB). Servers without DPoP ignore the proofs.
    */
   dpop?: boolean;
+  /**
+   * The server's routes, relative to `baseUrl` (defaults: the identity server's own, `/auth/login`,
+   * `/auth/refresh`, `/auth/me`, `/auth/logout`). An application that mounts Tessera elsewhere
+   * names its routes here; what each must answer is in docs/browser-client.md.
+   */
+  paths?: Partial<ClientPaths>;
 }
+
+/** The routes the client calls (see `TesseraClientOptions.paths`). */
+export interface ClientPaths {
+  /** `POST {username, password}` → `{user, access_token?, token_type?, expires_in?, session?}`. */
+  readonly login: string;
+  /** `POST` with the refresh cookie → `{access_token, token_type, expires_in, session?}`; 401 or 404 when there is none. */
+  readonly refresh: string;
+  /** `GET` with the session cookie → `{user}` (stateful servers). */
+  readonly me: string;
+  /** `POST` with the credential → 204. */
+  readonly logout: string;
+}
+
+const DEFAULT_PATHS: ClientPaths = { login: '/auth/login', refresh: '/auth/refresh', me: '/auth/me', logout: '/auth/logout' };
 
 /** A failed call, with the server's problem `code` (`invalid_credentials`, `throttled` …). */
 export class TesseraClientError extends Error {
@@ -133,6 +153,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
   const base = options.baseUrl ?? '';
   const leewayMs = (options.leewaySeconds ?? 30) * 1000;
   const name = options.name ?? 'tessera';
+  const paths: ClientPaths = { ...DEFAULT_PATHS, ...options.paths };
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
   const listeners = new Set<(user: ClientUser | null) => void>();
 
@@ -205,7 +226,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
 
   /** One request to the server: the refresh cookie for a new token (null when there is no session). */
   async function refreshNow(): Promise<TokenState | null> {
-    const response = await call('/auth/refresh', { method: 'POST' }, 'key');
+    const response = await call(paths.refresh, { method: 'POST' }, 'key');
     // No session (401), or no refresh route at all (404: a stateful or stateless server).
     if (response.status === 401 || response.status === 404) {
       adopt(null, false);
@@ -292,14 +313,14 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     async restore(options: { via?: 'refresh' | 'session' } = {}): Promise<ClientUser | null> {
       if (options.via !== 'session' && (await renew())) return state?.user ?? null;
       if (options.via === 'refresh') return null;
-      const me = await call('/auth/me');
+      const me = await call(paths.me);
       cookieUser = me.ok ? ((await me.json()) as { user: ClientUser }).user : null;
       for (const listener of listeners) listener(cookieUser);
       return cookieUser;
     },
 
     async login(username: string, password: string): Promise<ClientUser> {
-      const response = await call('/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) }, 'key');
+      const response = await call(paths.login, { method: 'POST', body: JSON.stringify({ username, password }) }, 'key');
       if (!response.ok) throw await problemOf(response);
       const body = (await response.json()) as { user: ClientUser } & Partial<TokenBody>;
       if (body.access_token && body.expires_in) {
@@ -316,7 +337,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}): Tessera
     fetch: authorizedFetch,
 
     async logout(): Promise<void> {
-      await authorizedFetch('/auth/logout', { method: 'POST' });
+      await authorizedFetch(paths.logout, { method: 'POST' });
       cookieUser = null;
       adopt(null, true);
     },
