@@ -22,6 +22,17 @@ const PYTHON = '/usr/bin/python3';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
+/** Debian's JDK (17+), which runs a single-file program from source. */
+const JAVA = 'java';
+const hasJava = () => spawnSync(JAVA, ['-version']).status === 0;
+
+function requireJava(t: TestContext): boolean {
+  if (hasJava()) return true;
+  if (process.env.CI) throw new Error('A JDK (apt-get install default-jdk-headless) is required under CI.');
+  t.skip('java is not installed');
+  return false;
+}
+
 function requirePython(t: TestContext): boolean {
   if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0) return true;
   if (process.env.CI) throw new Error('PyJWT (apt-get install python3-jwt python3-cryptography) is required under CI.');
@@ -72,8 +83,8 @@ async function startService(command: string, script: string, env: Record<string,
 
 /**
  * `GET /revocations/stream` against real `tessera serve` processes sharing a real Redis, followed
- * by the two documented resource services: Node (`followRevocationStream`) and Python (the standard
- * library and PyJWT). Neither holds a store credential.
+ * by the documented resource services: Node (`followRevocationStream`), Python (the standard library
+ * and PyJWT) and Java (the JDK alone). None holds a store credential.
  */
 describe('the revocation stream', () => {
   let redis: RedisServer | undefined;
@@ -82,7 +93,7 @@ describe('the revocation stream', () => {
   let keysDir = '';
   let port = 0;
   const services: { name: string; url: string; child: ChildProcess }[] = [];
-  const ready = (t: TestContext) => requireRedis(t) && requirePython(t) && identity !== undefined;
+  const ready = (t: TestContext) => requireRedis(t) && requirePython(t) && requireJava(t) && identity !== undefined;
 
   const startIdentity = async (on = port) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-'));
@@ -102,6 +113,7 @@ describe('the revocation stream', () => {
     services.push({ name: 'Node', ...(await startService(process.execPath, 'examples/resource-service.js', env)) });
     if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0)
       services.push({ name: 'Python', ...(await startService(PYTHON, 'examples/resource_service.py', env)) });
+    if (hasJava()) services.push({ name: 'Java', ...(await startService(JAVA, 'examples/ResourceService.java', env)) });
   });
 
   after(async () => {
@@ -147,7 +159,7 @@ describe('the revocation stream', () => {
     return delays.join(', ');
   }
 
-  it('a DPoP-bound token: Node accepts it with a proof naming the service; neither takes it as a bearer token', async (t) => {
+  it('a DPoP-bound token: Node accepts it with a proof naming the service; none takes it as a bearer token', async (t) => {
     if (!ready(t)) return;
     await account('dora');
     const holder = await DpopHolder.create('ES256');
@@ -235,7 +247,7 @@ describe('the revocation stream', () => {
     }
   });
 
-  it('logout, logout-everywhere, password change and key revocation at the identity server: both services refuse at once', async (t) => {
+  it('logout, logout-everywhere, password change and key revocation at the identity server: every service refuses at once', async (t) => {
     if (!ready(t)) return;
     await account('cyd');
     const single = await logIn('cyd');
@@ -333,7 +345,7 @@ describe('the revocation stream', () => {
           const after = Date.now() - frozenAt;
           t.diagnostic(`${service.name}: 503 ${after} ms after the identity server froze`);
           assert.equal(answer.status, 503, `${service.name} refuses once its copy may be behind, never accepts blindly`);
-          // Node follows the library default (5 s), Python was started with MAX_STALENESS=2.
+          // Node follows the library default (5 s), Python and Java were started with MAX_STALENESS=2.
           const bound = service.name === 'Node' ? 5_000 : 2_000;
           assert.ok(after >= bound - 1_000 && after <= bound + 1_500, `${service.name} refuses at its bound`);
         }),
