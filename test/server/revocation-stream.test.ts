@@ -33,6 +33,20 @@ function requireJava(t: TestContext): boolean {
   return false;
 }
 
+/** Debian's Go with golang-jwt in its GOPATH (golang-go, golang-github-golang-jwt-jwt-dev). */
+const GO_ENV = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode' };
+const hasGo = () =>
+  spawnSync('go', ['version']).status === 0 &&
+  spawnSync('go', ['list', 'github.com/golang-jwt/jwt'], { env: { ...process.env, ...GO_ENV } }).status === 0;
+
+function requireGo(t: TestContext): boolean {
+  if (hasGo()) return true;
+  if (process.env.CI)
+    throw new Error('Go and golang-jwt (apt-get install golang-go golang-github-golang-jwt-jwt-dev) are required under CI.');
+  t.skip('go or golang-jwt is not installed');
+  return false;
+}
+
 function requirePython(t: TestContext): boolean {
   if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0) return true;
   if (process.env.CI) throw new Error('PyJWT (apt-get install python3-jwt python3-cryptography) is required under CI.');
@@ -71,12 +85,12 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
 }
 
 /** A resource service example in its own process, once it says it listens. */
-async function startService(command: string, script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+async function startService(command: string, args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(command, [script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
   return { url: `http://127.0.0.1:${port}`, child };
 }
@@ -84,7 +98,8 @@ async function startService(command: string, script: string, env: Record<string,
 /**
  * `GET /revocations/stream` against real `tessera serve` processes sharing a real Redis, followed
  * by the documented resource services: Node (`followRevocationStream`), Python (the standard library
- * and PyJWT) and Java (the JDK alone). None holds a store credential.
+ * and PyJWT), Java (the JDK alone) and Go (the standard library and golang-jwt). None holds a store
+ * credential.
  */
 describe('the revocation stream', () => {
   let redis: RedisServer | undefined;
@@ -93,7 +108,7 @@ describe('the revocation stream', () => {
   let keysDir = '';
   let port = 0;
   const services: { name: string; url: string; child: ChildProcess }[] = [];
-  const ready = (t: TestContext) => requireRedis(t) && requirePython(t) && requireJava(t) && identity !== undefined;
+  const ready = (t: TestContext) => requireRedis(t) && requirePython(t) && requireJava(t) && requireGo(t) && identity !== undefined;
 
   const startIdentity = async (on = port) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-stream-'));
@@ -110,10 +125,17 @@ describe('the revocation stream', () => {
     port = await freePort();
     identity = await startIdentity();
     const env = { IDENTITY_URL: identity.url, ISSUER, CLIENT_ID: CLIENT.id, CLIENT_SECRET: CLIENT.secret, MAX_STALENESS: '2' };
-    services.push({ name: 'Node', ...(await startService(process.execPath, 'examples/resource-service.js', env)) });
+    services.push({ name: 'Node', ...(await startService(process.execPath, ['examples/resource-service.js'], env)) });
     if (spawnSync(PYTHON, ['-c', 'import jwt, cryptography']).status === 0)
-      services.push({ name: 'Python', ...(await startService(PYTHON, 'examples/resource_service.py', env)) });
-    if (hasJava()) services.push({ name: 'Java', ...(await startService(JAVA, 'examples/ResourceService.java', env)) });
+      services.push({ name: 'Python', ...(await startService(PYTHON, ['examples/resource_service.py'], env)) });
+    if (hasJava()) services.push({ name: 'Java', ...(await startService(JAVA, ['examples/ResourceService.java'], env)) });
+    if (hasGo()) {
+      // Built first: `go run` would leave the program running when the test stops it.
+      const binary = join(keysDir, 'orders-go');
+      const built = spawnSync('go', ['build', '-o', binary, 'examples/resource_service.go'], { env: { ...process.env, ...GO_ENV } });
+      assert.equal(built.status, 0, built.stderr?.toString());
+      services.push({ name: 'Go', ...(await startService(binary, [], env)) });
+    }
   });
 
   after(async () => {
@@ -345,7 +367,7 @@ describe('the revocation stream', () => {
           const after = Date.now() - frozenAt;
           t.diagnostic(`${service.name}: 503 ${after} ms after the identity server froze`);
           assert.equal(answer.status, 503, `${service.name} refuses once its copy may be behind, never accepts blindly`);
-          // Node follows the library default (5 s), Python and Java were started with MAX_STALENESS=2.
+          // Node follows the library default (5 s), Python, Java and Go were started with MAX_STALENESS=2.
           const bound = service.name === 'Node' ? 5_000 : 2_000;
           assert.ok(after >= bound - 1_000 && after <= bound + 1_500, `${service.name} refuses at its bound`);
         }),
@@ -400,7 +422,7 @@ describe('a revoked key stays dead (tessera serve --access-ttl 1, the Node resou
     ]);
     t.after(() => identity.stop());
     const env = { IDENTITY_URL: identity.url, CLIENT_ID: CLIENT.id, CLIENT_SECRET: CLIENT.secret };
-    const service = await startService(process.execPath, 'examples/resource-service.js', env);
+    const service = await startService(process.execPath, ['examples/resource-service.js'], env);
     t.after(() => service.child.kill());
 
     const client = new Client(identity.url);
