@@ -25,6 +25,7 @@ export type {
   DpopRequest,
   DpopVerifier,
   IssuedToken,
+  JsonWebKey,
   KeyRing,
   KeyRingEntry,
   KeyStatus,

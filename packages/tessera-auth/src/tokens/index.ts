@@ -5,6 +5,7 @@ export {
   jwkThumbprint,
   publicJwk,
   type Algorithm,
+  type JsonWebKey,
   type KeyInput,
   type PublicJwk,
   type TokenKey,

@@ -2,8 +2,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import { join } from 'node:path';
 import { ConfigError, KeyInvalidError } from '../base/errors.js';
 import { createKeyRing, type KeyRing, type KeyRingEntry, type KeyStatus } from './key-ring.js';
-import { ALGORITHMS, generateJwk, importKey, type Algorithm } from './keys.js';
-import type { JsonWebKey } from 'node:crypto';
+import { ALGORITHMS, generateJwk, importKey, type Algorithm, type JsonWebKey } from './keys.js';
 
 /**
  * A keys directory: one `<kid>.json` file per key, readable by its owner only (0600), holding the

@@ -10,10 +10,28 @@ import {
   sign,
   timingSafeEqual,
   verify,
-  type JsonWebKey,
 } from 'node:crypto';
 import { KeyInvalidError } from '../base/errors.js';
 import { decodeBase64url } from './base64url.js';
+
+/**
+ * A JSON Web Key (RFC 7517): the members Tessera reads, and any others. Tessera's own type:
+ * the `crypto.JsonWebKey` of Node's type definitions moved between their versions.
+ */
+export interface JsonWebKey {
+  kty?: string;
+  crv?: string;
+  alg?: string;
+  kid?: string;
+  use?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  n?: string;
+  e?: string;
+  k?: string;
+  [member: string]: unknown;
+}
 
 /** The signing algorithms Tessera issues and accepts (`none` and every other one are refused). */
 export type Algorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256' | 'HS512';
