@@ -193,8 +193,9 @@ describe('tessera CLI', () => {
 
   it('a store it cannot reach: named (password hidden), with how long it tried and why', async () => {
     const port = await freePort(); // nothing listens there
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'data');
     const refused = spawn(process.execPath, [
-      ...[CLI, 'serve', '--port', '0', '--store', 'redis', '--issuer', 'https://id.test'],
+      ...[CLI, 'serve', '--port', '0', '--store', 'redis', '--issuer', 'https://id.test', '--data-dir', dataDir],
       ...['--redis-url', `redis://:a-secret-password@127.0.0.1:${port}`],
     ]);
     let stderr = '';
@@ -208,6 +209,7 @@ describe('tessera CLI', () => {
       ),
     );
     assert.doesNotMatch(stderr, /a-secret-password/);
+    assert.equal(existsSync(dataDir), false, 'no keys written for a server that could not start');
   });
 
   it('bad flags exit 2 with a message', () => {

@@ -40,6 +40,11 @@ hono.get('/me', honoRequire(), (c) => {
   c.get('session');
   return c.json({ id: context.user?.id ?? null });
 });
+// Behind requireAuth(), the user is there: no null check, no cast.
+hono.get('/orders', honoRequire({ roles: ['reader'] }), (c) => c.json({ for: c.get('auth').user.id }));
+// @ts-expect-error without requireAuth(), the user may be null
+hono.get('/public', (c) => c.json({ for: c.get('auth').user.id }));
+hono.use('/admin/*', honoRequire({ roles: ['admin'] }));
 
 // The fetch adapter: handlers get the context; helpers answer Responses.
 const handler: (request: Request) => Promise<Response> = withTessera(auth, (_request, context) => {

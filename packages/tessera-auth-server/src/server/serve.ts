@@ -229,8 +229,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let releaseIssuer = () => {};
   let revokedKeys: ReturnType<typeof announceRevokedKeys> | undefined;
   try {
-    const keys = (openedKeys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA', onReloadError: (error) => reportKeyError(error) }));
+    // The store first: a refusal leaves no keys behind.
     await waitForStore(store, options, 10_000);
+    const keys = (openedKeys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA', onReloadError: (error) => reportKeyError(error) }));
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const url = `http://${host}:${port}`;

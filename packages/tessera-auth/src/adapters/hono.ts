@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
 import type { Auth } from '../core/create-auth.js';
-import type { AuthContext } from '../base/types.js';
+import type { AuthContext, Identity } from '../base/types.js';
 import { failureScheme } from '../http/context.js';
 import type { BearerOptions } from '../http/bearer.js';
 import type { ErrorReporter } from '../base/error-report.js';
@@ -11,6 +11,9 @@ import { authenticate, authenticateBearer, problemResponse, refreshResponse, req
  * `new Hono<TesseraEnv>()` and read `c.get('auth')`.
  */
 export type TesseraEnv = { Variables: { auth: AuthContext } };
+
+/** The environment after `requireAuth()`: the handlers behind it see a user, never null. */
+export type AuthenticatedEnv = { Variables: { auth: AuthContext & { readonly user: Identity } } };
 
 /** Options of the Hono middleware. */
 export interface HonoOptions {
@@ -63,8 +66,11 @@ export function bearer(options: BearerOptions): MiddlewareHandler<TesseraEnv> {
   };
 }
 
-/** 401 unless authenticated; 403 unless the user holds every one of `roles`. */
-export function requireAuth(options: { roles?: readonly string[] } = {}): MiddlewareHandler<TesseraEnv> {
+/**
+ * 401 unless authenticated; 403 unless the user holds every one of `roles`. The handlers after it
+ * get `c.get('auth').user` as an `Identity`, not `Identity | null`.
+ */
+export function requireAuth(options: { roles?: readonly string[] } = {}): MiddlewareHandler<AuthenticatedEnv> {
   return async function requireAuthentication(c, next) {
     const context = c.get('auth');
     try {
