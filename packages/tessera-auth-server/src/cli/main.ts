@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { TesseraError } from 'tessera-auth';
-import { StartupError, startServer } from '../server/serve.js';
+import { startServer } from '../server/serve.js';
+import { StartupError } from '../server/startup.js';
 import { runBench } from './bench.js';
 import { runKeys } from './keys.js';
 import { UsageError } from './parse-flags.js';
