@@ -39,29 +39,17 @@ function ownDataDirs(dirs: string[], storeFlags: string[]): () => string[] {
   };
 }
 
-function redisBackend(): Backend {
-  let redis: RedisServer | undefined;
+/** A store server of its own (Redis or PostgreSQL), each instance with its own data directory. */
+function serverBackend(kind: 'redis' | 'postgres'): Backend {
+  let server: RedisServer | PostgresServer | undefined;
   return {
-    installed: hasRedisServer,
-    require: requireRedis,
+    installed: kind === 'redis' ? hasRedisServer : hasPostgresServer,
+    require: kind === 'redis' ? requireRedis : requirePostgres,
     async start(dirs) {
-      redis = await startRedis();
-      return ownDataDirs(dirs, ['--store', 'redis', '--redis-url', redis.url]);
+      server = await (kind === 'redis' ? startRedis() : startPostgres());
+      return ownDataDirs(dirs, ['--store', kind, `--${kind}-url`, server.url]);
     },
-    dispose: async () => await redis?.dispose(),
-  };
-}
-
-function postgresBackend(): Backend {
-  let postgres: PostgresServer | undefined;
-  return {
-    installed: hasPostgresServer,
-    require: requirePostgres,
-    async start(dirs) {
-      postgres = await startPostgres();
-      return ownDataDirs(dirs, ['--store', 'postgres', '--postgres-url', postgres.url]);
-    },
-    dispose: async () => await postgres?.dispose(),
+    dispose: async () => await server?.dispose(),
   };
 }
 
@@ -184,7 +172,7 @@ const changes: Record<string, Change> = {
   },
 };
 
-const BACKENDS = { Redis: redisBackend, PostgreSQL: postgresBackend, SQLite: sqliteBackend };
+const BACKENDS = { Redis: () => serverBackend('redis'), PostgreSQL: () => serverBackend('postgres'), SQLite: sqliteBackend };
 const STORE_NAMES = { Redis: 'Redis', PostgreSQL: 'PostgreSQL', SQLite: 'one SQLite data directory' };
 
 /**
