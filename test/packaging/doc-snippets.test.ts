@@ -108,6 +108,12 @@ describe('the documentation snippets', () => {
     assert.deepEqual(await typeCheck(project, snippets), []);
   });
 
+  it("all compile against Node 20's @types/node too (the oldest Node the packages support)", async () => {
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel', 'error', '@types/node@20'], { cwd: project });
+    const snippets = DOCS.flatMap((path) => snippetsOf(path, readFileSync(path, 'utf8')));
+    assert.deepEqual(await typeCheck(project, snippets), []);
+  });
+
   it('the checker fails on a broken snippet, and says where it is', async () => {
     const broken = snippetsOf(
       'broken.md',
