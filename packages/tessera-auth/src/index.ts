@@ -49,6 +49,13 @@ export { toProblem, type ProblemDetails, type ProblemResponse } from './http/pro
 export { createAuthContext } from './http/context.js';
 export { refreshFromRequest, TOKEN_RESPONSE_HEADERS, tokenResponseBody } from './http/refresh.js';
 export { toOAuthError, type OAuthErrorResponse } from './http/oauth-error.js';
+export {
+  createOAuthGrants,
+  type BrowserSession,
+  type GrantOptions,
+  type GrantRefreshOptions,
+  type OAuthGrants,
+} from './http/oauth-grants.js';
 export { clientAddress, type RequestFacts, type ResponseSink } from './http/request.js';
 export type { BearerOptions } from './http/bearer.js';
 export type { DpopCheck } from './http/dpop.js';

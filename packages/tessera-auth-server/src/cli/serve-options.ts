@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { DpopMode, Strategy } from 'tessera-auth';
+import { readClientsFile } from '../server/clients-file.js';
 import { parseClient } from '../server/oauth-clients.js';
 import { LOG_LEVELS } from '../server/logger.js';
 import { checkMetricsToken, type MetricsAccess } from '../server/metrics-access.js';
@@ -31,6 +32,7 @@ const FLAGS = {
   'refresh-grace': { type: 'string' },
   client: { type: 'string', multiple: true },
   'client-file': { type: 'string' },
+  'clients-file': { type: 'string' },
   service: { type: 'string', multiple: true },
   'metrics-token': { type: 'string' },
   'metrics-token-file': { type: 'string' },
@@ -84,6 +86,10 @@ export const SERVE_USAGE = `Usage: tessera serve [flags]
   --client ID:SECRET        an OAuth client allowed to use /oauth/introspect, /oauth/revoke and
                             /revocations/stream (repeatable; the secret at least 32 characters,
                             kept only hashed)
+  --clients-file PATH       OAuth clients as a JSON array of RFC 7591 client metadata (client_id,
+                            client_secret for confidential clients, client_name, redirect_uris,
+                            grant_types, token_endpoint_auth_method, scope): they sign users in
+                            with the authorization code flow (/oauth/authorize, /oauth/token)
   --service "AUDIENCE [SCOPE...]"  a service users may get tokens for (POST /auth/token), with the
                             scopes it grants (repeatable; none by default)
   --metrics-token TOKEN     /metrics answers only requests bearing this token (32+ characters)
@@ -230,6 +236,10 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     .map((line) => line.trim())
     .filter(Boolean)
     .map((value) => as('client', () => parseClient(value)));
+  const clientsFile = text('clients-file', '');
+  if (clientsFile !== '') clients.push(...as('clients-file', () => readClientsFile(clientsFile)));
+  const duplicate = clients.find((one, index) => clients.findIndex((other) => other.id === one.id) !== index);
+  if (duplicate) throw new UsageError(`The OAuth client "${duplicate.id}" is configured twice (--client and --clients-file).`);
   const services = list('service').map((value) => as('service', () => parseService(value)));
 
   const metricsToken = secretText('metrics-token');

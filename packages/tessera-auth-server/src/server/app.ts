@@ -20,6 +20,7 @@ import {
   UseDpopNonceError,
   tokenResponseBody,
   toOAuthError,
+  type ServerStore,
   type UserRecord,
 } from 'tessera-auth';
 import { boundKeyOf, type KeyRing } from 'tessera-auth/tokens';
@@ -30,7 +31,9 @@ import { guardMetrics, type MetricsAccess } from './metrics-access.js';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { OPENAPI } from './openapi.js';
-import { SELF_SERVICE_PAGE } from './page.js';
+import { authorizationPage, SELF_SERVICE_PAGE } from './page.js';
+import { createAuthorization, sendOAuthProtocolError } from './oauth-authorization.js';
+import { OAuthProtocolError } from './oauth-error.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
@@ -57,8 +60,13 @@ export interface ServerAppOptions {
   deviceCookieSecret?: Buffer;
   /** Express 'trust proxy': X-Forwarded-For is believed only from these proxies (a hop count, addresses, ranges). */
   trustProxy?: string | number;
-  /** OAuth clients allowed to introspect, revoke and follow the revocation stream. */
+  /**
+   * OAuth clients: confidential ones may introspect, revoke and follow the revocation stream; those
+   * with redirect URIs sign users in through the authorization code flow.
+   */
   clients?: readonly OAuthClient[];
+  /** What authorization codes are sealed with, shared by the instances (32 bytes; default: a random one of this process). */
+  authorizationCodeSecret?: Buffer;
   /** The revocation stream's followers, for the caller to end at shutdown (default: one of the app's own). */
   revocationStream?: RevocationBroadcast | undefined;
   /** The services users may get tokens for, each with the scopes it grants (default: none). */
@@ -100,6 +108,10 @@ const PAGE_FILES = [
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+const missingCounters = (): never => {
+  throw new TypeError('The identity server needs a ServerStore (users and counters).');
+};
+
 /** A login that lost the race with a credential change is checked again, against the new credentials. */
 const MAX_LOGIN_ATTEMPTS = 3;
 
@@ -119,6 +131,7 @@ export function createServerApp({
   telemetry,
   metrics = 'off',
   revocationStream = auth.tokens && createRevocationBroadcast(auth.tokens),
+  authorizationCodeSecret = randomBytes(32),
 }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -144,7 +157,19 @@ export function createServerApp({
   app.use(express.json({ limit: '16kb' }));
   // Before tessera(): renewing must work with an expired access token still in the headers.
   if (auth.strategy === 'hybrid') app.post('/auth/refresh', refreshTokens(auth));
-  app.use('/oauth', oauthRoutes(auth, clients, telemetry)); // clients authenticate with HTTP Basic, not as users
+  const authorization = createAuthorization({
+    auth,
+    clients,
+    keys,
+    codeSecret: authorizationCodeSecret,
+    counters: (auth.store as Partial<ServerStore>).counters ?? missingCounters(),
+    telemetry,
+    page: (client) => authorizationPage(client.name ?? client.id),
+    pagePolicy: PAGE_POLICY,
+  });
+  // Clients authenticate with HTTP Basic or their id, not as users; the browser brings its cookies.
+  app.use('/oauth', oauthRoutes(auth, clients, telemetry, authorization.token));
+  app.get('/oauth/authorize', authorization.authorizePage);
   const authenticateClient = createClientAuthenticator(clients);
   app.get('/revocations/stream', async (req, res) => {
     if (!revocationStream) throw new NotFoundError('This server signs no tokens.');
@@ -152,6 +177,12 @@ export function createServerApp({
     await revocationStream.handle(req, res);
   });
   app.use(tessera(auth));
+  app.post('/oauth/authorize', authorization.authorizeDecision);
+  // OpenID Connect UserInfo: who the access token speaks for.
+  app.get('/oauth/userinfo', requireAuth(), (req, res) => {
+    const user = req.auth.user as Identity;
+    res.set('cache-control', 'no-store').json({ sub: user.id, ...(user.name !== undefined && { preferred_username: user.name }) });
+  });
   // Ids in paths (a device, a user) reach the store: never with a control character.
   app.param('id', function idWithoutControls(_req, _res, next, id: string) {
     withoutControls(id, 'id');
@@ -196,11 +227,23 @@ export function createServerApp({
   }
 
   const dpop = auth.tokens?.dpop;
-  const metadata = auth.tokens && serverMetadata(auth.tokens.issuer, services, dpop?.mode === 'off' ? [] : dpop?.algorithms);
+  const metadata = () =>
+    auth.tokens &&
+    serverMetadata(auth.tokens.issuer, {
+      services,
+      clients,
+      dpopAlgorithms: dpop?.mode === 'off' ? [] : (dpop?.algorithms ?? []),
+      signingAlgorithms: [...new Set(keys.jwks(Date.now()).keys.map((key) => key.alg))],
+      authorization: authorization.supported,
+      refresh: auth.strategy === 'hybrid',
+    });
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.get(path, (_req, res) => {
-      if (!metadata) throw new NotFoundError('This server signs no tokens.');
-      res.set('cache-control', 'public, max-age=300').json(metadata);
+      const document = metadata();
+      // OpenID Connect Discovery needs the authorization flow, which a stateful server does not offer.
+      if (!document || (path.endsWith('openid-configuration') && !authorization.supported))
+        throw new NotFoundError('This server is no OpenID provider: run it with --strategy hybrid or stateless.');
+      res.set('cache-control', 'public, max-age=300').json(document);
     });
   }
   app.get('/openapi.json', (_req, res) => void res.set('cache-control', 'no-cache').json(OPENAPI));
@@ -364,6 +407,7 @@ export function createServerApp({
   app.use(function errors(error: unknown, req: Request, res: express.Response, next: express.NextFunction) {
     if (res.headersSent) return next(error);
     const known = requestError(error) ?? error;
+    if (known instanceof OAuthProtocolError) return sendOAuthProtocolError(res, known);
     if (!req.path.startsWith('/oauth/')) return sendProblem(res, known, req.auth?.scheme);
     const answer = toOAuthError(known);
     res.status(answer.status).set(answer.headers).json(answer.body);

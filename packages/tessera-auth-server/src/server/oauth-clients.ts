@@ -1,10 +1,26 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { InvalidClientError } from 'tessera-auth';
 
-/** A client allowed to introspect and revoke: its secret is kept only as a SHA-256 digest. */
+/** The grants a client may use at the token endpoint. */
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+/**
+ * An OAuth client. Confidential clients (a secret, kept only as a SHA-256 digest) may introspect,
+ * revoke and follow the revocation stream; public ones (no secret: SPAs, native apps) only take
+ * part in the authorization code flow, with PKCE.
+ */
 export interface OAuthClient {
   readonly id: string;
-  readonly secretHash: Buffer;
+  /** Absent for a public client (`token_endpoint_auth_method: none`). */
+  readonly secretHash?: Buffer | undefined;
+  /** What the user sees: on the sign-in page and in the device list (default: the id). */
+  readonly name?: string | undefined;
+  /** Compared exactly (a loopback URI registered without a port matches any port, RFC 8252 §7.3). */
+  readonly redirectUris?: readonly string[] | undefined;
+  readonly grantTypes?: readonly GrantType[] | undefined;
+  /** The scopes it may ask for beyond `openid`, `profile` and `offline_access`. */
+  readonly scopes?: readonly string[] | undefined;
+  readonly backchannelLogoutUri?: string | undefined;
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
@@ -73,5 +89,22 @@ export function createClientAuthenticator(clients: readonly OAuthClient[]) {
     const matches = credentials.secrets.map((secret) => timingSafeEqual(digest(secret), expected)).includes(true);
     if (!client || !matches) throw new InvalidClientError();
     return client.id;
+  };
+}
+
+/**
+ * The client calling the token endpoint: a confidential one by its secret (Basic or the body), a
+ * public one by `client_id` alone. A public client that sends a secret, or a confidential one that
+ * sends none, is refused.
+ */
+export function createTokenEndpointAuthenticator(clients: readonly OAuthClient[]) {
+  const byId = new Map(clients.map((client) => [client.id, client]));
+  const confidential = createClientAuthenticator(clients.filter((client) => client.secretHash !== undefined));
+  return (authorization: string | undefined, body: Record<string, unknown>): OAuthClient => {
+    const sendsSecret = authorization !== undefined || body.client_secret !== undefined;
+    if (sendsSecret) return byId.get(confidential(authorization, body))!;
+    const client = typeof body.client_id === 'string' ? byId.get(body.client_id) : undefined;
+    if (!client || client.secretHash !== undefined) throw new InvalidClientError();
+    return client;
   };
 }

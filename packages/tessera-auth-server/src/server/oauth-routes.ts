@@ -1,4 +1,4 @@
-import express, { type Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { type Auth, createIntrospection, TOKEN_RESPONSE_HEADERS } from 'tessera-auth';
 import { createClientAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { checkToken } from './oauth-params.js';
@@ -6,10 +6,10 @@ import { body } from './request-body.js';
 import type { Telemetry } from './telemetry.js';
 
 /**
- * RFC 7662 introspection and RFC 7009 revocation for configured clients, with form-encoded bodies.
+ * The token endpoint, RFC 7662 introspection and RFC 7009 revocation, with form-encoded bodies.
  * Mounted at `/oauth`, whose errors the app answers in RFC 6749 §5.2 JSON.
  */
-export function oauthRoutes(auth: Auth, clients: readonly OAuthClient[], telemetry: Telemetry): express.Router {
+export function oauthRoutes(auth: Auth, clients: readonly OAuthClient[], telemetry: Telemetry, token: RequestHandler): express.Router {
   const router = express.Router({ caseSensitive: true });
   const authenticate = createClientAuthenticator(clients);
   const introspection = createIntrospection(auth);
@@ -19,6 +19,8 @@ export function oauthRoutes(auth: Auth, clients: readonly OAuthClient[], telemet
     const client = authenticate(req.headers.authorization, input);
     return { client, token: checkToken(input.token) };
   };
+
+  router.post('/token', token);
 
   router.post('/introspect', async (req, res) => {
     const { token } = clientRequest(req);

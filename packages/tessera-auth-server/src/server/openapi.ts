@@ -153,8 +153,84 @@ export const OPENAPI = {
     },
     '/.well-known/openid-configuration': {
       get: {
-        summary: 'The same metadata, where OpenID clients look for it',
-        responses: { 200: ok('The metadata.', { type: 'object', required: ['issuer'] }) },
+        summary: 'OpenID Connect Discovery 1.0: the same metadata, with the authorization flow (stateless and hybrid)',
+        responses: {
+          200: ok('The metadata.', { type: 'object', required: ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] }),
+          404: problem('A stateful server is no OpenID provider.'),
+        },
+      },
+    },
+    '/oauth/authorize': {
+      get: {
+        summary: 'Authorization request (OAuth 2.1 authorization code with PKCE S256; OpenID Connect)',
+        description:
+          'With a session that will do, a 303 to the redirect URI with `code`, `state` and `iss` (RFC 9207); without one, the sign-in page (or, with `prompt=none`, `error=login_required`). An unknown client or unregistered redirect URI is answered here, never redirected.',
+        parameters: [
+          'client_id',
+          'redirect_uri',
+          'response_type',
+          'code_challenge',
+          'code_challenge_method',
+          'scope',
+          'state',
+          'nonce',
+          'prompt',
+          'max_age',
+          'login_hint',
+        ].map((name) => ({ name, in: 'query', required: ['client_id', 'response_type', 'code_challenge'].includes(name), schema: string })),
+        responses: {
+          200: text('text/html', 'The sign-in page, for this client.'),
+          303: { description: 'Back to the client: a code, or an error, with `state` and `iss`.' },
+          400: oauthError('invalid_request: unknown client or redirect URI'),
+        },
+      },
+      post: {
+        summary: "The sign-in page's decision once signed in: where the browser goes next",
+        security: signedIn,
+        requestBody: body({ query: string }, ['query']),
+        responses: {
+          200: ok('`{"redirect_to"}`: the client\'s redirect URI with a code, or an error.', { type: 'object', required: ['redirect_to'] }),
+          400: oauthError('invalid_request; login_required (sign in, or sign in again for max_age)'),
+        },
+      },
+    },
+    '/oauth/token': {
+      post: {
+        summary: 'Token endpoint: authorization_code (with code_verifier) and refresh_token grants',
+        description:
+          'Confidential clients authenticate with client_secret_basic or client_secret_post, public clients with client_id alone. A code is good once: a second use revokes what the first gave.',
+        security: [{ clientBasic: [] }, {}],
+        requestBody: form(
+          {
+            grant_type: string,
+            code: string,
+            redirect_uri: string,
+            code_verifier: string,
+            refresh_token: string,
+            client_id: string,
+            client_secret: string,
+          },
+          ['grant_type'],
+        ),
+        responses: {
+          200: ok('RFC 6749 §5.1: access_token, token_type, expires_in, refresh_token (hybrid), scope, id_token (scope openid).', {
+            type: 'object',
+            required: ['access_token', 'token_type', 'expires_in'],
+          }),
+          400: oauthError('invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type'),
+          401: oauthError('invalid_client'),
+          503: oauthError('temporarily_unavailable'),
+        },
+      },
+    },
+    '/oauth/userinfo': {
+      get: {
+        summary: 'OpenID Connect UserInfo',
+        security: [{ bearer: [] }, { dpop: [] }],
+        responses: {
+          200: ok('`{"sub","preferred_username"}`', { type: 'object', required: ['sub'] }),
+          401: unauthenticated,
+        },
       },
     },
     '/auth/register': {

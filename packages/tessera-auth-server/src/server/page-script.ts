@@ -34,7 +34,33 @@ async function api(method, path, body, anonymous) {
   return { ok: response.ok, status: response.status, data };
 }
 
+// An OAuth client's sign-in (/oauth/authorize): once signed in, the page asks the server for the
+// way back to the client and goes there. prompt=login (or a sign-in too old for max_age) asks for
+// the password even when a session exists.
+const authorizing = location.pathname === '/oauth/authorize';
+const request = new URLSearchParams(location.search);
+let needsSignIn = authorizing && /(^| )(login|select_account)( |$)/.test(request.get('prompt') || '');
+if (authorizing) {
+  $('authorizing').hidden = false;
+  $('client-name').textContent = document.querySelector('meta[name="tessera-client"]')?.content || 'an application';
+  $('username').value = request.get('login_hint') || '';
+}
+
+async function continueAuthorization() {
+  const result = await api('POST', '/oauth/authorize', { query: location.search.slice(1) });
+  if (result.ok && result.data.redirect_to) return location.assign(result.data.redirect_to);
+  needsSignIn = true;
+  $('signed-out').hidden = false;
+  $('signed-in').hidden = true;
+  say((result.data && result.data.error_description) || 'The application could not be signed in.');
+}
+
 async function render() {
+  if (authorizing && client.user && !needsSignIn) return continueAuthorization();
+  if (authorizing && needsSignIn) {
+    $('signed-out').hidden = false;
+    return;
+  }
   const me = client.user ? await api('GET', '/auth/me') : { ok: false };
   $('signed-out').hidden = me.ok;
   $('signed-in').hidden = !me.ok;
@@ -87,11 +113,14 @@ $('credentials').addEventListener('submit', async (event) => {
     const created = await api('POST', '/auth/register', body, true);
     if (!created.ok) return say(created.data ? created.data.detail : 'Registration failed.');
   }
+  const asked = needsSignIn;
   try {
+    needsSignIn = false; // this sign-in is the one asked for
     await client.login(body.username, body.password);
     $('password').value = '';
     say('Welcome.', 'success');
   } catch (error) {
+    needsSignIn = asked;
     say(error.message);
   }
 });

@@ -19,6 +19,7 @@ export const SELF_SERVICE_PAGE = `<!doctype html>
 
   <section id="signed-out">
     <h2>Log in or register</h2>
+    <p id="authorizing" hidden>Sign in to continue to <strong id="client-name"></strong>.</p>
     <form id="credentials">
       <label for="username">Username</label>
       <input id="username" name="username" autocomplete="username" required>
@@ -65,3 +66,10 @@ export const SELF_SERVICE_PAGE = `<!doctype html>
 </body>
 </html>
 `;
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+
+/** The page as an OAuth client's sign-in: the client's name in a meta element the script reads. */
+export const authorizationPage = (clientName: string) =>
+  SELF_SERVICE_PAGE.replace('</head>', `<meta name="tessera-client" content="${escapeHtml(clientName)}">\n</head>`);

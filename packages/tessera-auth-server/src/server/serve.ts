@@ -21,7 +21,7 @@ import type { LogOptions } from './logger.js';
 import { createHashingGate, type HashingGateOptions } from './hashing-gate.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './login-throttle.js';
 import { createRegistrationThrottle, DEFAULT_REGISTRATION_THROTTLE, type RegistrationThrottleOptions } from './registration-throttle.js';
-import type { OAuthClient } from './oauth-clients.js';
+import type { GrantType, OAuthClient } from './oauth-clients.js';
 import type { MetricsAccess } from './metrics-access.js';
 import type { ServiceGrant } from './service-grants.js';
 import { createTelemetry } from './telemetry.js';
@@ -63,7 +63,7 @@ export interface ServeOptions {
   /** Express 'trust proxy' value; X-Forwarded-For is ignored unless set. */
   trustProxy?: string | number | undefined;
   trustedOrigins?: readonly string[] | undefined;
-  /** OAuth clients allowed to introspect and revoke (secrets already hashed). */
+  /** OAuth clients (secrets already hashed): `--client` and `--clients-file`. */
   clients?: readonly OAuthClient[] | undefined;
   /** The services users may get tokens for (`POST /auth/token`), each with the scopes it grants. */
   services?: readonly ServiceGrant[] | undefined;
@@ -192,6 +192,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       keys: keys.ring,
       keysFailing: () => keys.failing,
       deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
+      authorizationCodeSecret: sharedSecret(keysDir, 'authorization-code'),
       trustProxy: options.trustProxy,
       clients: options.clients ?? [],
       services: options.services ?? [],
@@ -243,6 +244,7 @@ export type {
   LoginThrottleOptions,
   LogOptions,
   MetricsAccess,
+  GrantType,
   OAuthClient,
   RegistrationThrottleOptions,
   ServiceGrant,

@@ -6,9 +6,10 @@ import { join } from 'node:path';
  * A secret every instance of one deployment shares, kept beside the signing keys they share
  * (`<name>.secret`, 32 random bytes): made on first start, read after. The file appears whole or
  * not at all (written aside, then linked into place), so instances starting together agree on one.
- * Used for DPoP nonces (`dpop-nonce`) and device cookies (`device-cookie`).
+ * Used for DPoP nonces (`dpop-nonce`), device cookies (`device-cookie`) and authorization codes
+ * (`authorization-code`).
  */
-export function sharedSecret(keysDir: string, name: 'dpop-nonce' | 'device-cookie'): Buffer {
+export function sharedSecret(keysDir: string, name: 'dpop-nonce' | 'device-cookie' | 'authorization-code'): Buffer {
   const path = join(keysDir, `${name}.secret`);
   const draft = join(keysDir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
   writeFileSync(draft, randomBytes(32).toString('base64url'), { mode: 0o600 });

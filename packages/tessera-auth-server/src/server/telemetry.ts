@@ -16,7 +16,10 @@ export type SecurityEvent =
   | 'password_changed'
   | 'roles_changed'
   | 'token_revoked'
-  | 'refresh_token_reused';
+  | 'refresh_token_reused'
+  | 'oauth_authorized'
+  | 'oauth_tokens_issued'
+  | 'authorization_code_replayed';
 
 const LOGIN_OUTCOME: Partial<Record<SecurityEvent, string>> = {
   login_succeeded: 'success',
@@ -33,9 +36,15 @@ const REVOCATION_REASON: Partial<Record<SecurityEvent, string>> = {
   roles_changed: 'roles_change',
   token_revoked: 'oauth_revoke',
   refresh_token_reused: 'refresh_reuse',
+  authorization_code_replayed: 'code_replay',
 };
 
-const WARNINGS: ReadonlySet<SecurityEvent> = new Set(['login_failed', 'login_throttled', 'refresh_token_reused']);
+const WARNINGS: ReadonlySet<SecurityEvent> = new Set([
+  'login_failed',
+  'login_throttled',
+  'refresh_token_reused',
+  'authorization_code_replayed',
+]);
 
 /** Fields of security events: identifiers and facts, never a password, token or session id. */
 export type EventFields = Record<string, string | number | boolean | readonly string[] | undefined>;

@@ -64,7 +64,7 @@ export function createHybridStrategy(deps: {
   const issued = (record: SessionRecord, refreshToken: string, identity = identityOfRecord(record)): Issued => ({
     record,
     refreshToken,
-    accessToken: tokens.issue(identity, record.idHash, sessions.expiresAt(record), record.refresh?.jkt),
+    accessToken: tokens.issue(identity, record.idHash, sessions.expiresAt(record), record.refresh?.jkt, record.clientId),
     session: sessionInfo(sessions, record),
     jkt: record.refresh?.jkt,
   });

@@ -68,7 +68,7 @@ export function createIntrospection(auth: Auth): Introspector {
       // RFC 7662's token_type names an access token type (RFC 6749 §5.1): a refresh handle has none.
       return {
         active: true,
-        client_id: tokens?.clientId,
+        client_id: record.clientId ?? tokens?.clientId,
         iss: tokens?.issuer,
         sub: record.userId,
         ...(record.userName !== undefined && { username: record.userName }),

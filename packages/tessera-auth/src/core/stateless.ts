@@ -13,7 +13,7 @@ import type { TokenRuntime } from './token-runtime.js';
  */
 export function createStatelessStrategy(sessions: SessionManager, tokens: TokenRuntime, revoker: Revoker): TokenStrategy {
   const issue = (identity: Identity, record: SessionRecord, jkt: string | undefined): Issued => {
-    const accessToken = tokens.issue(identity, record.idHash, sessions.expiresAt(record), jkt);
+    const accessToken = tokens.issue(identity, record.idHash, sessions.expiresAt(record), jkt, record.clientId);
     const session = { id: record.idHash, createdAt: record.createdAt, expiresAt: accessToken.expiresAt, data: {} };
     return { record, accessToken, session, jkt };
   };

@@ -160,9 +160,10 @@ export interface TokenRuntime extends AuthTokens {
   readonly dpopSettings: DpopSettings;
   /**
    * An access token for session `sid`, which ends at `sessionEndsAt` (epoch ms): the token expires
-   * by then. With `jkt`, bound to that DPoP key (`cnf.jkt`).
+   * by then. With `jkt`, bound to that DPoP key (`cnf.jkt`); with `client`, issued to that OAuth
+   * client (`client_id`, default `clientId`).
    */
-  issue(identity: Identity, sid: string, sessionEndsAt: number, jkt?: string): IssuedToken;
+  issue(identity: Identity, sid: string, sessionEndsAt: number, jkt?: string, client?: string): IssuedToken;
   close(): void;
 }
 
@@ -178,8 +179,8 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
   const audience = options.audience ?? options.issuer;
   const clientId = options.clientId ?? 'tessera';
   const issuer = createTokenIssuer({ keys: options.keys, issuer: options.issuer, ttlSeconds, clock });
-  const claimsOf = (identity: Identity, sid: string, jkt: string | undefined) => ({
-    client_id: clientId,
+  const claimsOf = (identity: Identity, sid: string, jkt: string | undefined, client = clientId) => ({
+    client_id: client,
     sid,
     roles: [...identity.roles],
     ...(identity.name !== undefined && { name: identity.name }),
@@ -240,8 +241,8 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
       return mirror.add({ kind: 'kid', value: kid, expiresAt: clock.now() + seconds * 1000 });
     },
 
-    issue(identity, sid, sessionEndsAt, jkt) {
-      const claims = claimsOf(identity, sid, jkt);
+    issue(identity, sid, sessionEndsAt, jkt, client) {
+      const claims = claimsOf(identity, sid, jkt, client);
       return issuer.issue({ sub: identity.id, aud: audience, claims, notAfter: Math.floor(sessionEndsAt / 1000) });
     },
 

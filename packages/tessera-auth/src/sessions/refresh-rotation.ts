@@ -32,6 +32,11 @@ export interface RefreshProof {
   /** The proof's `iat`, epoch ms. */
   readonly proofIssuedAt?: number | undefined;
   readonly unboundAllowed: boolean;
+  /**
+   * The OAuth client renewing (the identity server's token endpoint), absent for the first-party
+   * application: a handle renews only for the client it was granted to (`SessionRecord.clientId`).
+   */
+  readonly clientId?: string | undefined;
 }
 
 /** A request without a DPoP proof, where bearer tokens are allowed. */
@@ -146,6 +151,8 @@ export function createRefreshRotation(store: Store, policy: SessionPolicy, clock
         const record = await store.sessions.get(idHash);
         const now = clock.now();
         if (!record?.refresh || now >= sessionExpiresAt(record, policy)) throw new RefreshTokenInvalidError();
+        // Another client's handle is no handle of this one's: nothing rotated, nothing revoked.
+        if (record.clientId !== proof.clientId) throw new RefreshTokenInvalidError();
         const { refresh } = record;
         const live = liveHashes(refresh);
         // No grace at all with 0, even within the millisecond of the rotation.

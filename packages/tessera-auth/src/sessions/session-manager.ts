@@ -25,8 +25,11 @@ export interface SessionPolicy {
 export type SessionOwner = Identity;
 
 export interface ClientInfo {
+  /** What the device list shows: the browser's User-Agent, or an OAuth client's name. */
   readonly userAgent: string;
   readonly ip: string;
+  /** The OAuth client the session is granted to (see `SessionRecord.clientId`). */
+  readonly clientId?: string | undefined;
 }
 
 /** How many times a data update is retried when another request changed the data first. */
@@ -124,6 +127,7 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
         data: {},
         version: 0,
         ...(options.refresh && { refresh: options.refresh }),
+        ...(client.clientId !== undefined && { clientId: client.clientId }),
       };
       if (!(await store.sessions.create(record, storeTtlMs(record, policy, now), { generation, replaces: options.replaces }))) {
         throw new CredentialsChangedError();

@@ -69,6 +69,8 @@ export const MIGRATIONS: readonly string[] = [
   // Acknowledged revocation: each instance's heartbeat, the feed position it has applied, stamped
   // with the database's clock.
   `CREATE TABLE tessera_revocation_acks (instance text PRIMARY KEY, position bigint NOT NULL, acked_at bigint NOT NULL);`,
+  // OAuth: the client a session was granted to.
+  `ALTER TABLE tessera_sessions ADD COLUMN client_id text;`,
 ];
 
 /** Brings the database to the latest schema; safe when several instances start at once. */

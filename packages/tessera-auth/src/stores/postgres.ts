@@ -38,7 +38,7 @@ const TYPES = { bigint: { to: 20, from: [20], parse: (value: string) => Number(v
 type Db = Sql<{ bigint: number }>;
 
 const SESSION_COLUMNS = `id_hash, user_id, user_name, roles, created_at, last_seen_at, absolute_expires_at, user_agent, ip, data, version,
-  refresh_hash, refresh_issued_at, refresh_jkt, refresh_spent`;
+  refresh_hash, refresh_issued_at, refresh_jkt, refresh_spent, client_id`;
 const GET_SESSION = `SELECT ${SESSION_COLUMNS} FROM tessera_sessions WHERE id_hash = $1 AND gc_at > $2`;
 const SESSIONS_OF_USER = `SELECT ${SESSION_COLUMNS} FROM tessera_sessions WHERE user_id = $1 AND gc_at > $2 ORDER BY created_at`;
 
@@ -137,14 +137,15 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): ServerS
     record.refresh?.issuedAt ?? null,
     record.refresh?.jkt ?? null,
     record.refresh?.spent ?? null,
+    record.clientId ?? null,
   ];
   const INSERT_SESSION = `INSERT INTO tessera_sessions (${SESSION_COLUMNS}, gc_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $16, $12)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $16, $17, $12)
     ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, roles = excluded.roles,
       created_at = excluded.created_at, last_seen_at = excluded.last_seen_at, absolute_expires_at = excluded.absolute_expires_at,
       user_agent = excluded.user_agent, ip = excluded.ip, data = excluded.data, version = excluded.version, gc_at = excluded.gc_at,
       refresh_hash = excluded.refresh_hash, refresh_issued_at = excluded.refresh_issued_at, refresh_jkt = excluded.refresh_jkt,
-      refresh_spent = excluded.refresh_spent`;
+      refresh_spent = excluded.refresh_spent, client_id = excluded.client_id`;
 
   const sessionState = async (db: Db, idHash: string, now: number) =>
     (await db`SELECT 1 FROM tessera_sessions WHERE id_hash = ${idHash} AND gc_at > ${now}`).length === 1 ? 'conflict' : 'missing';

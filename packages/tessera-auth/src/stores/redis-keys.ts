@@ -53,6 +53,7 @@ export const sessionFields = (record: SessionRecord): string[] => [
   'v', String(record.version),
   ...(record.refresh ? ['fh', record.refresh.hash, 'ft', String(record.refresh.issuedAt), 'fs', record.refresh.spent] : []),
   ...(record.refresh?.jkt !== undefined ? ['fj', record.refresh.jkt] : []),
+  ...(record.clientId !== undefined ? ['ci', record.clientId] : []),
 ];
 
 export const toSession = (idHash: string, h: Record<string, string>): SessionRecord => ({
@@ -70,6 +71,7 @@ export const toSession = (idHash: string, h: Record<string, string>): SessionRec
   ...(h.fh !== undefined && {
     refresh: { hash: h.fh, issuedAt: Number(h.ft), spent: h.fs ?? '', ...(h.fj !== undefined && { jkt: h.fj }) },
   }),
+  ...(h.ci !== undefined && { clientId: h.ci }),
 });
 
 export const pairsToObject = (pairs: string[]): Record<string, string> => {

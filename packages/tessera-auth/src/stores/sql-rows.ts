@@ -18,6 +18,8 @@ export interface SessionRow {
   /** Added later: absent from rows of databases that predate DPoP. */
   refresh_jkt?: string | null;
   refresh_spent: string | null;
+  /** Added later: absent from rows of databases that predate OAuth clients. */
+  client_id?: string | null;
 }
 
 /** An account as the SQL stores keep it. */
@@ -49,6 +51,7 @@ export const toSession = (row: SessionRow): SessionRecord => ({
       ...(typeof row.refresh_jkt === 'string' && { jkt: row.refresh_jkt }),
     },
   }),
+  ...(typeof row.client_id === 'string' && { clientId: row.client_id }),
 });
 
 export const toUser = (row: UserRow): UserRecord => ({

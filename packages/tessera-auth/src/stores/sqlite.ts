@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
   refresh_hash TEXT,
   refresh_issued_at INTEGER,
   refresh_jkt TEXT,
-  refresh_spent TEXT
+  refresh_spent TEXT,
+  client_id TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tessera_sessions_user ON tessera_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tessera_sessions_gc ON tessera_sessions (gc_at);
@@ -68,7 +69,13 @@ CREATE TABLE IF NOT EXISTS tessera_counters (
 const ACKNOWLEDGEMENT_KEPT_MS = 3600_000;
 
 /** Columns added after the first release, for databases created before them. */
-const ADDED_SESSION_COLUMNS = { refresh_hash: 'TEXT', refresh_issued_at: 'INTEGER', refresh_jkt: 'TEXT', refresh_spent: 'TEXT' };
+const ADDED_SESSION_COLUMNS = {
+  refresh_hash: 'TEXT',
+  refresh_issued_at: 'INTEGER',
+  refresh_jkt: 'TEXT',
+  refresh_spent: 'TEXT',
+  client_id: 'TEXT',
+};
 
 /**
  * The embedded durable store: sessions survive a restart, and several processes on one host may
@@ -109,9 +116,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
     insertSession: db.prepare(
       `INSERT OR REPLACE INTO tessera_sessions
        (id_hash, user_id, user_name, roles, created_at, last_seen_at, absolute_expires_at, user_agent, ip, data, version, gc_at,
-        refresh_hash, refresh_issued_at, refresh_jkt, refresh_spent)
+        refresh_hash, refresh_issued_at, refresh_jkt, refresh_spent, client_id)
        VALUES (@idHash, @userId, @userName, @roles, @createdAt, @lastSeenAt, @absoluteExpiresAt, @userAgent, @ip, @data, @version, @gcAt,
-        @refreshHash, @refreshIssuedAt, @refreshJkt, @refreshSpent)`,
+        @refreshHash, @refreshIssuedAt, @refreshJkt, @refreshSpent, @clientId)`,
     ),
     rotateRefresh: db.prepare(
       `UPDATE tessera_sessions SET refresh_hash = ?, refresh_issued_at = ?, refresh_spent = ?, last_seen_at = ?, gc_at = ?
@@ -192,6 +199,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ServerStore {
       refreshHash: record.refresh?.hash ?? null,
       refreshIssuedAt: record.refresh?.issuedAt ?? null,
       refreshJkt: record.refresh?.jkt ?? null,
+      clientId: record.clientId ?? null,
       refreshSpent: record.refresh?.spent ?? null,
     });
     return true;

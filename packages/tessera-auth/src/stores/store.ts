@@ -71,6 +71,12 @@ export interface SessionRecord {
   readonly version: number;
   /** Hybrid strategy only: the session's current refresh handle. */
   readonly refresh?: RefreshState | undefined;
+  /**
+   * The OAuth client the session was granted to (the identity server's authorization flow): its
+   * tokens carry it as `client_id`, and only it may renew them. Absent: the first-party
+   * application (`tokens.clientId`).
+   */
+  readonly clientId?: string | undefined;
 }
 
 /**

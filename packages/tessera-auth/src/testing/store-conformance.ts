@@ -220,6 +220,19 @@ export function describeStoreConformance(name: string, open: (t: TestContext) =>
       assert.equal((await store.sessions.listByUser(session.userId))[0]?.refresh?.jkt, first.jkt);
     });
 
+    withStore('the OAuth client a session was granted to stays with it through rotations and the user index', async (store) => {
+      const first = { hash: unique('h0'), issuedAt: 1_000, spent: '' };
+      const session = record({ refresh: first, clientId: unique('client') });
+      await store.sessions.create(session, HOUR);
+      assert.deepEqual(await store.sessions.get(session.idHash), session);
+      await store.sessions.rotateRefresh(session.idHash, first.hash, { hash: unique('h1'), issuedAt: 2_000, spent: '' }, HOUR);
+      assert.equal((await store.sessions.get(session.idHash))?.clientId, session.clientId);
+      assert.equal((await store.sessions.listByUser(session.userId))[0]?.clientId, session.clientId);
+      const firstParty = record();
+      await store.sessions.create(firstParty, HOUR);
+      assert.equal((await store.sessions.get(firstParty.idHash))?.clientId, undefined);
+    });
+
     withStore('of ten concurrent rotations of one handle, exactly one wins', async (store) => {
       const first = { hash: unique('h0'), issuedAt: 1_000, spent: unique('spent') };
       const session = record({ refresh: first });

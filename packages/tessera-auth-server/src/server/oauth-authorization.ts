@@ -1,0 +1,238 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import {
+  type Auth,
+  type BrowserSession,
+  createOAuthGrants,
+  CredentialsChangedError,
+  type CounterStore,
+  type LoginResult,
+  RefreshTokenInvalidError,
+  RefreshTokenReusedError,
+  TOKEN_RESPONSE_HEADERS,
+} from 'tessera-auth';
+import type { KeyRing } from 'tessera-auth/tokens';
+import { CODE_TTL_MS, type CodeGrant, createCodeSealer } from './authorization-code.js';
+import { AuthorizationError, type AuthorizationRequest, readAuthorizationRequest, redirectTo } from './authorization-request.js';
+import { createIdTokenIssuer } from './id-token.js';
+import { createTokenEndpointAuthenticator, type OAuthClient } from './oauth-clients.js';
+import { OAuthProtocolError } from './oauth-error.js';
+import { body } from './request-body.js';
+import type { Telemetry } from './telemetry.js';
+
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+export interface AuthorizationOptions {
+  auth: Auth;
+  clients: readonly OAuthClient[];
+  keys: KeyRing;
+  /** Seals authorization codes; shared by the instances. */
+  codeSecret: Buffer;
+  /** One use of each code, counted in the shared store. */
+  counters: CounterStore;
+  telemetry: Telemetry;
+  /** The sign-in page for a client's authorization (its name shown). */
+  page: (client: OAuthClient) => string;
+  /** The page's Content-Security-Policy. */
+  pagePolicy: string;
+}
+
+const text = (value: unknown, name: string): string => {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
+    throw new OAuthProtocolError('invalid_request', `${name} is required.`);
+  return value;
+};
+const s256 = (verifier: string) => createHash('sha256').update(verifier, 'ascii').digest('base64url');
+
+/**
+ * OAuth 2.1's authorization code flow with PKCE and OpenID Connect over Tessera's sessions:
+ * `GET /oauth/authorize` (the browser), `POST /oauth/authorize` (the page, once signed in),
+ * `POST /oauth/token`. Each redeemed code becomes a session of its own, granted to the client.
+ */
+export function createAuthorization(options: AuthorizationOptions) {
+  const { auth, clients, counters, telemetry } = options;
+  const issuer = auth.tokens?.issuer ?? '';
+  const clientsById = new Map(clients.map((client) => [client.id, client]));
+  const grants = auth.strategy === 'stateful' ? undefined : createOAuthGrants(auth);
+  const sealer = createCodeSealer(options.codeSecret);
+  const idToken = createIdTokenIssuer(options.keys, issuer, auth.clock);
+  const authenticateClient = createTokenEndpointAuthenticator(clients);
+  const usable = () => {
+    if (!grants)
+      throw new OAuthProtocolError(
+        'unsupported_response_type',
+        'A stateful server issues no tokens to OAuth clients: run it with --strategy hybrid or stateless.',
+      );
+    return grants;
+  };
+  const fresh = (session: BrowserSession, request: AuthorizationRequest) =>
+    request.maxAge === undefined || auth.clock.now() - session.authTime <= request.maxAge * 1000;
+
+  /** A code for the session's user, to the client's redirect URI. */
+  async function approve(request: AuthorizationRequest, session: BrowserSession): Promise<string> {
+    // The generation after the session was found live: a credential change in between ended that
+    // session, which redemption checks again; one after it fails the grant.
+    const generation = await auth.credentialGeneration(session.identity.id);
+    const grant: CodeGrant = {
+      clientId: request.client.id,
+      redirectUri: request.redirectUri,
+      challenge: request.challenge,
+      scope: request.scope,
+      nonce: request.nonce,
+      userId: session.identity.id,
+      userName: session.identity.name,
+      roles: session.identity.roles,
+      generation,
+      authTime: session.authTime,
+      browserSession: session.sessionId,
+      issuedAt: auth.clock.now(),
+      id: randomBytes(16).toString('base64url'),
+    };
+    telemetry.security('oauth_authorized', { user_id: session.identity.id, client_id: request.client.id });
+    return redirectTo(request.redirectUri, issuer, { code: sealer.seal(grant), state: request.state });
+  }
+
+  const failure = (error: AuthorizationError) =>
+    redirectTo(error.redirectUri, issuer, { error: error.error, error_description: error.message, state: error.state });
+
+  const queryOf = (req: Request) => new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+
+  /** The browser arrives: straight back with a code when its session will do, else the sign-in page. */
+  const authorizePage: RequestHandler = async (req, res) => {
+    res.set({ 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+    const ready = usable();
+    let request: AuthorizationRequest;
+    try {
+      request = readAuthorizationRequest(queryOf(req), clientsById);
+    } catch (error) {
+      if (error instanceof AuthorizationError) return void res.redirect(303, failure(error));
+      throw error;
+    }
+    const session = await ready.browserSession(req.headers.cookie);
+    if (session && request.prompt !== 'login' && fresh(session, request)) return void res.redirect(303, await approve(request, session));
+    if (request.prompt === 'none') {
+      const error = new AuthorizationError(request.redirectUri, request.state, 'login_required', 'The user is not signed in.');
+      return void res.redirect(303, failure(error));
+    }
+    res.set('content-security-policy', options.pagePolicy).type('html').send(options.page(request.client));
+  };
+
+  /** The page, signed in: `{ query }` is the authorization request; the answer is where to go. */
+  const authorizeDecision: RequestHandler = async (req, res) => {
+    res.set('cache-control', 'no-store');
+    const ready = usable();
+    const input = body(req);
+    let request: AuthorizationRequest;
+    try {
+      request = readAuthorizationRequest(new URLSearchParams(text(input.query, 'query')), clientsById);
+    } catch (error) {
+      if (error instanceof AuthorizationError) return void res.json({ redirect_to: failure(error) });
+      throw error;
+    }
+    const sessionId = req.auth.user ? req.auth.session?.id : undefined;
+    const session = sessionId === undefined ? null : await ready.session(sessionId);
+    if (!session || !fresh(session, request)) throw new OAuthProtocolError('login_required', 'Sign in to continue.');
+    res.json({ redirect_to: await approve(request, session) });
+  };
+
+  async function redeem(client: OAuthClient, input: Record<string, unknown>, ip: string) {
+    const grants = usable();
+    const grant = sealer.open(text(input.code, 'code'));
+    const invalid = (why: string) => new OAuthProtocolError('invalid_grant', why);
+    if (!grant || grant.clientId !== client.id || auth.clock.now() > grant.issuedAt + CODE_TTL_MS)
+      throw invalid('The code is not valid for this client, or has expired.');
+    if (input.redirect_uri !== grant.redirectUri) throw invalid('redirect_uri does not match the authorization request.');
+    const verifier = input.code_verifier;
+    if (typeof verifier !== 'string' || !CODE_VERIFIER.test(verifier))
+      throw new OAuthProtocolError('invalid_request', 'code_verifier is required (PKCE).');
+    const [computed, expected] = [Buffer.from(s256(verifier)), Buffer.from(grant.challenge)];
+    if (computed.length !== expected.length || !timingSafeEqual(computed, expected))
+      throw invalid('code_verifier does not match the code_challenge.');
+    const uses = `oauth-code:${grant.id}`;
+    // The first use wins, on any instance; any later one ends what the first was given (RFC 6749 §4.1.2).
+    if ((await counters.add(uses, 1, 2 * CODE_TTL_MS)).count > 1) {
+      const granted = await grants.grantedSessions(grant.userId, client.id, grant.issuedAt);
+      await Promise.all(granted.map((id) => auth.endSession(id)));
+      telemetry.security('authorization_code_replayed', { user_id: grant.userId, client_id: client.id, sessions: granted.length, ip });
+      throw invalid('The code was already used; what it gave has been revoked.');
+    }
+    const identity = { id: grant.userId, name: grant.userName, roles: grant.roles };
+    let result: LoginResult;
+    try {
+      result = await grants.grant(identity, { clientId: client.id, label: client.name ?? client.id, ip, generation: grant.generation });
+    } catch (error) {
+      if (error instanceof CredentialsChangedError) throw invalid("The user's credentials changed after the authorization.");
+      throw error;
+    }
+    // A replay that arrived meanwhile, or the authorizing session ended since: nothing is handed out.
+    const [count, authorizing] = await Promise.all([counters.get(uses), grants.session(grant.browserSession)]);
+    if (count?.count !== 1 || !authorizing) {
+      await auth.endSession(result.session.id);
+      throw invalid(
+        authorizing ? 'The code was already used; what it gave has been revoked.' : 'The session that authorized this code has ended.',
+      );
+    }
+    const scopes = grant.scope.split(' ');
+    return {
+      ...tokenFields(result, client),
+      ...(grant.scope !== '' && { scope: grant.scope }),
+      ...(scopes.includes('openid') && {
+        id_token: idToken({
+          sub: grant.userId,
+          clientId: client.id,
+          authTime: grant.authTime,
+          sid: result.session.id,
+          nonce: grant.nonce,
+          accessToken: result.accessToken!.token,
+          name: scopes.includes('profile') ? grant.userName : undefined,
+        }),
+      }),
+    };
+  }
+
+  async function refresh(client: OAuthClient, input: Record<string, unknown>) {
+    const handle = text(input.refresh_token, 'refresh_token');
+    try {
+      return tokenFields(await usable().refresh(handle, { clientId: client.id, unboundAllowed: true }), client);
+    } catch (error) {
+      if (error instanceof RefreshTokenInvalidError)
+        throw new OAuthProtocolError('invalid_grant', 'The refresh token is not valid for this client.');
+      if (error instanceof RefreshTokenReusedError) throw new OAuthProtocolError('invalid_grant', error.message);
+      throw error;
+    }
+  }
+
+  const tokenFields = (result: LoginResult, client: OAuthClient) => ({
+    access_token: result.accessToken!.token,
+    token_type: result.accessToken!.type,
+    expires_in: result.accessToken!.expiresIn,
+    ...(result.refreshToken !== undefined && client.grantTypes?.includes('refresh_token') && { refresh_token: result.refreshToken }),
+  });
+
+  /** RFC 6749 §3.2 with OAuth 2.1's grants: form-encoded, client-authenticated, never cached. */
+  const token: RequestHandler = async (req, res) => {
+    const input = body(req);
+    const client = authenticateClient(req.headers.authorization, input);
+    const grantType = input.grant_type;
+    if (auth.tokens?.dpop.mode === 'required')
+      throw new OAuthProtocolError(
+        'invalid_request',
+        'This server binds tokens to DPoP keys, which its token endpoint does not take yet: use /auth/login.',
+      );
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token')
+      throw new OAuthProtocolError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
+    if (!client.grantTypes?.includes(grantType))
+      throw new OAuthProtocolError('unauthorized_client', `This client may not use the ${grantType} grant.`);
+    const answer = grantType === 'authorization_code' ? await redeem(client, input, req.ip ?? '') : await refresh(client, input);
+    telemetry.security('oauth_tokens_issued', { client_id: client.id, grant_type: grantType });
+    res.set(TOKEN_RESPONSE_HEADERS).json(answer);
+  };
+
+  return { authorizePage, authorizeDecision, token, supported: grants !== undefined };
+}
+
+/** The answer of `/oauth/*` to an OAuth protocol error. */
+export function sendOAuthProtocolError(res: Response, error: OAuthProtocolError): void {
+  res.status(error.status).set(TOKEN_RESPONSE_HEADERS).json({ error: error.error, error_description: error.message });
+}

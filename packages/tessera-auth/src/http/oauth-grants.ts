@@ -1,0 +1,117 @@
+import type { Auth } from '../core/create-auth.js';
+import { internalsOf } from '../core/internals.js';
+import { identityOfRecord, type Issued } from '../core/strategy.js';
+import { NotImplementedError, TokenError } from '../base/errors.js';
+import type { Identity, LoginResult } from '../base/types.js';
+import { readCookie } from './cookies.js';
+import type { SessionRecord } from '../stores/store.js';
+
+/** A session granted to an OAuth client: what a token endpoint hands over. */
+export interface GrantOptions {
+  /** The OAuth client the session is granted to: its tokens carry it as `client_id`, and only it renews them. */
+  readonly clientId: string;
+  /** What the user's device list shows for the session (the client's name). */
+  readonly label: string;
+  /** The address the grant was asked from. */
+  readonly ip: string;
+  /** The user's credential generation when the user authorized (see `LoginOptions.generation`). */
+  readonly generation?: number | undefined;
+  /** Binds the tokens (and the refresh handle) to this DPoP key. */
+  readonly jkt?: string | undefined;
+}
+
+/** How a refresh at the token endpoint proves itself (see `GrantOptions`). */
+export interface GrantRefreshOptions {
+  readonly clientId: string;
+  /** The key of the request's DPoP proof, and its `iat` (epoch ms). */
+  readonly jkt?: string | undefined;
+  readonly proofIssuedAt?: number | undefined;
+  /** Whether a handle not bound to a key may renew (DPoP not required). */
+  readonly unboundAllowed: boolean;
+}
+
+/** A browser's own session, as its cookies show it: who, which session, and when they signed in. */
+export interface BrowserSession {
+  readonly identity: Identity;
+  /** The session's public id. */
+  readonly sessionId: string;
+  /** Epoch ms of the sign-in that began the session. */
+  readonly authTime: number;
+}
+
+/**
+ * The identity server's OAuth authorization flow, over the token strategies: each authorization
+ * becomes a session of its own, granted to the client, listed among the user's devices and ended
+ * by every revocation path like any other.
+ */
+export interface OAuthGrants {
+  /** A new session granted to `clientId`: an access token, and in hybrid a refresh handle. */
+  grant(identity: Identity, options: GrantOptions): Promise<LoginResult>;
+  /** Hybrid: renews a handle granted to `options.clientId` (rotation, reuse detection, DPoP binding as `/auth/refresh`). */
+  refresh(handle: string, options: GrantRefreshOptions): Promise<LoginResult>;
+  /**
+   * The first-party session a browser's cookies carry (hybrid: the refresh cookie; stateless: the
+   * token cookie of `tokens.cookie`), read without renewing or recording anything; null without one.
+   */
+  browserSession(cookieHeader: string | undefined): Promise<BrowserSession | null>;
+  /** A live first-party session by its public id (a request's `session.id`), read from the store; null otherwise. */
+  session(sessionId: string): Promise<BrowserSession | null>;
+  /** The public ids of the user's live sessions granted to `clientId`, created at or after `since` (epoch ms). */
+  grantedSessions(userId: string, clientId: string, since: number): Promise<string[]>;
+}
+
+const answer = (issued: Issued): LoginResult => {
+  const { accessToken, refreshToken } = issued;
+  if (!accessToken) throw new TypeError('A grant issues an access token.');
+  return {
+    session: issued.session,
+    accessToken: { token: accessToken.token, type: issued.jkt === undefined ? 'Bearer' : 'DPoP', expiresIn: accessToken.expiresIn },
+    ...(refreshToken !== undefined && { refreshToken }),
+  };
+};
+
+/** The OAuth grants of an Auth of the stateless or hybrid strategy. */
+export function createOAuthGrants(auth: Auth): OAuthGrants {
+  const { tokenStrategy, hybrid, tokens, sessions } = internalsOf(auth);
+  if (!tokenStrategy || !tokens) throw new NotImplementedError('OAuth grants issue tokens: use the stateless or hybrid strategy.');
+  const firstParty = (record: SessionRecord | null): BrowserSession | null =>
+    record && record.clientId === undefined
+      ? { identity: identityOfRecord(record), sessionId: record.idHash, authTime: record.createdAt }
+      : null;
+
+  return {
+    async grant(identity, options) {
+      const client = { userAgent: options.label, ip: options.ip, clientId: options.clientId };
+      return answer(await tokenStrategy.login(identity, client, { generation: options.generation, jkt: options.jkt }));
+    },
+
+    async refresh(handle, options) {
+      if (!hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
+      const { clientId, jkt, proofIssuedAt, unboundAllowed } = options;
+      return answer(await hybrid.refresh(handle, { clientId, jkt, proofIssuedAt, unboundAllowed }));
+    },
+
+    async browserSession(cookieHeader) {
+      if (hybrid) {
+        const handle = readCookie(cookieHeader, auth.refreshCookie.name);
+        return handle === undefined ? null : firstParty(await hybrid.sessionOfHandle(handle));
+      }
+      const token = tokens.cookie ? readCookie(cookieHeader, auth.cookie.name) : undefined;
+      if (token === undefined) return null;
+      await tokens.ensureLoaded();
+      try {
+        return firstParty(await sessions.live(tokens.verified(token, tokens.verify).sid));
+      } catch (error) {
+        if (error instanceof TokenError) return null; // expired, revoked: no session to speak of
+        throw error;
+      }
+    },
+
+    session: async (sessionId) => firstParty(await sessions.live(sessionId)),
+
+    async grantedSessions(userId, clientId, since) {
+      const records = await sessions.listOfUser(userId);
+      return records.filter((record) => record.clientId === clientId && record.createdAt >= since).map((record) => record.idHash);
+    },
+  };
+}
