@@ -36,7 +36,7 @@ export function checkRedirectUri(value: unknown): string {
   if (scheme === 'https') return value;
   if (scheme === 'http') {
     if (LOOPBACK_HOSTS.has(url.hostname)) return value;
-    throw new TypeError(`${value} is plain http: only loopback addresses (127.0.0.1, [::1]) may be, for native apps`);
+    throw new TypeError(`${value} is plain http: only loopback addresses (127.0.0.1, [::1]) may use http, for native apps`);
   }
   if (/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/.test(scheme) && !['javascript', 'data', 'file', 'vbscript'].includes(scheme)) return value;
   throw new TypeError(`${value}: a redirect URI is https, loopback http, or a private-use scheme like com.example.app:/callback`);
