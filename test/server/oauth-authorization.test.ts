@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as jose from 'jose';
+import * as openid from 'openid-client';
 import { digest, type OAuthClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
+import { parseService } from '../../packages/tessera-auth-server/src/server/service-grants.js';
 import { Client } from '../helpers/http-client.js';
 import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
@@ -366,5 +368,63 @@ describe('OAuth authorization code flow: two instances sharing Redis', () => {
     const tokens = await redeemAt(second, code, verifier);
     assert.equal(tokens.status, 200);
     assert.equal(await activeAt(first, tokens.body.access_token!), true);
+  });
+});
+
+/** The client credentials grant: a service's own token, for a configured service, with openid-client. */
+describe('OAuth client credentials', () => {
+  let server: TestServer;
+  const SERVICE_SECRET = 'c'.repeat(40);
+  before(async () => {
+    server = await startTestServer({
+      strategy: 'hybrid',
+      services: [parseService('https://orders.internal orders:read orders:write'), parseService('billing billing:read')],
+      clients: [
+        ...CLIENTS,
+        { id: 'batch', secretHash: digest(SERVICE_SECRET), grantTypes: ['client_credentials'], scopes: ['orders:read'] },
+      ],
+    });
+  });
+  after(() => server.stop());
+
+  it('openid-client gets a token for a service; it verifies with the JWKS, introspects active, and dies when revoked', async () => {
+    const config = await openid.discovery(new URL(server.url), 'batch', SERVICE_SECRET, openid.ClientSecretBasic(SERVICE_SECRET), {
+      execute: [openid.allowInsecureRequests],
+    });
+    assert.ok(config.serverMetadata().grant_types_supported?.includes('client_credentials'));
+    const tokens = await openid.clientCredentialsGrant(config, { resource: 'https://orders.internal', scope: 'orders:read' });
+    assert.equal(tokens.scope, 'orders:read');
+    const jwks = jose.createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+    const { payload } = await jose.jwtVerify(tokens.access_token, jwks, {
+      issuer: server.url,
+      audience: 'https://orders.internal',
+      typ: 'at+jwt',
+    });
+    assert.deepEqual([payload.sub, payload.client_id, payload.sid, payload.roles], ['batch', 'batch', undefined, undefined]);
+    assert.equal((await openid.tokenIntrospection(config, tokens.access_token)).active, true);
+    await openid.tokenRevocation(config, tokens.access_token);
+    assert.equal((await openid.tokenIntrospection(config, tokens.access_token)).active, false);
+  });
+
+  it('refused: a scope the client did not register, a service not configured, the server itself, and clients without the grant', async () => {
+    const ask = (fields: Record<string, string>, client = { id: 'batch', secret: SERVICE_SECRET }) =>
+      fetch(`${server.url}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: basic(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
+      }).then(async (response) => [response.status, ((await response.json()) as { error: string }).error]);
+    assert.deepEqual(await ask({ resource: 'https://orders.internal', scope: 'orders:write' }), [400, 'invalid_scope']);
+    assert.deepEqual(await ask({ resource: 'billing', scope: 'billing:read' }), [400, 'invalid_scope']);
+    assert.deepEqual(await ask({ resource: 'https://payments.internal' }), [400, 'invalid_target']);
+    assert.deepEqual(await ask({ resource: server.url }), [400, 'invalid_request']);
+    assert.deepEqual(await ask({ resource: 'billing' }, { id: 'app-a', secret: SECRET_A }), [400, 'unauthorized_client']);
+    // A service's own token is no user's: the identity server's account routes refuse it.
+    const own = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: basic('batch', SERVICE_SECRET), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'billing' }),
+    });
+    const token = ((await own.json()) as { access_token: string }).access_token;
+    assert.equal((await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` })).status, 401);
   });
 });

@@ -166,6 +166,7 @@ export function createServerApp({
     telemetry,
     page: (client) => authorizationPage(client.name ?? client.id),
     pagePolicy: PAGE_POLICY,
+    services,
   });
   // Clients authenticate with HTTP Basic or their id, not as users; the browser brings its cookies.
   app.use('/oauth', oauthRoutes(auth, clients, telemetry, authorization.token));

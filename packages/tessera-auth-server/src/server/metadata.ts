@@ -51,7 +51,11 @@ export function serverMetadata(issuer: string, options: MetadataOptions) {
     ...(options.authorization && {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', ...(options.refresh ? ['refresh_token'] : [])],
+      grant_types_supported: [
+        'authorization_code',
+        ...(options.refresh ? ['refresh_token'] : []),
+        ...(options.services.length > 0 ? ['client_credentials'] : []),
+      ],
       code_challenge_methods_supported: ['S256'],
       // RFC 9207: every authorization response names its issuer (mix-up defence).
       authorization_response_iss_parameter_supported: true,

@@ -6,6 +6,9 @@ import {
   createOAuthGrants,
   CredentialsChangedError,
   type CounterStore,
+  DpopProofError,
+  type DpopProof,
+  UseDpopNonceError,
   type LoginResult,
   RefreshTokenInvalidError,
   RefreshTokenReusedError,
@@ -18,6 +21,7 @@ import { createIdTokenIssuer } from './id-token.js';
 import { createTokenEndpointAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { OAuthProtocolError } from './oauth-error.js';
 import { body } from './request-body.js';
+import { createServiceGrants, type ServiceGrant } from './service-grants.js';
 import type { Telemetry } from './telemetry.js';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -36,6 +40,8 @@ export interface AuthorizationOptions {
   page: (client: OAuthClient) => string;
   /** The page's Content-Security-Policy. */
   pagePolicy: string;
+  /** The services client credentials tokens may name as their audience. */
+  services: readonly ServiceGrant[];
 }
 
 const text = (value: unknown, name: string): string => {
@@ -58,6 +64,7 @@ export function createAuthorization(options: AuthorizationOptions) {
   const sealer = createCodeSealer(options.codeSecret);
   const idToken = createIdTokenIssuer(options.keys, issuer, auth.clock);
   const authenticateClient = createTokenEndpointAuthenticator(clients);
+  const serviceGrant = auth.tokens && createServiceGrants(options.services, auth.tokens.audience);
   const usable = () => {
     if (!grants)
       throw new OAuthProtocolError(
@@ -136,7 +143,7 @@ export function createAuthorization(options: AuthorizationOptions) {
     res.json({ redirect_to: await approve(request, session) });
   };
 
-  async function redeem(client: OAuthClient, input: Record<string, unknown>, ip: string) {
+  async function redeem(client: OAuthClient, input: Record<string, unknown>, ip: string, proof: DpopProof | undefined) {
     const grants = usable();
     const grant = sealer.open(text(input.code, 'code'));
     const invalid = (why: string) => new OAuthProtocolError('invalid_grant', why);
@@ -160,7 +167,13 @@ export function createAuthorization(options: AuthorizationOptions) {
     const identity = { id: grant.userId, name: grant.userName, roles: grant.roles };
     let result: LoginResult;
     try {
-      result = await grants.grant(identity, { clientId: client.id, label: client.name ?? client.id, ip, generation: grant.generation });
+      result = await grants.grant(identity, {
+        clientId: client.id,
+        label: client.name ?? client.id,
+        ip,
+        generation: grant.generation,
+        proof,
+      });
     } catch (error) {
       if (error instanceof CredentialsChangedError) throw invalid("The user's credentials changed after the authorization.");
       throw error;
@@ -191,16 +204,38 @@ export function createAuthorization(options: AuthorizationOptions) {
     };
   }
 
-  async function refresh(client: OAuthClient, input: Record<string, unknown>) {
+  async function refresh(client: OAuthClient, input: Record<string, unknown>, proof: DpopProof | undefined) {
     const handle = text(input.refresh_token, 'refresh_token');
     try {
-      return tokenFields(await usable().refresh(handle, { clientId: client.id, unboundAllowed: true }), client);
+      return tokenFields(await usable().refresh(handle, { clientId: client.id, proof }), client);
     } catch (error) {
       if (error instanceof RefreshTokenInvalidError)
         throw new OAuthProtocolError('invalid_grant', 'The refresh token is not valid for this client.');
       if (error instanceof RefreshTokenReusedError) throw new OAuthProtocolError('invalid_grant', error.message);
+      if (error instanceof DpopProofError) throw new OAuthProtocolError('invalid_dpop_proof', error.message);
       throw error;
     }
+  }
+
+  /**
+   * A token for the client itself, for one configured service (RFC 8707 `resource`, or
+   * `audience`), with scopes the service grants and the client registered.
+   */
+  function clientCredentials(client: OAuthClient, input: Record<string, unknown>, proof: DpopProof | undefined) {
+    const tokens = auth.tokens;
+    if (!tokens || !serviceGrant) throw new OAuthProtocolError('unsupported_grant_type', 'This server signs no tokens.');
+    const { audience, scope } = serviceGrant(input.resource ?? input.audience, input.scope);
+    const unregistered = scope?.split(' ').find((one) => !client.scopes?.includes(one));
+    if (unregistered !== undefined)
+      throw new OAuthProtocolError('invalid_scope', `This client did not register the scope ${unregistered}.`);
+    const jkt = tokens.dpop.mode === 'off' ? undefined : proof?.jkt;
+    const issued = tokens.issueForClient(client.id, audience, scope, jkt);
+    return {
+      access_token: issued.token,
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
+      expires_in: issued.expiresIn,
+      ...(scope && { scope }),
+    };
   }
 
   const tokenFields = (result: LoginResult, client: OAuthClient) => ({
@@ -210,21 +245,41 @@ export function createAuthorization(options: AuthorizationOptions) {
     ...(result.refreshToken !== undefined && client.grantTypes?.includes('refresh_token') && { refresh_token: result.refreshToken }),
   });
 
+  /** RFC 9449 §5 at the token endpoint: its errors as §5.2 JSON with status 400 (and `DPoP-Nonce`, §8). */
+  const dpopProof = (req: Request, res: Response): DpopProof | undefined => {
+    const facts = { method: req.method, target: req.originalUrl, header: (name: string) => req.get(name), ip: req.ip ?? '' };
+    const sink = {
+      appendSetCookie: (value: string) => void res.append('set-cookie', value),
+      setHeader: (name: string, value: string) => void res.set(name, value),
+    };
+    try {
+      return usable().proof(facts, sink);
+    } catch (error) {
+      if (error instanceof UseDpopNonceError) {
+        res.set('dpop-nonce', error.nonce);
+        throw new OAuthProtocolError('use_dpop_nonce', error.message);
+      }
+      if (error instanceof DpopProofError) throw new OAuthProtocolError('invalid_dpop_proof', error.message);
+      throw error;
+    }
+  };
+
   /** RFC 6749 §3.2 with OAuth 2.1's grants: form-encoded, client-authenticated, never cached. */
   const token: RequestHandler = async (req, res) => {
     const input = body(req);
     const client = authenticateClient(req.headers.authorization, input);
     const grantType = input.grant_type;
-    if (auth.tokens?.dpop.mode === 'required')
-      throw new OAuthProtocolError(
-        'invalid_request',
-        'This server binds tokens to DPoP keys, which its token endpoint does not take yet: use /auth/login.',
-      );
-    if (grantType !== 'authorization_code' && grantType !== 'refresh_token')
-      throw new OAuthProtocolError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token' && grantType !== 'client_credentials')
+      throw new OAuthProtocolError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials.');
     if (!client.grantTypes?.includes(grantType))
       throw new OAuthProtocolError('unauthorized_client', `This client may not use the ${grantType} grant.`);
-    const answer = grantType === 'authorization_code' ? await redeem(client, input, req.ip ?? '') : await refresh(client, input);
+    const proof = dpopProof(req, res);
+    const answer =
+      grantType === 'authorization_code'
+        ? await redeem(client, input, req.ip ?? '', proof)
+        : grantType === 'refresh_token'
+          ? await refresh(client, input, proof)
+          : clientCredentials(client, input, proof);
     telemetry.security('oauth_tokens_issued', { client_id: client.id, grant_type: grantType });
     res.set(TOKEN_RESPONSE_HEADERS).json(answer);
   };

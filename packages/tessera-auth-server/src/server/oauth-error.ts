@@ -12,7 +12,9 @@ export class OAuthProtocolError extends Error {
       | 'unsupported_response_type'
       | 'invalid_scope'
       | 'access_denied'
-      | 'login_required',
+      | 'login_required'
+      | 'invalid_dpop_proof'
+      | 'use_dpop_nonce',
     readonly description: string,
     readonly status = 400,
   ) {

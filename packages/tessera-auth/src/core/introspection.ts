@@ -43,7 +43,10 @@ export function createIntrospection(auth: Auth): Introspector {
       if (looksLikeJws(token)) {
         await tokens?.ensureLoaded();
         const claims = verifiedClaims(token);
-        if (!claims || !(await sessions.live(claims.sid))) return INACTIVE;
+        if (!claims) return INACTIVE;
+        // A client's own token (client credentials) stands for no session; every other one dies with its session.
+        const clientsOwn = claims.sid === undefined && claims.sub === claims.client_id;
+        if (!clientsOwn && !(await sessions.live(claims.sid))) return INACTIVE;
         const { iss, sub, aud, exp, iat, jti, sid, scope, roles, name, client_id, cnf } = claims;
         // RFC 9449 §6.2: a bound token says so, and names its key.
         return {

@@ -143,6 +143,12 @@ export interface AuthTokens {
     scope: string | undefined,
     jkt?: string,
   ): IssuedToken;
+  /**
+   * A token for OAuth client `clientId` itself (the client credentials grant), for one other
+   * service (`audience`): `sub` and `client_id` are the client; no session, no roles. It lives the
+   * access-token lifetime at most 5 minutes, and is revoked by its `jti` (RFC 7009) or its key.
+   */
+  issueForClient(clientId: string, audience: string, scope: string | undefined, jkt?: string): IssuedToken;
 }
 
 /** The token side as the library's own layers use it. */
@@ -246,6 +252,11 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
       return issuer.issue({ sub: identity.id, aud: audience, claims, notAfter: Math.floor(sessionEndsAt / 1000) });
     },
 
+    issueForClient(client, serviceAudience, scope, jkt) {
+      const claims = { client_id: client, ...(scope && { scope }), ...(jkt !== undefined && { cnf: { jkt } }) };
+      return issuer.issue({ sub: client, aud: serviceAudience, claims, ttlSeconds: Math.min(300, ttlSeconds) });
+    },
+
     issueService(identity, sid, sessionEndsAt, serviceAudience, scope, jkt) {
       const claims = { ...claimsOf(identity, sid, jkt), ...(scope && { scope }) };
       return issuer.issue({
@@ -262,7 +273,7 @@ export function createTokenRuntime(options: TokenStrategyOptions, mirror: Revoca
 /** The public face of a token runtime: only what `AuthTokens` declares. */
 export function authTokensOf(runtime: TokenRuntime): AuthTokens {
   const { issuer, audience, clientId, ttlSeconds, cookie, dpop, events, ensureLoaded, feedSilenceSeconds, isStale } = runtime;
-  const { revocationSnapshot, verified, revoke, revokeKey, issueService } = runtime;
+  const { revocationSnapshot, verified, revoke, revokeKey, issueService, issueForClient } = runtime;
   return {
     issuer,
     audience,
@@ -279,6 +290,7 @@ export function authTokensOf(runtime: TokenRuntime): AuthTokens {
     revoke,
     revokeKey,
     issueService,
+    issueForClient,
   };
 }
 

@@ -1,9 +1,12 @@
 import type { Auth } from '../core/create-auth.js';
 import { internalsOf } from '../core/internals.js';
 import { identityOfRecord, type Issued } from '../core/strategy.js';
-import { NotImplementedError, TokenError } from '../base/errors.js';
+import { DpopProofError, NotImplementedError, TokenError } from '../base/errors.js';
 import type { Identity, LoginResult } from '../base/types.js';
+import type { DpopProof } from '../tokens/dpop.js';
 import { readCookie } from './cookies.js';
+import { refreshProof } from './refresh.js';
+import type { RequestFacts, ResponseSink } from './request.js';
 import type { SessionRecord } from '../stores/store.js';
 
 /** A session granted to an OAuth client: what a token endpoint hands over. */
@@ -16,18 +19,15 @@ export interface GrantOptions {
   readonly ip: string;
   /** The user's credential generation when the user authorized (see `LoginOptions.generation`). */
   readonly generation?: number | undefined;
-  /** Binds the tokens (and the refresh handle) to this DPoP key. */
-  readonly jkt?: string | undefined;
+  /** The request's DPoP proof (`OAuthGrants.proof`): with DPoP on, the tokens and refresh handle are bound to its key. */
+  readonly proof?: DpopProof | undefined;
 }
 
 /** How a refresh at the token endpoint proves itself (see `GrantOptions`). */
 export interface GrantRefreshOptions {
   readonly clientId: string;
-  /** The key of the request's DPoP proof, and its `iat` (epoch ms). */
-  readonly jkt?: string | undefined;
-  readonly proofIssuedAt?: number | undefined;
-  /** Whether a handle not bound to a key may renew (DPoP not required). */
-  readonly unboundAllowed: boolean;
+  /** The request's DPoP proof (`OAuthGrants.proof`): a bound handle renews only with a proof of its key. */
+  readonly proof?: DpopProof | undefined;
 }
 
 /** A browser's own session, as its cookies show it: who, which session, and when they signed in. */
@@ -47,6 +47,13 @@ export interface BrowserSession {
 export interface OAuthGrants {
   /** A new session granted to `clientId`: an access token, and in hybrid a refresh handle. */
   grant(identity: Identity, options: GrantOptions): Promise<LoginResult>;
+  /**
+   * The request's DPoP proof for the token endpoint (RFC 9449 §5), checked for its method and URL
+   * (a `DPoP-Nonce` is set on `response` when the nonce moves on): undefined without one. With DPoP
+   * required, a request without one is refused; with DPoP off, a proof that does not hold is ignored.
+   * Throws `DpopProofError`, or `UseDpopNonceError` when the proof lacks the current nonce.
+   */
+  proof(request: RequestFacts, response: ResponseSink): DpopProof | undefined;
   /** Hybrid: renews a handle granted to `options.clientId` (rotation, reuse detection, DPoP binding as `/auth/refresh`). */
   refresh(handle: string, options: GrantRefreshOptions): Promise<LoginResult>;
   /**
@@ -80,15 +87,25 @@ export function createOAuthGrants(auth: Auth): OAuthGrants {
       : null;
 
   return {
+    proof(request, response) {
+      const dpop = tokens.dpopSettings;
+      const proof = refreshProof(dpop, request, response);
+      if (proof === undefined && dpop.mode === 'required') throw new DpopProofError('this server issues DPoP-bound tokens only');
+      return proof;
+    },
+
     async grant(identity, options) {
       const client = { userAgent: options.label, ip: options.ip, clientId: options.clientId };
-      return answer(await tokenStrategy.login(identity, client, { generation: options.generation, jkt: options.jkt }));
+      // With DPoP off a proof binds nothing: the client gets the bearer tokens it would get without one.
+      const jkt = tokens.dpopSettings.mode === 'off' ? undefined : options.proof?.jkt;
+      return answer(await tokenStrategy.login(identity, client, { generation: options.generation, jkt }));
     },
 
     async refresh(handle, options) {
       if (!hybrid) throw new NotImplementedError('Refresh handles belong to the hybrid strategy.');
-      const { clientId, jkt, proofIssuedAt, unboundAllowed } = options;
-      return answer(await hybrid.refresh(handle, { clientId, jkt, proofIssuedAt, unboundAllowed }));
+      const { proof, clientId } = options;
+      const unboundAllowed = tokens.dpopSettings.mode !== 'required';
+      return answer(await hybrid.refresh(handle, { clientId, jkt: proof?.jkt, proofIssuedAt: proof?.issuedAt, unboundAllowed }));
     },
 
     async browserSession(cookieHeader) {

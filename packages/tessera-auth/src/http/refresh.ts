@@ -67,7 +67,7 @@ export async function refreshFromRequest(
  * hold is ignored (a browser that always sends one must not lose its session over it); a handle
  * bound while DPoP was on still renews only with a proof of its key.
  */
-function refreshProof(dpop: DpopSettings, request: RequestFacts, response: ResponseSink): DpopProof | undefined {
+export function refreshProof(dpop: DpopSettings, request: RequestFacts, response: ResponseSink): DpopProof | undefined {
   if (request.header('dpop') === undefined) return undefined;
   try {
     return checkProof(dpop, request, response);
