@@ -23,6 +23,7 @@ const CLIENTS: OAuthClient[] = [
     secretHash: digest(SECRET_A),
     name: 'App A',
     redirectUris: [CALLBACK],
+    postLogoutRedirectUris: ['https://app.example/bye'],
     grantTypes: ['authorization_code', 'refresh_token'],
   },
   {
@@ -286,6 +287,35 @@ describe('OAuth authorization code flow: attacks', () => {
     assert.equal((await refresh(tokens.body.refresh_token!)).body.error, 'invalid_grant');
     browser = new Client(server.url);
     await browser.post('/auth/login', { username, password: PASSWORD }, { origin: server.url });
+  });
+
+  it('RP-initiated logout takes only a signed ID token of this server, and redirects only where the client registered', async () => {
+    const { code, verifier } = await authorize();
+    const tokens = await redeem(code, verifier);
+    const hint = tokens.body.id_token!;
+    const logout = (query: Record<string, string>) => new Client(server.url).get(`/oauth/logout?${new URLSearchParams(query)}`);
+    const forged = `${hint.split('.').slice(0, 2).join('.')}.${Buffer.alloc(64).toString('base64url')}`;
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${hint.split('.')[1]}.`;
+    for (const query of <Record<string, string>[]>[
+      {},
+      { id_token_hint: forged },
+      { id_token_hint: unsigned },
+      { id_token_hint: tokens.body.access_token! },
+      { id_token_hint: hint, client_id: 'app-b' },
+      { id_token_hint: hint, post_logout_redirect_uri: 'https://evil.example/bye' },
+    ]) {
+      const answer = await logout(query);
+      assert.deepEqual(
+        [answer.status, answer.body.error, answer.headers.get('location')],
+        [400, 'invalid_request', null],
+        JSON.stringify(query),
+      );
+    }
+    assert.equal(await active(tokens.body.access_token!), true, 'none of them ended the session');
+    const done = await logout({ id_token_hint: hint, post_logout_redirect_uri: 'https://app.example/bye', state: 's1' });
+    assert.deepEqual([done.status, done.headers.get('location')], [303, 'https://app.example/bye?state=s1']);
+    assert.equal(await active(tokens.body.access_token!), false);
+    assert.equal((await refresh(tokens.body.refresh_token!)).body.error, 'invalid_grant');
   });
 
   it('a password change after the authorization and before the redemption: the code gives nothing', async () => {

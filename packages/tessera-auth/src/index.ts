@@ -14,7 +14,7 @@ export type {
   SessionInfo,
   Strategy,
 } from './base/types.js';
-export type { AuthEvents, RefreshReusedEvent } from './core/hybrid.js';
+export type { AuthEvents, RefreshReusedEvent, SessionEndedEvent } from './core/hybrid.js';
 export { createIntrospection, type Introspection, type Introspector } from './core/introspection.js';
 export type { AuthTokens, DpopMode, DpopOptions, TokenStrategyOptions } from './core/token-runtime.js';
 export type {

@@ -34,6 +34,7 @@ import { OPENAPI } from './openapi.js';
 import { authorizationPage, SELF_SERVICE_PAGE } from './page.js';
 import { createAuthorization, sendOAuthProtocolError } from './oauth-authorization.js';
 import { OAuthProtocolError } from './oauth-error.js';
+import { rpInitiatedLogout } from './rp-logout.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
@@ -171,6 +172,7 @@ export function createServerApp({
   // Clients authenticate with HTTP Basic or their id, not as users; the browser brings its cookies.
   app.use('/oauth', oauthRoutes(auth, clients, telemetry, authorization.token));
   app.get('/oauth/authorize', authorization.authorizePage);
+  app.get('/oauth/logout', rpInitiatedLogout(auth, clients, keys));
   const authenticateClient = createClientAuthenticator(clients);
   app.get('/revocations/stream', async (req, res) => {
     if (!revocationStream) throw new NotFoundError('This server signs no tokens.');

@@ -15,6 +15,7 @@ const KNOWN = new Set([
   'scope',
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
+  'post_logout_redirect_uris',
 ]);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
 
@@ -70,13 +71,17 @@ function parseClientMetadata(input: unknown, where: string): OAuthClient {
   if (!Array.isArray(redirectUris)) throw new TypeError(`${at}: redirect_uris must be an array`);
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0)
     throw new TypeError(`${at}: the authorization_code grant needs redirect_uris`);
-  const checked = redirectUris.map((uri) => {
-    try {
-      return checkRedirectUri(uri);
-    } catch (error) {
-      throw new TypeError(`${at}: ${(error as Error).message}`, { cause: error });
-    }
-  });
+  const checkUris = (uris: unknown[]) =>
+    uris.map((uri) => {
+      try {
+        return checkRedirectUri(uri);
+      } catch (error) {
+        throw new TypeError(`${at}: ${(error as Error).message}`, { cause: error });
+      }
+    });
+  const checked = checkUris(redirectUris);
+  const afterLogout = metadata.post_logout_redirect_uris ?? [];
+  if (!Array.isArray(afterLogout)) throw new TypeError(`${at}: post_logout_redirect_uris must be an array`);
   const name = metadata.client_name;
   if (name !== undefined && (typeof name !== 'string' || name.length > 100 || /\p{Cc}/u.test(name)))
     throw new TypeError(`${at}: client_name must be a string of at most 100 printable characters`);
@@ -94,6 +99,7 @@ function parseClientMetadata(input: unknown, where: string): OAuthClient {
     grantTypes: grantTypes as GrantType[],
     ...(typeof scope === 'string' && { scopes: scope.split(' ') }),
     ...(typeof logout === 'string' && { backchannelLogoutUri: logout }),
+    ...(afterLogout.length > 0 && { postLogoutRedirectUris: checkUris(afterLogout) }),
   };
 }
 

@@ -54,6 +54,18 @@ export function createServerMetrics(auth: Auth, streamFollowers: () => number) {
       labelNames: ['reason'],
       registers,
     }),
+    backchannelLogouts: new Counter({
+      name: 'tessera_backchannel_logouts_total',
+      help: 'Back-channel logout tokens sent to OAuth clients, by outcome: delivered, failed (after the retries).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    oauthTokens: new Counter({
+      name: 'tessera_oauth_tokens_total',
+      help: 'Token endpoint answers with tokens, by grant type.',
+      labelNames: ['grant_type'],
+      registers,
+    }),
     keyReloadFailures: new Counter({
       name: 'tessera_key_reload_failures_total',
       help: 'Reloads of the keys directory that failed (a file unreadable or invalid): the last keys read stay in use.',

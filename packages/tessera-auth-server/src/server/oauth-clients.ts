@@ -21,6 +21,8 @@ export interface OAuthClient {
   /** The scopes it may ask for beyond `openid`, `profile` and `offline_access`. */
   readonly scopes?: readonly string[] | undefined;
   readonly backchannelLogoutUri?: string | undefined;
+  /** Where RP-initiated logout may send the browser afterwards (compared exactly). */
+  readonly postLogoutRedirectUris?: readonly string[] | undefined;
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;

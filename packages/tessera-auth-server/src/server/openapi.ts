@@ -223,6 +223,23 @@ export const OPENAPI = {
         },
       },
     },
+    '/oauth/logout': {
+      get: {
+        summary: 'RP-initiated logout (OpenID Connect end_session_endpoint)',
+        description:
+          "`id_token_hint` (required), `post_logout_redirect_uri` (registered), `state`, `client_id`: the session the ID token names ends (its client is told on the back channel), and the browser's own session here.",
+        parameters: ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'].map((name) => ({
+          name,
+          in: 'query',
+          required: name === 'id_token_hint',
+          schema: string,
+        })),
+        responses: {
+          303: { description: 'To the post-logout redirect URI with `state`, or to the page.' },
+          400: oauthError('invalid_request: no or a foreign ID token, or an unregistered redirect URI'),
+        },
+      },
+    },
     '/oauth/userinfo': {
       get: {
         summary: 'OpenID Connect UserInfo',

@@ -32,6 +32,7 @@ import { claimDefaultIssuer } from './default-issuer.js';
 import { announceRevokedKeys } from './key-revocations.js';
 import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
 import { listen, waitForStore } from './startup.js';
+import { createBackchannelLogout } from './backchannel-logout.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
@@ -200,6 +201,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics: options.metrics ?? 'off',
       revocationStream: stream,
     });
+    const backchannel = createBackchannelLogout({ auth, clients: options.clients ?? [], keys: keys.ring, telemetry });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
@@ -221,6 +223,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         server.closeIdleConnections();
         await closed;
         revokedKeys?.close();
+        backchannel.close();
         auth.close();
         keys.close();
         await store.close();

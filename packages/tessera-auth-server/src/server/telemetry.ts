@@ -19,7 +19,9 @@ export type SecurityEvent =
   | 'refresh_token_reused'
   | 'oauth_authorized'
   | 'oauth_tokens_issued'
-  | 'authorization_code_replayed';
+  | 'authorization_code_replayed'
+  | 'backchannel_logout_delivered'
+  | 'backchannel_logout_failed';
 
 const LOGIN_OUTCOME: Partial<Record<SecurityEvent, string>> = {
   login_succeeded: 'success',
@@ -44,6 +46,7 @@ const WARNINGS: ReadonlySet<SecurityEvent> = new Set([
   'login_throttled',
   'refresh_token_reused',
   'authorization_code_replayed',
+  'backchannel_logout_failed',
 ]);
 
 /** Fields of security events: identifiers and facts, never a password, token or session id. */
@@ -66,6 +69,9 @@ export function createTelemetry(auth: Auth, options: LogOptions = {}, streamFoll
     if (outcome) metrics.logins.inc({ outcome });
     const reason = REVOCATION_REASON[event];
     if (reason) metrics.revocations.inc({ reason });
+    if (event === 'oauth_tokens_issued') metrics.oauthTokens.inc({ grant_type: String(fields.grant_type) });
+    if (event === 'backchannel_logout_delivered') metrics.backchannelLogouts.inc({ outcome: 'delivered' });
+    if (event === 'backchannel_logout_failed') metrics.backchannelLogouts.inc({ outcome: 'failed' });
   }
 
   auth.revocationEvents?.on('acknowledged', ({ waitedMs, unacknowledged }) => {

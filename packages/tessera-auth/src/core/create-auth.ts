@@ -291,8 +291,11 @@ export function createAuth(options: AuthOptions): Auth {
   const announcedMs = Math.max(tokens ? tokens.ttlSeconds * 1000 : 0, cache ? policy.touchIntervalMs : 0) + MAX_LEEWAY_SECONDS * 1000;
   const announceEnd =
     revocations && ((idHash: string) => revocations.add({ kind: 'sid', value: idHash, expiresAt: clock.now() + announcedMs }));
-  const revoker = createRevoker(sessions, announceEnd, maxPerUser);
   const events = new EventEmitter<AuthEvents>();
+  const revoker = createRevoker(sessions, announceEnd, maxPerUser, {
+    watching: () => events.listenerCount('sessionEnded') > 0,
+    tell: (record) => events.emit('sessionEnded', { sessionId: record.idHash, userId: record.userId, clientId: record.clientId }),
+  });
   const hybrid =
     strategy === 'hybrid' && tokens
       ? createHybridStrategy({ store, sessions, tokens, revoker, clock, graceMs: graceSeconds * 1000, events })

@@ -25,10 +25,25 @@ export interface RefreshReusedEvent {
   readonly at: number;
 }
 
+/** Emitted as `sessionEnded` when this instance ends a session or login (listeners make each end cost one store read). */
+export interface SessionEndedEvent {
+  /** The public id of the session (the `sid` of its tokens). */
+  readonly sessionId: string;
+  readonly userId: string;
+  /** The OAuth client the session was granted to, if any (see `SessionRecord.clientId`). */
+  readonly clientId?: string | undefined;
+}
+
 /** The events of `auth.events`. */
 export interface AuthEvents {
   /** A rotated refresh handle came back after the grace window: its session has been revoked. */
   refreshReused: [event: RefreshReusedEvent];
+  /**
+   * This instance ended a session or login, for any reason (logout, logout everywhere, a revoked
+   * device, a credential change, a reused refresh handle, the per-user cap): after the end is on
+   * the revocation list and the record is gone. Other instances' ends are theirs to tell.
+   */
+  sessionEnded: [event: SessionEndedEvent];
 }
 
 /** The hybrid strategy: a token strategy whose logins are sessions holding a refresh family. */

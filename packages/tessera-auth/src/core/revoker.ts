@@ -3,16 +3,31 @@ import type { RefreshState, SessionRecord } from '../stores/store.js';
 
 export type Revoker = ReturnType<typeof createRevoker>;
 
+/** Who hears of each session this instance ends (`sessionEnded`): asked first, since telling costs a store read. */
+export interface EndedSessions {
+  watching(): boolean;
+  tell(record: SessionRecord): void;
+}
+
 /**
  * Ends sessions and logins outside of any request (admin actions) and for the request contexts.
  * Where copies exist (tokens, cached sessions), the end is announced first (`announceEnd`: on the
  * revocation list, durably, on every instance), then the record is dropped from the device list,
  * so nothing is ever listed as gone yet still accepted.
  */
-export function createRevoker(sessions: SessionManager, announceEnd: ((idHash: string) => Promise<void>) | undefined, maxPerUser: number) {
+export function createRevoker(
+  sessions: SessionManager,
+  announceEnd: ((idHash: string) => Promise<void>) | undefined,
+  maxPerUser: number,
+  ended?: EndedSessions,
+) {
   const endSession = async (idHash: string): Promise<boolean> => {
+    // Read before the end, only when someone listens: the record is gone after it.
+    const record = ended?.watching() ? await sessions.recordOf(idHash) : null;
     await announceEnd?.(idHash);
-    return sessions.revoke(idHash);
+    const deleted = await sessions.revoke(idHash);
+    if (deleted && record) ended?.tell(record);
+    return deleted;
   };
 
   return {
@@ -58,15 +73,17 @@ export function createRevoker(sessions: SessionManager, announceEnd: ((idHash: s
      * carries its session's id, so revoking those ids revokes every token, by no clock.
      */
     async revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
-      if (!announceEnd) return (await sessions.endAllOfUser(userId, options.except)).length;
       // Revoked before the atomic step too, so a crash between the two steps leaves at most the
       // logins in flight alive, and only until a retry of the change.
-      const listed = new Set((await sessions.recordsOfUser(userId)).map((record) => record.idHash));
-      listed.delete(options.except ?? '');
-      await Promise.all([...listed].map(announceEnd));
-      const ended = await sessions.endAllOfUser(userId, options.except);
-      await Promise.all(ended.filter((idHash) => !listed.has(idHash)).map(announceEnd));
-      return ended.length;
+      const listing = announceEnd !== undefined || ended?.watching() === true;
+      const records = new Map(listing ? (await sessions.recordsOfUser(userId)).map((record) => [record.idHash, record]) : []);
+      records.delete(options.except ?? '');
+      if (announceEnd) await Promise.all([...records.keys()].map(announceEnd));
+      const deleted = await sessions.endAllOfUser(userId, options.except);
+      if (announceEnd) await Promise.all(deleted.filter((idHash) => !records.has(idHash)).map(announceEnd));
+      // A session created between the listing and the atomic step ended unlisted: its client is not told.
+      for (const idHash of deleted) if (records.has(idHash)) ended?.tell(records.get(idHash)!);
+      return deleted.length;
     },
   };
 }

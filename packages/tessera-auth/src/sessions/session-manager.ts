@@ -198,6 +198,9 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
 
     revoke: (idHash: string) => store.sessions.delete(idHash),
 
+    /** The record as stored, live or not (null when gone). */
+    recordOf: (idHash: string) => store.sessions.get(idHash),
+
     /** Advances the user's credential generation and deletes every session but `exceptIdHash`; returns the id hashes deleted. */
     endAllOfUser: (userId: string, exceptIdHash?: string) => store.sessions.advanceGeneration(userId, exceptIdHash),
 
