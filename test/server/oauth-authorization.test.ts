@@ -115,6 +115,10 @@ describe('OAuth authorization code flow: attacks', () => {
     assert.equal(claims.client_id, 'app-a');
     const idToken = jose.decodeJwt(tokens.body.id_token!);
     assert.deepEqual([idToken.aud, idToken.nonce, idToken.sid], ['app-a', parameters.nonce, claims.sid]);
+    // RS256, which OpenID Connect requires of every provider; at_hash under its hash (Core §3.1.3.6).
+    assert.equal(jose.decodeProtectedHeader(tokens.body.id_token!).alg, 'RS256');
+    const hash = createHash('sha256').update(tokens.body.access_token!).digest();
+    assert.equal(idToken.at_hash, hash.subarray(0, 16).toString('base64url'));
     assert.equal(await active(tokens.body.access_token!), true);
   });
 

@@ -51,6 +51,8 @@ export interface ServerAppOptions {
   users: ReturnType<typeof createUserService>;
   /** The signing keys, whose public halves the JWKS route publishes. */
   keys: KeyRing;
+  /** What ID and logout tokens are signed with (default `keys`); published beside them. */
+  idTokenKeys?: KeyRing;
   /** Why the keys directory cannot be read now, if it cannot (health then fails). */
   keysFailing?: () => Error | undefined;
   /**
@@ -124,6 +126,7 @@ export function createServerApp({
   auth,
   users,
   keys,
+  idTokenKeys = keys,
   keysFailing = () => undefined,
   deviceCookieSecret = randomBytes(32),
   trustProxy,
@@ -161,7 +164,7 @@ export function createServerApp({
   const authorization = createAuthorization({
     auth,
     clients,
-    keys,
+    keys: idTokenKeys,
     codeSecret: authorizationCodeSecret,
     counters: (auth.store as Partial<ServerStore>).counters ?? missingCounters(),
     telemetry,
@@ -172,7 +175,7 @@ export function createServerApp({
   // Clients authenticate with HTTP Basic or their id, not as users; the browser brings its cookies.
   app.use('/oauth', oauthRoutes(auth, clients, telemetry, authorization.token));
   app.get('/oauth/authorize', authorization.authorizePage);
-  app.get('/oauth/logout', rpInitiatedLogout(auth, clients, keys));
+  app.get('/oauth/logout', rpInitiatedLogout(auth, clients, idTokenKeys));
   const authenticateClient = createClientAuthenticator(clients);
   app.get('/revocations/stream', async (req, res) => {
     if (!revocationStream) throw new NotFoundError('This server signs no tokens.');
@@ -236,7 +239,7 @@ export function createServerApp({
       services,
       clients,
       dpopAlgorithms: dpop?.mode === 'off' ? [] : (dpop?.algorithms ?? []),
-      signingAlgorithms: [...new Set(keys.jwks(Date.now()).keys.map((key) => key.alg))],
+      signingAlgorithms: [...new Set(idTokenKeys.jwks(Date.now()).keys.map((key) => key.alg))],
       authorization: authorization.supported,
       refresh: auth.strategy === 'hybrid',
     });
@@ -277,7 +280,9 @@ export function createServerApp({
 
   // Public keys only. Five minutes of caching: a rotation publishes the next key well before it signs.
   app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', 'public, max-age=300').json(keys.jwks(Date.now()));
+    const now = Date.now();
+    const published = idTokenKeys === keys ? keys.jwks(now) : { keys: [...keys.jwks(now).keys, ...idTokenKeys.jwks(now).keys] };
+    res.set('cache-control', 'public, max-age=300').json(published);
   });
 
   app.post('/auth/register', async (req, res) => {

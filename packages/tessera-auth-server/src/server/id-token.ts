@@ -5,9 +5,8 @@ import { createTokenIssuer, type KeyRing } from 'tessera-auth/tokens';
 /** The hash OpenID Connect's `at_hash` uses with each signing algorithm (Core §3.1.3.6; SHA-512 for Ed25519). */
 const HALF_HASH: Record<string, string> = { EdDSA: 'sha512', ES256: 'sha256', RS256: 'sha256', HS256: 'sha256', HS512: 'sha512' };
 
-/** The left half of the access token's hash, under the hash of the algorithm that signed it. */
-export function accessTokenHash(accessToken: string): string {
-  const { alg } = JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString('utf8')) as { alg: string };
+/** The left half of the access token's hash, under the hash of the ID token's algorithm `alg`. */
+export function accessTokenHash(accessToken: string, alg: string): string {
   const digest = createHash(HALF_HASH[alg] ?? 'sha256')
     .update(accessToken, 'ascii')
     .digest();
@@ -37,7 +36,7 @@ export function createIdTokenIssuer(keys: KeyRing, issuer: string, clock: Clock)
       claims: {
         auth_time: Math.floor(input.authTime / 1000),
         sid: input.sid,
-        at_hash: accessTokenHash(input.accessToken),
+        at_hash: accessTokenHash(input.accessToken, keys.signingKey().alg),
         azp: input.clientId,
         ...(input.nonce !== undefined && { nonce: input.nonce }),
         ...(input.name !== undefined && { preferred_username: input.name }),

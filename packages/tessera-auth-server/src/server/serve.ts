@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Clock,
@@ -136,12 +137,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const keysDir = options.keysDir ?? join(options.dataDir, 'keys');
   let reportKeyError = (_error: Error) => {}; // until the logs and metrics exist
   let openedKeys: ReturnType<typeof openKeyDirectory> | undefined;
+  let idTokenKeys: ReturnType<typeof openKeyDirectory> | undefined;
   let releaseIssuer = () => {};
   let revokedKeys: ReturnType<typeof announceRevokedKeys> | undefined;
   try {
     // The store first: a refusal leaves no keys behind.
     await waitForStore(store, options, 10_000);
     const keys = (openedKeys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA', onReloadError: (error) => reportKeyError(error) }));
+    // ID and logout tokens are RS256, which OpenID Connect requires every provider to offer (and
+    // relying parties expect unless registered otherwise); access tokens keep the keys above.
+    if (options.strategy !== 'stateful') {
+      const dir = join(keysDir, 'id-token');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      idTokenKeys = openKeyDirectory(dir, { createIfEmpty: 'RS256', onReloadError: (error) => reportKeyError(error) });
+    }
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const url = `http://${host}:${port}`;
@@ -191,7 +200,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       auth,
       users,
       keys: keys.ring,
-      keysFailing: () => keys.failing,
+      ...(idTokenKeys && { idTokenKeys: idTokenKeys.ring }),
+      keysFailing: () => keys.failing ?? idTokenKeys?.failing,
       deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
       authorizationCodeSecret: sharedSecret(keysDir, 'authorization-code'),
       trustProxy: options.trustProxy,
@@ -201,7 +211,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics: options.metrics ?? 'off',
       revocationStream: stream,
     });
-    const backchannel = createBackchannelLogout({ auth, clients: options.clients ?? [], keys: keys.ring, telemetry });
+    const backchannel = createBackchannelLogout({ auth, clients: options.clients ?? [], keys: (idTokenKeys ?? keys).ring, telemetry });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;
@@ -226,6 +236,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         backchannel.close();
         auth.close();
         keys.close();
+        idTokenKeys?.close();
         await store.close();
         releaseIssuer();
         logger.info({ event: 'stopped' }, 'stopped');
@@ -236,6 +247,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     revokedKeys?.close();
     releaseIssuer();
     openedKeys?.close();
+    idTokenKeys?.close();
     await store.close();
     throw error;
   }
