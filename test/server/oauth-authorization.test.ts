@@ -40,6 +40,11 @@ const pkce = () => {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 };
+/** These suites fail on purpose hundreds of times; the token endpoint's throttle has its own test below. */
+const MANY_GUESSES = {
+  perAccountAndClient: { free: 10_000, maxDelayMs: 60_000, windowMs: 60_000 },
+  perClient: { max: 10_000, windowMs: 60_000 },
+};
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /** The authorization code flow's checks, each attacked, against a real hybrid server. */
@@ -49,7 +54,7 @@ describe('OAuth authorization code flow: attacks', () => {
   let username: string;
 
   before(async () => {
-    server = await startTestServer({ strategy: 'hybrid', clients: CLIENTS });
+    server = await startTestServer({ strategy: 'hybrid', clients: CLIENTS, loginThrottle: MANY_GUESSES });
     username = `olga${process.pid}`;
     browser = new Client(server.url);
     await browser.post('/auth/register', { username, password: PASSWORD });
@@ -352,7 +357,14 @@ describe('OAuth authorization code flow: two instances sharing Redis', () => {
     if (!redis) return;
     // One data directory: the keys and the code-sealing secret the instances share.
     dataDir = mkdtempSync(join(tmpdir(), 'tessera-oauth-'));
-    const options = { strategy: 'hybrid', store: 'redis', redisUrl: redis.url, dataDir, clients: CLIENTS } as const;
+    const options = {
+      strategy: 'hybrid',
+      store: 'redis',
+      redisUrl: redis.url,
+      dataDir,
+      clients: CLIENTS,
+      loginThrottle: MANY_GUESSES,
+    } as const;
     const [first, second] = [await startTestServer(options), await startTestServer(options)];
     [a, b] = [first, second];
     const username = `vera${process.pid}`;
@@ -460,5 +472,42 @@ describe('OAuth client credentials', () => {
     });
     const token = ((await own.json()) as { access_token: string }).access_token;
     assert.equal((await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` })).status, 401);
+  });
+});
+
+/** Guessing at the token endpoint is slowed like password guessing, per client and address. */
+describe('OAuth token endpoint guessing', () => {
+  let server: TestServer;
+  before(async () => {
+    // A first delay of a minute: the attempt after the one that starts it is refused however slow this machine is.
+    server = await startTestServer({
+      strategy: 'hybrid',
+      clients: CLIENTS,
+      loginThrottle: { perAccountAndClient: { free: 5, firstDelayMs: 60_000, maxDelayMs: 600_000, windowMs: 600_000 } },
+    });
+  });
+  after(() => server.stop());
+
+  it('past five free wrong secrets from one address, one attempt per delay (429 and Retry-After), the right secret too; other clients are not slowed', async () => {
+    const ask = (secret: string) =>
+      fetch(`${server.url}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: basic('app-a', secret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nothing' }),
+      });
+    for (let guess = 1; guess <= 5; guess++) assert.equal((await ask(`${SECRET_B}${guess}`)).status, 401, `guess ${guess}`);
+    const sixth = await ask(`${SECRET_B}6`);
+    assert.equal(sixth.status, 401, 'the sixth starts the delay');
+    const waiting = await ask(SECRET_A);
+    assert.equal(waiting.status, 429);
+    assert.ok(Number(waiting.headers.get('retry-after')) > 50);
+    assert.equal(((await waiting.json()) as { error: string }).error, 'temporarily_unavailable');
+    // Another client from the same address is not slowed by app-a's guesses.
+    const other = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: basic('app-b', SECRET_B), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nothing' }),
+    });
+    assert.equal(((await other.json()) as { error: string }).error, 'invalid_grant');
   });
 });

@@ -34,6 +34,8 @@ import { OPENAPI } from './openapi.js';
 import { authorizationPage, SELF_SERVICE_PAGE } from './page.js';
 import { createAuthorization, sendOAuthProtocolError } from './oauth-authorization.js';
 import { OAuthProtocolError } from './oauth-error.js';
+import { type ClientThrottle, createClientThrottle } from './client-throttle.js';
+import { DEFAULT_LOGIN_THROTTLE } from './login-throttle.js';
 import { rpInitiatedLogout } from './rp-logout.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
@@ -78,6 +80,8 @@ export interface ServerAppOptions {
   telemetry: Telemetry;
   /** Who may read `/metrics` (default: no one). */
   metrics?: MetricsAccess;
+  /** Failed token endpoint requests, slowed (default: the login throttle's limits). */
+  clientThrottle?: ClientThrottle;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -136,6 +140,7 @@ export function createServerApp({
   metrics = 'off',
   revocationStream = auth.tokens && createRevocationBroadcast(auth.tokens),
   authorizationCodeSecret = randomBytes(32),
+  clientThrottle = createClientThrottle((auth.store as Partial<ServerStore>).counters ?? missingCounters(), DEFAULT_LOGIN_THROTTLE),
 }: ServerAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -171,6 +176,7 @@ export function createServerApp({
     page: (client) => authorizationPage(client.name ?? client.id),
     pagePolicy: PAGE_POLICY,
     services,
+    throttle: clientThrottle,
   });
   // Clients authenticate with HTTP Basic or their id, not as users; the browser brings its cookies.
   app.use('/oauth', oauthRoutes(auth, clients, telemetry, authorization.token));

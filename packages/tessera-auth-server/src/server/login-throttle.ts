@@ -5,9 +5,15 @@ import { counterKey, countWithin, throttled, type ThrottleLimit } from './counte
 export interface LoginThrottleOptions {
   /**
    * One client (address) guessing one account: `free` attempts per window, then one attempt at a
-   * time after a delay that doubles with each failure (1 s, 2 s, 4 s …) up to `maxDelayMs`.
+   * time after a delay that doubles with each failure (`firstDelayMs`, default 1 s, then 2 s, 4 s …)
+   * up to `maxDelayMs`.
    */
-  readonly perAccountAndClient: { readonly free: number; readonly maxDelayMs: number; readonly windowMs: number };
+  readonly perAccountAndClient: {
+    readonly free: number;
+    readonly maxDelayMs: number;
+    readonly windowMs: number;
+    readonly firstDelayMs?: number;
+  };
   /** One client across every account (password spraying). */
   readonly perClient: ThrottleLimit;
   /** One name from every untrusted client (a distributed guess). A trusted device is neither counted nor stopped by it. */
@@ -39,6 +45,10 @@ export interface AttemptTicket {
   succeeded(): Promise<void>;
 }
 
+/** The delay after the `failures`-th failure of one client on one name: doubling past the free ones. */
+export const delayAfterFailures = (pair: LoginThrottleOptions['perAccountAndClient'], failures: number) =>
+  Math.min(pair.maxDelayMs, (pair.firstDelayMs ?? 1000) * 2 ** Math.max(0, failures - pair.free - 1));
+
 /**
  * Login throttling that slows guessing without locking out the owner (OWASP's "slow down online
  * guessing", NIST SP 800-63B 5.2.2):
@@ -57,7 +67,7 @@ export interface AttemptTicket {
  */
 export function createLoginThrottle(counters: CounterStore, options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE) {
   const { perAccountAndClient: pair, perClient, perAccount, perTrusted } = options;
-  const delayAfter = (failures: number) => Math.min(pair.maxDelayMs, 1000 * 2 ** Math.max(0, failures - pair.free - 1));
+  const delayAfter = (failures: number) => delayAfterFailures(pair, failures);
 
   /** A trusted client: counted on its own; past its limit it is treated like any other client. */
   async function trustedAttempt(key: string): Promise<AttemptTicket | undefined> {

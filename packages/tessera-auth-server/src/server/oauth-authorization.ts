@@ -6,6 +6,7 @@ import {
   createOAuthGrants,
   CredentialsChangedError,
   type CounterStore,
+  InvalidClientError,
   DpopProofError,
   type DpopProof,
   UseDpopNonceError,
@@ -18,7 +19,8 @@ import type { KeyRing } from 'tessera-auth/tokens';
 import { CODE_TTL_MS, type CodeGrant, createCodeSealer } from './authorization-code.js';
 import { AuthorizationError, type AuthorizationRequest, readAuthorizationRequest, redirectTo } from './authorization-request.js';
 import { createIdTokenIssuer } from './id-token.js';
-import { createTokenEndpointAuthenticator, type OAuthClient } from './oauth-clients.js';
+import type { ClientThrottle } from './client-throttle.js';
+import { claimedClientId, createTokenEndpointAuthenticator, type OAuthClient } from './oauth-clients.js';
 import { OAuthProtocolError } from './oauth-error.js';
 import { body } from './request-body.js';
 import { createServiceGrants, type ServiceGrant } from './service-grants.js';
@@ -42,6 +44,8 @@ export interface AuthorizationOptions {
   pagePolicy: string;
   /** The services client credentials tokens may name as their audience. */
   services: readonly ServiceGrant[];
+  /** Failed token requests, slowed per client and address. */
+  throttle: ClientThrottle;
 }
 
 const text = (value: unknown, name: string): string => {
@@ -267,6 +271,20 @@ export function createAuthorization(options: AuthorizationOptions) {
   /** RFC 6749 §3.2 with OAuth 2.1's grants: form-encoded, client-authenticated, never cached. */
   const token: RequestHandler = async (req, res) => {
     const input = body(req);
+    const claimed = claimedClientId(req.headers.authorization, input);
+    if (claimed === undefined) throw new InvalidClientError();
+    const attempt = await options.throttle.check(claimed, req.ip ?? '');
+    try {
+      await grantTokens(req, res, input);
+    } catch (error) {
+      // A wrong secret, code, verifier or refresh token: a guess, counted.
+      if (error instanceof InvalidClientError || (error instanceof OAuthProtocolError && error.error === 'invalid_grant'))
+        await attempt.failed();
+      throw error;
+    }
+  };
+
+  async function grantTokens(req: Request, res: Response, input: Record<string, unknown>) {
     const client = authenticateClient(req.headers.authorization, input);
     const grantType = input.grant_type;
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token' && grantType !== 'client_credentials')
@@ -282,7 +300,7 @@ export function createAuthorization(options: AuthorizationOptions) {
           : clientCredentials(client, input, proof);
     telemetry.security('oauth_tokens_issued', { client_id: client.id, grant_type: grantType });
     res.set(TOKEN_RESPONSE_HEADERS).json(answer);
-  };
+  }
 
   return { authorizePage, authorizeDecision, token, supported: grants !== undefined };
 }

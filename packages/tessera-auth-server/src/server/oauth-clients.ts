@@ -68,6 +68,11 @@ function basicCredentials(header: string | undefined): { id: string; secrets: st
   return { id: formDecoded(id) ?? id, secrets: [...new Set([formDecoded(secret) ?? secret, secret])] };
 }
 
+/** The client id a request claims (Basic, or `client_id` in the body), before anything is checked. */
+export function claimedClientId(authorization: string | undefined, body: Record<string, unknown>): string | undefined {
+  return basicCredentials(authorization)?.id ?? (typeof body.client_id === 'string' ? body.client_id.slice(0, 128) : undefined);
+}
+
 /**
  * Authenticates the calling client by HTTP Basic (`client_secret_basic`) or by `client_id` and
  * `client_secret` in the body (`client_secret_post`). An unknown id costs the same digests and

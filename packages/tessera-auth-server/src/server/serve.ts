@@ -34,6 +34,7 @@ import { announceRevokedKeys } from './key-revocations.js';
 import { createRevocationBroadcast, type RevocationBroadcast } from './revocation-stream.js';
 import { listen, waitForStore } from './startup.js';
 import { createBackchannelLogout } from './backchannel-logout.js';
+import { createClientThrottle } from './client-throttle.js';
 
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
@@ -204,6 +205,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       keysFailing: () => keys.failing ?? idTokenKeys?.failing,
       deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
       authorizationCodeSecret: sharedSecret(keysDir, 'authorization-code'),
+      clientThrottle: createClientThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
       trustProxy: options.trustProxy,
       clients: options.clients ?? [],
       services: options.services ?? [],
