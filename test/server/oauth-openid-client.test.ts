@@ -107,6 +107,15 @@ for (const strategy of ['hybrid', 'stateless'] as const) {
           const renewed = await openid.refreshTokenGrant(config, tokens.refresh_token!);
           assert.notEqual(renewed.refresh_token, tokens.refresh_token, 'rotated');
           assert.equal(jose.decodeJwt(renewed.access_token).sid, claims.sid, 'the same session');
+          // The user sees the app among their devices, by its name, and revokes it from the page.
+          await page.goto(`${server.url}/`);
+          const row = page.getByRole('row', { name: /The Web App \(app\)/ });
+          await row.waitFor();
+          await row.getByRole('button', { name: /^Revoke/ }).click();
+          await page.getByText('Device signed out.').waitFor();
+          const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${renewed.access_token}` } });
+          assert.equal(me.status, 401, 'revoked means dead for the app');
+          await assert.rejects(openid.refreshTokenGrant(config, renewed.refresh_token!));
         } else {
           assert.equal(tokens.refresh_token, undefined, 'stateless: no refresh tokens');
         }

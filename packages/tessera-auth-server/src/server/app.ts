@@ -99,6 +99,7 @@ const device = (session: DeviceSession) => ({
   user_agent: session.userAgent,
   ip: session.ip,
   current: session.current,
+  ...(session.clientId !== undefined && { client_id: session.clientId }),
 });
 
 /** A module of the browser client, as the library package ships it; the page imports the client, which imports its key module. */

@@ -18,6 +18,9 @@ const forgetHint = () => {
 };
 const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+// An OAuth client's session shows the client's name, as registered.
+const describeSession = (s) => (s.client_id ? s.user_agent + ' (app)' : describeAgent(s.user_agent));
+
 function describeAgent(agent) {
   if (!agent) return 'Unknown device';
   const browser = /Edg\\//.test(agent) ? 'Edge' : /Chrom/.test(agent) ? 'Chrome' : /Firefox\\//.test(agent) ? 'Firefox' : /Safari\\//.test(agent) ? 'Safari' : /curl|node|undici/i.test(agent) ? 'Command-line client' : 'Browser';
@@ -75,7 +78,7 @@ async function render() {
   rows.replaceChildren();
   for (const s of list.ok ? list.data.sessions : []) {
     const row = rows.insertRow();
-    row.insertCell().textContent = describeAgent(s.user_agent);
+    row.insertCell().textContent = describeSession(s);
     row.insertCell().textContent = s.ip;
     row.insertCell().textContent = when(s.created_at);
     row.insertCell().textContent = when(s.last_seen_at);
@@ -89,7 +92,7 @@ async function render() {
       const button = document.createElement('button');
       button.className = 'danger';
       button.textContent = 'Revoke';
-      button.setAttribute('aria-label', 'Revoke ' + describeAgent(s.user_agent) + ', signed in ' + when(s.created_at));
+      button.setAttribute('aria-label', 'Revoke ' + describeSession(s) + ', signed in ' + when(s.created_at));
       button.onclick = () => act(() => api('DELETE', '/auth/sessions/' + encodeURIComponent(s.id)), 'Device signed out.');
       action.append(button);
     }

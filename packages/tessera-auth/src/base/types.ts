@@ -74,9 +74,12 @@ export interface DeviceSession {
   readonly createdAt: number;
   readonly lastSeenAt: number;
   readonly expiresAt: number;
+  /** The browser's User-Agent; for a session granted to an OAuth client, the client's name. */
   readonly userAgent: string;
   readonly ip: string;
   readonly current: boolean;
+  /** The OAuth client the session was granted to, if any. */
+  readonly clientId?: string | undefined;
 }
 
 /** How a request carried its credential: the session cookie, `Authorization: Bearer`, or `Authorization: DPoP` with a proof. */

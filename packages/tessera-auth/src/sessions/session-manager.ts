@@ -219,6 +219,7 @@ export function createSessionManager(store: Store, policy: SessionPolicy, clock:
         userAgent: record.userAgent,
         ip: record.ip,
         current: record.idHash === currentIdHash,
+        ...(record.clientId !== undefined && { clientId: record.clientId }),
       }));
     },
 
