@@ -37,6 +37,7 @@ import { OAuthProtocolError } from './oauth-error.js';
 import { type ClientThrottle, createClientThrottle } from './client-throttle.js';
 import { DEFAULT_LOGIN_THROTTLE } from './login-throttle.js';
 import { rpInitiatedLogout } from './rp-logout.js';
+import { oauthCors } from './oauth-cors.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
@@ -161,6 +162,7 @@ export function createServerApp({
     next();
   });
   app.use(telemetry.observeRequests);
+  app.use(oauthCors(clients));
   app.use(methodGuard(OPENAPI.paths));
   // Before tessera(): a scrape carries no credential, and must not cost a store read if it did.
   app.get('/metrics', guardMetrics(metrics), telemetry.metricsRoute);
