@@ -41,6 +41,7 @@ describe('the public Auth object', () => {
         'events',
         'feedSilenceSeconds',
         'isStale',
+        'issueForClient',
         'issueService',
         'issuer',
         'revocationSnapshot',

@@ -16,7 +16,7 @@ const SECRET = 's'.repeat(44);
  * openid-client (the OpenID-certified relying party library) against `tessera serve`, with Chromium
  * signing in on the server's page: discovery, code + PKCE, the ID token's checks, UserInfo, refresh.
  */
-for (const strategy of ['hybrid', 'stateless'] as const) {
+for (const strategy of ['hybrid', 'stateless', 'stateful'] as const) {
   describe(`openid-client, ${strategy}: sign in through the page in Chromium`, () => {
     const browserOf = useBrowser();
     let server: TestServer;
@@ -103,28 +103,33 @@ for (const strategy of ['hybrid', 'stateless'] as const) {
         const info = await openid.fetchUserInfo(config, tokens.access_token, claims.sub);
         assert.equal(info.preferred_username, username);
 
+        // The browser keeps a session the server can see (the refresh cookie, the session cookie):
+        // the user sees the app among their devices, by its name, and revokes it from the page.
+        const signedInAtServer = strategy !== 'stateless';
+        let latest: { access_token: string; refresh_token?: string | undefined } = tokens;
         if (strategy === 'hybrid') {
-          const renewed = await openid.refreshTokenGrant(config, tokens.refresh_token!);
-          assert.notEqual(renewed.refresh_token, tokens.refresh_token, 'rotated');
-          assert.equal(jose.decodeJwt(renewed.access_token).sid, claims.sid, 'the same session');
-          // The user sees the app among their devices, by its name, and revokes it from the page.
+          latest = await openid.refreshTokenGrant(config, tokens.refresh_token!);
+          assert.notEqual(latest.refresh_token, tokens.refresh_token, 'rotated');
+          assert.equal(jose.decodeJwt(latest.access_token).sid, claims.sid, 'the same session');
+        } else {
+          assert.equal(tokens.refresh_token, undefined, `${strategy}: no refresh tokens`);
+        }
+        if (signedInAtServer) {
           await page.goto(`${server.url}/`);
           const row = page.getByRole('row', { name: /The Web App \(app\)/ });
           await row.waitFor();
           await row.getByRole('button', { name: /^Revoke/ }).click();
           await page.getByText('Device signed out.').waitFor();
-          const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${renewed.access_token}` } });
+          const me = await fetch(`${server.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${latest.access_token}` } });
           assert.equal(me.status, 401, 'revoked means dead for the app');
-          await assert.rejects(openid.refreshTokenGrant(config, renewed.refresh_token!));
-        } else {
-          assert.equal(tokens.refresh_token, undefined, 'stateless: no refresh tokens');
+          if (latest.refresh_token) await assert.rejects(openid.refreshTokenGrant(config, latest.refresh_token));
         }
 
-        // The browser is signed in at the server (hybrid: its refresh cookie): the next client
-        // authorization comes straight back, no form. Stateless keeps its token in page memory only.
+        // Signed in at the server, the next client authorization comes straight back, no form.
+        // Stateless keeps its token in page memory only.
         const second = await start();
         await page.goto(second.url.href);
-        if (strategy === 'hybrid') {
+        if (signedInAtServer) {
           await page.waitForURL(`${callback.url}/callback?**`);
           const again = await openid.authorizationCodeGrant(config, new URL(page.url()), second.checks);
           assert.equal(again.claims()!.auth_time, claims.auth_time, 'the same sign-in');

@@ -38,6 +38,7 @@ import { type ClientThrottle, createClientThrottle } from './client-throttle.js'
 import { DEFAULT_LOGIN_THROTTLE } from './login-throttle.js';
 import { rpInitiatedLogout } from './rp-logout.js';
 import { oauthCors } from './oauth-cors.js';
+import { userInfo } from './userinfo.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { checkNewPassword } from './password-policy.js';
@@ -193,11 +194,7 @@ export function createServerApp({
   });
   app.use(tessera(auth));
   app.post('/oauth/authorize', authorization.authorizeDecision);
-  // OpenID Connect UserInfo: who the access token speaks for.
-  app.get('/oauth/userinfo', requireAuth(), (req, res) => {
-    const user = req.auth.user as Identity;
-    res.set('cache-control', 'no-store').json({ sub: user.id, ...(user.name !== undefined && { preferred_username: user.name }) });
-  });
+  app.get('/oauth/userinfo', userInfo(auth));
   // Ids in paths (a device, a user) reach the store: never with a control character.
   app.param('id', function idWithoutControls(_req, _res, next, id: string) {
     withoutControls(id, 'id');
@@ -255,9 +252,7 @@ export function createServerApp({
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.get(path, (_req, res) => {
       const document = metadata();
-      // OpenID Connect Discovery needs the authorization flow, which a stateful server does not offer.
-      if (!document || (path.endsWith('openid-configuration') && !authorization.supported))
-        throw new NotFoundError('This server is no OpenID provider: run it with --strategy hybrid or stateless.');
+      if (!document) throw new NotFoundError('This server signs no tokens.');
       res.set('cache-control', 'public, max-age=300').json(document);
     });
   }

@@ -64,17 +64,14 @@ export function createAuthorization(options: AuthorizationOptions) {
   const { auth, clients, counters, telemetry } = options;
   const issuer = auth.tokens?.issuer ?? '';
   const clientsById = new Map(clients.map((client) => [client.id, client]));
-  const grants = auth.strategy === 'stateful' ? undefined : createOAuthGrants(auth);
+  const grants = auth.tokens ? createOAuthGrants(auth) : undefined;
   const sealer = createCodeSealer(options.codeSecret);
   const idToken = createIdTokenIssuer(options.keys, issuer, auth.clock);
   const authenticateClient = createTokenEndpointAuthenticator(clients);
   const serviceGrant = auth.tokens && createServiceGrants(options.services, auth.tokens.audience);
   const usable = () => {
     if (!grants)
-      throw new OAuthProtocolError(
-        'unsupported_response_type',
-        'A stateful server issues no tokens to OAuth clients: run it with --strategy hybrid or stateless.',
-      );
+      throw new OAuthProtocolError('unsupported_response_type', 'This server signs no tokens, so it grants none to OAuth clients.');
     return grants;
   };
   const fresh = (session: BrowserSession, request: AuthorizationRequest) =>

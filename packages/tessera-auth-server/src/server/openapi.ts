@@ -153,10 +153,9 @@ export const OPENAPI = {
     },
     '/.well-known/openid-configuration': {
       get: {
-        summary: 'OpenID Connect Discovery 1.0: the same metadata, with the authorization flow (stateless and hybrid)',
+        summary: 'OpenID Connect Discovery 1.0: the same metadata, where OpenID clients look for it',
         responses: {
           200: ok('The metadata.', { type: 'object', required: ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] }),
-          404: problem('A stateful server is no OpenID provider.'),
         },
       },
     },

@@ -16,7 +16,7 @@ const HINT_MAX_AGE_MS = 24 * 3600_000;
  */
 export function rpInitiatedLogout(auth: Auth, clients: readonly OAuthClient[], keys: KeyRing): RequestHandler {
   const byId = new Map(clients.map((client) => [client.id, client]));
-  const grants = auth.strategy === 'stateful' ? undefined : createOAuthGrants(auth);
+  const grants = auth.tokens ? createOAuthGrants(auth) : undefined;
   const issuer = auth.tokens?.issuer ?? '';
 
   /** The hint's claims once its signature and issuer hold; it may have expired (ID tokens live minutes). */

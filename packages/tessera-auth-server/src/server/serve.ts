@@ -147,11 +147,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const keys = (openedKeys = openKeyDirectory(keysDir, { createIfEmpty: 'EdDSA', onReloadError: (error) => reportKeyError(error) }));
     // ID and logout tokens are RS256, which OpenID Connect requires every provider to offer (and
     // relying parties expect unless registered otherwise); access tokens keep the keys above.
-    if (options.strategy !== 'stateful') {
-      const dir = join(keysDir, 'id-token');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      idTokenKeys = openKeyDirectory(dir, { createIfEmpty: 'RS256', onReloadError: (error) => reportKeyError(error) });
-    }
+    const idTokenDir = join(keysDir, 'id-token');
+    mkdirSync(idTokenDir, { recursive: true, mode: 0o700 });
+    const idTokens = (idTokenKeys = openKeyDirectory(idTokenDir, {
+      createIfEmpty: 'RS256',
+      onReloadError: (error) => reportKeyError(error),
+    }));
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const url = `http://${host}:${port}`;
@@ -201,8 +202,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       auth,
       users,
       keys: keys.ring,
-      ...(idTokenKeys && { idTokenKeys: idTokenKeys.ring }),
-      keysFailing: () => keys.failing ?? idTokenKeys?.failing,
+      idTokenKeys: idTokens.ring,
+      keysFailing: () => keys.failing ?? idTokens.failing,
       deviceCookieSecret: sharedSecret(keysDir, 'device-cookie'),
       authorizationCodeSecret: sharedSecret(keysDir, 'authorization-code'),
       clientThrottle: createClientThrottle(store.counters, { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle }),
@@ -213,7 +214,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics: options.metrics ?? 'off',
       revocationStream: stream,
     });
-    const backchannel = createBackchannelLogout({ auth, clients: options.clients ?? [], keys: (idTokenKeys ?? keys).ring, telemetry });
+    const backchannel = createBackchannelLogout({ auth, clients: options.clients ?? [], keys: idTokens.ring, telemetry });
     for (const held of early.splice(0)) held();
     // Programs wait for this line, so it is written even when the level hides other info lines.
     const { logger } = telemetry;

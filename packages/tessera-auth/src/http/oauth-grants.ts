@@ -4,6 +4,8 @@ import { identityOfRecord, type Issued } from '../core/strategy.js';
 import { DpopProofError, NotImplementedError, TokenError } from '../base/errors.js';
 import type { Identity, LoginResult } from '../base/types.js';
 import type { DpopProof } from '../tokens/dpop.js';
+import { createStatelessStrategy } from '../core/stateless.js';
+import { hashSessionId, isWellFormedSessionId } from '../sessions/session-id.js';
 import { readCookie } from './cookies.js';
 import { refreshProof } from './refresh.js';
 import type { RequestFacts, ResponseSink } from './request.js';
@@ -57,8 +59,9 @@ export interface OAuthGrants {
   /** Hybrid: renews a handle granted to `options.clientId` (rotation, reuse detection, DPoP binding as `/auth/refresh`). */
   refresh(handle: string, options: GrantRefreshOptions): Promise<LoginResult>;
   /**
-   * The first-party session a browser's cookies carry (hybrid: the refresh cookie; stateless: the
-   * token cookie of `tokens.cookie`), read without renewing or recording anything; null without one.
+   * The first-party session a browser's cookies carry (stateful: the session cookie; hybrid: the
+   * refresh cookie; stateless: the token cookie of `tokens.cookie`), read without renewing or
+   * recording anything; null without one.
    */
   browserSession(cookieHeader: string | undefined): Promise<BrowserSession | null>;
   /** A live first-party session by its public id (a request's `session.id`), read from the store; null otherwise. */
@@ -77,10 +80,14 @@ const answer = (issued: Issued): LoginResult => {
   };
 };
 
-/** The OAuth grants of an Auth of the stateless or hybrid strategy. */
+/**
+ * The OAuth grants of an Auth with tokens. A stateful Auth grants logins of their own, as the
+ * stateless strategy does (an access token, no refresh handle), which live by its session policy.
+ */
 export function createOAuthGrants(auth: Auth): OAuthGrants {
-  const { tokenStrategy, hybrid, tokens, sessions } = internalsOf(auth);
-  if (!tokenStrategy || !tokens) throw new NotImplementedError('OAuth grants issue tokens: use the stateless or hybrid strategy.');
+  const { tokenStrategy, hybrid, tokens, sessions, revoker } = internalsOf(auth);
+  if (!tokens) throw new NotImplementedError('OAuth grants issue tokens: configure tokens (keys and an issuer).');
+  const granting = tokenStrategy ?? createStatelessStrategy(sessions, tokens, revoker);
   const firstParty = (record: SessionRecord | null): BrowserSession | null =>
     record && record.clientId === undefined
       ? { identity: identityOfRecord(record), sessionId: record.idHash, authTime: record.createdAt }
@@ -98,7 +105,7 @@ export function createOAuthGrants(auth: Auth): OAuthGrants {
       const client = { userAgent: options.label, ip: options.ip, clientId: options.clientId };
       // With DPoP off a proof binds nothing: the client gets the bearer tokens it would get without one.
       const jkt = tokens.dpopSettings.mode === 'off' ? undefined : options.proof?.jkt;
-      return answer(await tokenStrategy.login(identity, client, { generation: options.generation, jkt }));
+      return answer(await granting.login(identity, client, { generation: options.generation, jkt }));
     },
 
     async refresh(handle, options) {
@@ -109,6 +116,10 @@ export function createOAuthGrants(auth: Auth): OAuthGrants {
     },
 
     async browserSession(cookieHeader) {
+      if (auth.strategy === 'stateful') {
+        const id = readCookie(cookieHeader, auth.cookie.name);
+        return id !== undefined && isWellFormedSessionId(id) ? firstParty(await sessions.live(hashSessionId(id))) : null;
+      }
       if (hybrid) {
         const handle = readCookie(cookieHeader, auth.refreshCookie.name);
         return handle === undefined ? null : firstParty(await hybrid.sessionOfHandle(handle));
