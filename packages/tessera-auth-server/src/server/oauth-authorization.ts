@@ -1,37 +1,19 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
-import {
-  type Auth,
-  type BrowserSession,
-  createOAuthGrants,
-  CredentialsChangedError,
-  type CounterStore,
-  InvalidClientError,
-  DpopProofError,
-  type DpopProof,
-  UseDpopNonceError,
-  type LoginResult,
-  RefreshTokenInvalidError,
-  RefreshTokenReusedError,
-  TOKEN_RESPONSE_HEADERS,
-} from 'tessera-auth';
+import type { Response } from 'express';
+import { type Auth, type CounterStore, createOAuthGrants, TOKEN_RESPONSE_HEADERS } from 'tessera-auth';
 import type { KeyRing } from 'tessera-auth/tokens';
-import { CODE_TTL_MS, type CodeGrant, createCodeSealer } from './authorization-code.js';
-import { AuthorizationError, type AuthorizationRequest, readAuthorizationRequest, redirectTo } from './authorization-request.js';
-import { createIdTokenIssuer } from './id-token.js';
+import { createCodeSealer } from './authorization-code.js';
 import type { ClientThrottle } from './client-throttle.js';
-import { claimedClientId, createTokenEndpointAuthenticator, type OAuthClient } from './oauth-clients.js';
+import { createAuthorizeEndpoints } from './oauth-authorize.js';
+import type { OAuthClient } from './oauth-clients.js';
 import { OAuthProtocolError } from './oauth-error.js';
-import { body } from './request-body.js';
-import { createServiceGrants, type ServiceGrant } from './service-grants.js';
+import { createTokenEndpoint } from './oauth-token.js';
+import type { ServiceGrant } from './service-grants.js';
 import type { Telemetry } from './telemetry.js';
-
-/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
-const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 export interface AuthorizationOptions {
   auth: Auth;
   clients: readonly OAuthClient[];
+  /** What ID tokens are signed with. */
   keys: KeyRing;
   /** Seals authorization codes; shared by the instances. */
   codeSecret: Buffer;
@@ -48,258 +30,31 @@ export interface AuthorizationOptions {
   throttle: ClientThrottle;
 }
 
-const text = (value: unknown, name: string): string => {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
-    throw new OAuthProtocolError('invalid_request', `${name} is required.`);
-  return value;
-};
-const s256 = (verifier: string) => createHash('sha256').update(verifier, 'ascii').digest('base64url');
-
 /**
- * OAuth 2.1's authorization code flow with PKCE and OpenID Connect over Tessera's sessions:
- * `GET /oauth/authorize` (the browser), `POST /oauth/authorize` (the page, once signed in),
- * `POST /oauth/token`. Each redeemed code becomes a session of its own, granted to the client.
+ * OAuth 2.1's authorization code flow with PKCE and OpenID Connect over Tessera's sessions: the
+ * authorization endpoint and the token endpoint, sharing the sealed codes. Each redeemed code
+ * becomes a session of its own, granted to the client.
  */
 export function createAuthorization(options: AuthorizationOptions) {
-  const { auth, clients, counters, telemetry } = options;
-  const issuer = auth.tokens?.issuer ?? '';
-  const clientsById = new Map(clients.map((client) => [client.id, client]));
-  const grants = auth.tokens ? createOAuthGrants(auth) : undefined;
-  const sealer = createCodeSealer(options.codeSecret);
-  const idToken = createIdTokenIssuer(options.keys, issuer, auth.clock);
-  const authenticateClient = createTokenEndpointAuthenticator(clients);
-  const serviceGrant = auth.tokens && createServiceGrants(options.services, auth.tokens.audience);
-  const usable = () => {
-    if (!grants)
+  const { auth, clients } = options;
+  const available = auth.tokens ? createOAuthGrants(auth) : undefined;
+  const grants = () => {
+    if (!available)
       throw new OAuthProtocolError('unsupported_response_type', 'This server signs no tokens, so it grants none to OAuth clients.');
-    return grants;
+    return available;
   };
-  const fresh = (session: BrowserSession, request: AuthorizationRequest) =>
-    request.maxAge === undefined || auth.clock.now() - session.authTime <= request.maxAge * 1000;
-
-  /** A code for the session's user, to the client's redirect URI. */
-  async function approve(request: AuthorizationRequest, session: BrowserSession): Promise<string> {
-    // The generation after the session was found live: a credential change in between ended that
-    // session, which redemption checks again; one after it fails the grant.
-    const generation = await auth.credentialGeneration(session.identity.id);
-    const grant: CodeGrant = {
-      clientId: request.client.id,
-      redirectUri: request.redirectUri,
-      challenge: request.challenge,
-      scope: request.scope,
-      nonce: request.nonce,
-      userId: session.identity.id,
-      userName: session.identity.name,
-      roles: session.identity.roles,
-      generation,
-      authTime: session.authTime,
-      browserSession: session.sessionId,
-      issuedAt: auth.clock.now(),
-      id: randomBytes(16).toString('base64url'),
-    };
-    telemetry.security('oauth_authorized', { user_id: session.identity.id, client_id: request.client.id });
-    return redirectTo(request.redirectUri, issuer, { code: sealer.seal(grant), state: request.state });
-  }
-
-  const failure = (error: AuthorizationError) =>
-    redirectTo(error.redirectUri, issuer, { error: error.error, error_description: error.message, state: error.state });
-
-  const queryOf = (req: Request) => new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
-
-  /** The browser arrives: straight back with a code when its session will do, else the sign-in page. */
-  const authorizePage: RequestHandler = async (req, res) => {
-    res.set({ 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
-    const ready = usable();
-    let request: AuthorizationRequest;
-    try {
-      request = readAuthorizationRequest(queryOf(req), clientsById);
-    } catch (error) {
-      if (error instanceof AuthorizationError) return void res.redirect(303, failure(error));
-      throw error;
-    }
-    const session = await ready.browserSession(req.headers.cookie);
-    if (session && request.prompt !== 'login' && fresh(session, request)) return void res.redirect(303, await approve(request, session));
-    if (request.prompt === 'none') {
-      const error = new AuthorizationError(request.redirectUri, request.state, 'login_required', 'The user is not signed in.');
-      return void res.redirect(303, failure(error));
-    }
-    res.set('content-security-policy', options.pagePolicy).type('html').send(options.page(request.client));
-  };
-
-  /** The page, signed in: `{ query }` is the authorization request; the answer is where to go. */
-  const authorizeDecision: RequestHandler = async (req, res) => {
-    res.set('cache-control', 'no-store');
-    const ready = usable();
-    const input = body(req);
-    let request: AuthorizationRequest;
-    try {
-      request = readAuthorizationRequest(new URLSearchParams(text(input.query, 'query')), clientsById);
-    } catch (error) {
-      if (error instanceof AuthorizationError) return void res.json({ redirect_to: failure(error) });
-      throw error;
-    }
-    const sessionId = req.auth.user ? req.auth.session?.id : undefined;
-    const session = sessionId === undefined ? null : await ready.session(sessionId);
-    if (!session || !fresh(session, request)) throw new OAuthProtocolError('login_required', 'Sign in to continue.');
-    res.json({ redirect_to: await approve(request, session) });
-  };
-
-  async function redeem(client: OAuthClient, input: Record<string, unknown>, ip: string, proof: DpopProof | undefined) {
-    const grants = usable();
-    const grant = sealer.open(text(input.code, 'code'));
-    const invalid = (why: string) => new OAuthProtocolError('invalid_grant', why);
-    if (!grant || grant.clientId !== client.id || auth.clock.now() > grant.issuedAt + CODE_TTL_MS)
-      throw invalid('The code is not valid for this client, or has expired.');
-    if (input.redirect_uri !== grant.redirectUri) throw invalid('redirect_uri does not match the authorization request.');
-    const verifier = input.code_verifier;
-    if (typeof verifier !== 'string' || !CODE_VERIFIER.test(verifier))
-      throw new OAuthProtocolError('invalid_request', 'code_verifier is required (PKCE).');
-    const [computed, expected] = [Buffer.from(s256(verifier)), Buffer.from(grant.challenge)];
-    if (computed.length !== expected.length || !timingSafeEqual(computed, expected))
-      throw invalid('code_verifier does not match the code_challenge.');
-    const uses = `oauth-code:${grant.id}`;
-    // The first use wins, on any instance; any later one ends what the first was given (RFC 6749 §4.1.2).
-    if ((await counters.add(uses, 1, 2 * CODE_TTL_MS)).count > 1) {
-      const granted = await grants.grantedSessions(grant.userId, client.id, grant.issuedAt);
-      await Promise.all(granted.map((id) => auth.endSession(id)));
-      telemetry.security('authorization_code_replayed', { user_id: grant.userId, client_id: client.id, sessions: granted.length, ip });
-      throw invalid('The code was already used; what it gave has been revoked.');
-    }
-    const identity = { id: grant.userId, name: grant.userName, roles: grant.roles };
-    let result: LoginResult;
-    try {
-      result = await grants.grant(identity, {
-        clientId: client.id,
-        label: client.name ?? client.id,
-        ip,
-        generation: grant.generation,
-        proof,
-      });
-    } catch (error) {
-      if (error instanceof CredentialsChangedError) throw invalid("The user's credentials changed after the authorization.");
-      throw error;
-    }
-    // A replay that arrived meanwhile, or the authorizing session ended since: nothing is handed out.
-    const [count, authorizing] = await Promise.all([counters.get(uses), grants.session(grant.browserSession)]);
-    if (count?.count !== 1 || !authorizing) {
-      await auth.endSession(result.session.id);
-      throw invalid(
-        authorizing ? 'The code was already used; what it gave has been revoked.' : 'The session that authorized this code has ended.',
-      );
-    }
-    const scopes = grant.scope.split(' ');
-    return {
-      ...tokenFields(result, client),
-      ...(grant.scope !== '' && { scope: grant.scope }),
-      ...(scopes.includes('openid') && {
-        id_token: idToken({
-          sub: grant.userId,
-          clientId: client.id,
-          authTime: grant.authTime,
-          sid: result.session.id,
-          nonce: grant.nonce,
-          accessToken: result.accessToken!.token,
-          name: scopes.includes('profile') ? grant.userName : undefined,
-        }),
-      }),
-    };
-  }
-
-  async function refresh(client: OAuthClient, input: Record<string, unknown>, proof: DpopProof | undefined) {
-    const handle = text(input.refresh_token, 'refresh_token');
-    try {
-      return tokenFields(await usable().refresh(handle, { clientId: client.id, proof }), client);
-    } catch (error) {
-      if (error instanceof RefreshTokenInvalidError)
-        throw new OAuthProtocolError('invalid_grant', 'The refresh token is not valid for this client.');
-      if (error instanceof RefreshTokenReusedError) throw new OAuthProtocolError('invalid_grant', error.message);
-      if (error instanceof DpopProofError) throw new OAuthProtocolError('invalid_dpop_proof', error.message);
-      throw error;
-    }
-  }
-
-  /**
-   * A token for the client itself, for one configured service (RFC 8707 `resource`, or
-   * `audience`), with scopes the service grants and the client registered.
-   */
-  function clientCredentials(client: OAuthClient, input: Record<string, unknown>, proof: DpopProof | undefined) {
-    const tokens = auth.tokens;
-    if (!tokens || !serviceGrant) throw new OAuthProtocolError('unsupported_grant_type', 'This server signs no tokens.');
-    const { audience, scope } = serviceGrant(input.resource ?? input.audience, input.scope);
-    const unregistered = scope?.split(' ').find((one) => !client.scopes?.includes(one));
-    if (unregistered !== undefined)
-      throw new OAuthProtocolError('invalid_scope', `This client did not register the scope ${unregistered}.`);
-    const jkt = tokens.dpop.mode === 'off' ? undefined : proof?.jkt;
-    const issued = tokens.issueForClient(client.id, audience, scope, jkt);
-    return {
-      access_token: issued.token,
-      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
-      expires_in: issued.expiresIn,
-      ...(scope && { scope }),
-    };
-  }
-
-  const tokenFields = (result: LoginResult, client: OAuthClient) => ({
-    access_token: result.accessToken!.token,
-    token_type: result.accessToken!.type,
-    expires_in: result.accessToken!.expiresIn,
-    ...(result.refreshToken !== undefined && client.grantTypes?.includes('refresh_token') && { refresh_token: result.refreshToken }),
+  const sealer = createCodeSealer(options.codeSecret);
+  const { authorizePage, authorizeDecision } = createAuthorizeEndpoints({
+    auth,
+    grants,
+    clients: new Map(clients.map((client) => [client.id, client])),
+    sealer,
+    telemetry: options.telemetry,
+    page: options.page,
+    pagePolicy: options.pagePolicy,
   });
-
-  /** RFC 9449 §5 at the token endpoint: its errors as §5.2 JSON with status 400 (and `DPoP-Nonce`, §8). */
-  const dpopProof = (req: Request, res: Response): DpopProof | undefined => {
-    const facts = { method: req.method, target: req.originalUrl, header: (name: string) => req.get(name), ip: req.ip ?? '' };
-    const sink = {
-      appendSetCookie: (value: string) => void res.append('set-cookie', value),
-      setHeader: (name: string, value: string) => void res.set(name, value),
-    };
-    try {
-      return usable().proof(facts, sink);
-    } catch (error) {
-      if (error instanceof UseDpopNonceError) {
-        res.set('dpop-nonce', error.nonce);
-        throw new OAuthProtocolError('use_dpop_nonce', error.message);
-      }
-      if (error instanceof DpopProofError) throw new OAuthProtocolError('invalid_dpop_proof', error.message);
-      throw error;
-    }
-  };
-
-  /** RFC 6749 §3.2 with OAuth 2.1's grants: form-encoded, client-authenticated, never cached. */
-  const token: RequestHandler = async (req, res) => {
-    const input = body(req);
-    const claimed = claimedClientId(req.headers.authorization, input);
-    if (claimed === undefined) throw new InvalidClientError();
-    const attempt = await options.throttle.check(claimed, req.ip ?? '');
-    try {
-      await grantTokens(req, res, input);
-    } catch (error) {
-      // A wrong secret, code, verifier or refresh token: a guess, counted.
-      if (error instanceof InvalidClientError || (error instanceof OAuthProtocolError && error.error === 'invalid_grant'))
-        await attempt.failed();
-      throw error;
-    }
-  };
-
-  async function grantTokens(req: Request, res: Response, input: Record<string, unknown>) {
-    const client = authenticateClient(req.headers.authorization, input);
-    const grantType = input.grant_type;
-    if (grantType !== 'authorization_code' && grantType !== 'refresh_token' && grantType !== 'client_credentials')
-      throw new OAuthProtocolError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials.');
-    if (!client.grantTypes?.includes(grantType))
-      throw new OAuthProtocolError('unauthorized_client', `This client may not use the ${grantType} grant.`);
-    const proof = dpopProof(req, res);
-    const answer =
-      grantType === 'authorization_code'
-        ? await redeem(client, input, req.ip ?? '', proof)
-        : grantType === 'refresh_token'
-          ? await refresh(client, input, proof)
-          : clientCredentials(client, input, proof);
-    telemetry.security('oauth_tokens_issued', { client_id: client.id, grant_type: grantType });
-    res.set(TOKEN_RESPONSE_HEADERS).json(answer);
-  }
-
-  return { authorizePage, authorizeDecision, token, supported: grants !== undefined };
+  const token = createTokenEndpoint({ ...options, grants, sealer });
+  return { authorizePage, authorizeDecision, token, supported: available !== undefined };
 }
 
 /** The answer of `/oauth/*` to an OAuth protocol error. */

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from 'tessera-auth';
+import { OAuthProtocolError } from './oauth-error.js';
 
 /** Longest token accepted by introspection and revocation, checked before anything else. */
 const MAX_TOKEN_LENGTH = 8192;
@@ -6,6 +7,13 @@ const MAX_TOKEN_LENGTH = 8192;
 export const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
 /** RFC 6749 §3.3: scope tokens are printable ASCII but `"` and `\`, separated by single spaces. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** A required string parameter of an OAuth request (a code, a refresh token, the page's query). */
+export function requiredText(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096)
+    throw new OAuthProtocolError('invalid_request', `${name} is required.`);
+  return value;
+}
 
 export function checkToken(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidRequestError('token is required.');
