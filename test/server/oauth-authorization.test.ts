@@ -127,6 +127,19 @@ describe('OAuth authorization code flow: attacks', () => {
     assert.equal(await active(tokens.body.access_token!), true);
   });
 
+  it('without state and nonce (PKCE stands in for state): the answer carries no state, the ID token no nonce; mix-up: every answer names the issuer', async () => {
+    const { location, code, verifier } = await authorize({ state: undefined, nonce: undefined });
+    assert.equal(location.searchParams.has('state'), false);
+    assert.equal(location.searchParams.get('iss'), server.url);
+    const tokens = await redeem(code, verifier);
+    assert.equal(tokens.status, 200);
+    assert.equal(jose.decodeJwt(tokens.body.id_token!).nonce, undefined);
+    // An empty state is no state; a repeated one is refused, with the error at the client.
+    const repeated = await browser.get(`${request().url}&state=again`);
+    const refused = new URL(repeated.headers.get('location')!);
+    assert.deepEqual([refused.searchParams.get('error'), refused.searchParams.get('iss')], ['invalid_request', server.url]);
+  });
+
   it('PKCE: a request without a challenge, or with plain, is refused at the redirect URI; a wrong verifier is invalid_grant', async () => {
     for (const overrides of [{ code_challenge: undefined, code_challenge_method: undefined }, { code_challenge_method: 'plain' }]) {
       const { location } = await authorize(overrides);
