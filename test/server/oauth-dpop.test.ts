@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { digest, type OAuthClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
+import type { Browser } from 'playwright-core';
+import { useBrowser } from '../helpers/browser.js';
 import { Client } from '../helpers/http-client.js';
+import { authorizeInBrowser } from '../helpers/oauth-browser.js';
 import { startTestServer } from '../helpers/server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -36,12 +39,13 @@ for (const mode of ['allowed', 'required'] as const) {
     let server: TestServer;
     let as: oauth.AuthorizationServer;
     let browser: Client;
+    const browserOf = useBrowser();
+    const username = `dora${mode}${process.pid}`;
 
     before(async () => {
       server = await startTestServer({ strategy: 'hybrid', dpop: mode, clients: CLIENTS });
       const issuer = new URL(server.url);
       as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
-      const username = `dora${mode}${process.pid}`;
       browser = new Client(server.url);
       await browser.post('/auth/register', { username, password: PASSWORD });
       // The browser's own session: with DPoP required, a hybrid cookie login needs a proof too, so
@@ -50,8 +54,12 @@ for (const mode of ['allowed', 'required'] as const) {
     });
     after(() => server.stop());
 
-    /** The authorization response for the signed-in browser, checked by oauth4webapi (state, iss). */
-    async function authorize(client: oauth.Client, signedIn: Client) {
+    /**
+     * The authorization response, checked by oauth4webapi (state, iss): from a browser already
+     * signed in (a cookie jar), or from Chromium signing in on the page (with DPoP required, the
+     * page's own login carries its proof).
+     */
+    async function authorize(client: oauth.Client, signedIn: Client | Browser) {
       const verifier = oauth.generateRandomCodeVerifier();
       const state = oauth.generateRandomState();
       const url = new URL(as.authorization_endpoint!);
@@ -64,14 +72,21 @@ for (const mode of ['allowed', 'required'] as const) {
         code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       }).toString();
-      const answer = await signedIn.get(url.pathname + url.search);
-      assert.equal(answer.status, 303, JSON.stringify(answer.body));
-      const params = oauth.validateAuthResponse(as, client, new URL(answer.headers.get('location')!), state);
+      let callback: URL;
+      if (signedIn instanceof Client) {
+        const answer = await signedIn.get(url.pathname + url.search);
+        assert.equal(answer.status, 303, JSON.stringify(answer.body));
+        callback = new URL(answer.headers.get('location')!);
+      } else {
+        callback = await authorizeInBrowser(signedIn, url.href, CALLBACK, { username, password: PASSWORD });
+      }
+      const params = oauth.validateAuthResponse(as, client, callback, state);
       return { params, verifier };
     }
 
-    it('a public client: the code grant binds the tokens to its key after a nonce retry; refresh and UserInfo need that key', async () => {
-      const signedIn = mode === 'allowed' ? browser : await dpopBrowser(server);
+    it('a public client, Chromium signing in: the code grant binds the tokens to its key after a nonce retry; refresh and UserInfo need that key', async (t) => {
+      const signedIn = browserOf(t);
+      if (!signedIn) return;
       const client: oauth.Client = { client_id: 'spa' };
       const keyPair = await oauth.generateKeyPair('ES256');
       const DPoP = oauth.DPoP(client, keyPair);
