@@ -46,8 +46,10 @@ const server = spawn(
     'serve',
     ...['--port', String(port), '--store', 'redis', '--redis-url', redis.url, '--issuer', url, '--data-dir', dataDir],
     ...['--clients-file', clientsFile, '--service', 'orders orders:read', '--insecure-cookies', '--log-level', 'silent'],
-    // Hundreds of sessions for one user: the per-user cap would end the browser's own.
+    // The login and refresh rows run as one user: its sessions pile up past the default cap.
     ...['--max-sessions-per-user', '100000'],
+    // Hundreds of users registered from this one machine: each from an address of its own.
+    ...['--trust-proxy', 'loopback'],
   ],
   { stdio: ['ignore', 'ignore', 'inherit'] },
 );
@@ -81,12 +83,23 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 await post('/auth/register', { username: 'alice', password: PASSWORD });
-// The browser's session: its refresh cookie is what the authorization endpoint reads.
-const browserLogin = await post('/auth/login', { username: 'alice', password: PASSWORD }, { origin: url });
-const cookie = browserLogin.headers
-  .getSetCookie()
-  .map((line) => line.split(';')[0])
-  .join('; ');
+// Browsers signed in, one user each: every grant then finds a user with a session or two, as in
+// life (the per-user cap lists the user's sessions at every grant, so one user piling up hundreds
+// would measure that list instead).
+const browsers: string[] = [];
+for (let i = 0; i < ROUNDS.other + 2; i++) {
+  const username = `user${i}`;
+  const from = { 'x-forwarded-for': `198.51.100.${i % 250}`, origin: url };
+  await post('/auth/register', { username, password: PASSWORD }, { 'x-forwarded-for': `203.0.113.${i % 250}` });
+  const login = await post('/auth/login', { username, password: PASSWORD }, from);
+  browsers.push(
+    login.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; '),
+  );
+}
+let nextBrowser = 0;
 
 let firstPartyHandle = '';
 let oauthHandle = '';
@@ -107,6 +120,7 @@ const operations: Record<string, () => Promise<void>> = {
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     });
+    const cookie = browsers[nextBrowser++ % browsers.length]!;
     const answer = await fetch(`${url}/oauth/authorize?${query}`, { headers: { cookie }, redirect: 'manual' });
     const code = new URL(answer.headers.get('location')!).searchParams.get('code')!;
     oauthHandle = (await form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK })).refresh_token!;
