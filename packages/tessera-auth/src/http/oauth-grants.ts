@@ -42,9 +42,9 @@ export interface BrowserSession {
 }
 
 /**
- * The identity server's OAuth authorization flow, over the token strategies: each authorization
- * becomes a session of its own, granted to the client, listed among the user's devices and ended
- * by every revocation path like any other.
+ * The identity server's OAuth authorization flow, over any strategy with tokens: each authorization
+ * becomes a session of its own (a login, for stateful and stateless), granted to the client, listed
+ * among the user's devices and ended by every revocation path like any other.
  */
 export interface OAuthGrants {
   /** A new session granted to `clientId`: an access token, and in hybrid a refresh handle. */
