@@ -172,10 +172,13 @@ describe('the identity server publishes its keys', () => {
       const jwks = await new Client(server.url).get('/.well-known/jwks.json');
       assert.equal(jwks.status, 200);
       assert.match(jwks.headers.get('cache-control') ?? '', /max-age=\d+/);
-      const [key] = jwks.body.keys as Record<string, string>[];
-      assert.equal(jwks.body.keys.length, 1);
+      // The access tokens' key, and the ID tokens' (RS256, which OpenID Connect requires).
+      const [key, idTokenKey] = jwks.body.keys as Record<string, string>[];
+      assert.equal(jwks.body.keys.length, 2);
       assert.deepEqual([key!.alg, key!.use, key!.kty, key!.crv], ['EdDSA', 'sig', 'OKP', 'Ed25519']);
-      for (const secret of ['d', 'k', 'p', 'q']) assert.equal(key![secret], undefined);
+      assert.deepEqual([idTokenKey!.alg, idTokenKey!.use, idTokenKey!.kty], ['RS256', 'sig', 'RSA']);
+      for (const published of [key!, idTokenKey!])
+        for (const secret of ['d', 'k', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(published[secret], undefined);
 
       // Another process that shares the keys directory signs; a resource service trusts the JWKS.
       const shared = openKeyDirectory(`${server.dataDir}/keys`);
