@@ -105,8 +105,11 @@ describe('login throttling: slow the attacker, never lock out the owner', () => 
 
     // A routine rotation, run to its end: the key that was active is retired, then removed.
     const keysDir = join(server.dataDir, 'keys');
+    // The access-token keys (the JWKS also publishes the ID-token key, which this rotation leaves alone).
     const signedWith = async () =>
-      ((await new Client(server.url).get('/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid);
+      ((await new Client(server.url).get('/.well-known/jwks.json')).body.keys as { kid: string; alg: string }[])
+        .filter((k) => k.alg === 'EdDSA')
+        .map((k) => k.kid);
     const before = await signedWith();
     rotateKeys(keysDir, { alg: 'EdDSA', maxTokenLifetimeSeconds: 1 });
     rotateKeys(keysDir, { alg: 'EdDSA', maxTokenLifetimeSeconds: 1 });
