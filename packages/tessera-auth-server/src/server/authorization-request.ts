@@ -1,4 +1,4 @@
-import type { OAuthClient } from './oauth-clients.js';
+import { LOOPBACK_HOSTS, type OAuthClient } from './oauth-clients.js';
 import { OAuthProtocolError } from './oauth-error.js';
 
 /** An authorization request (RFC 6749 §4.1.1, OAuth 2.1, OpenID Connect Core §3.1.2.1), checked. */
@@ -36,7 +36,6 @@ export class AuthorizationError extends Error {
 /** Scopes any client may ask for; a client's registered `scope` adds its own. */
 export const STANDARD_SCOPES = ['openid', 'profile', 'offline_access'];
 const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
-const LOOPBACK = new Set(['127.0.0.1', '[::1]']);
 
 /** RFC 8252 §7.3: a loopback redirect URI registered without a port matches the same URI on any port. */
 export function matchesRegistered(requested: string, registered: string): boolean {
@@ -44,7 +43,7 @@ export function matchesRegistered(requested: string, registered: string): boolea
   try {
     const want = new URL(registered);
     const got = new URL(requested);
-    if (want.protocol !== 'http:' || !LOOPBACK.has(want.hostname) || want.port !== '' || got.port === '') return false;
+    if (want.protocol !== 'http:' || !LOOPBACK_HOSTS.has(want.hostname) || want.port !== '' || got.port === '') return false;
     got.port = '';
     return got.href === want.href && requested.startsWith(`http://${got.hostname}:`);
   } catch {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { digest, MIN_CLIENT_SECRET_LENGTH, type GrantType, type OAuthClient } from './oauth-clients.js';
+import { CLIENT_ID, digest, LOOPBACK_HOSTS, MIN_CLIENT_SECRET_LENGTH, type GrantType, type OAuthClient } from './oauth-clients.js';
+import { SCOPE_TOKEN } from './oauth-params.js';
 
-const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
 const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 const KNOWN = new Set([
@@ -17,7 +17,6 @@ const KNOWN = new Set([
   'backchannel_logout_session_required',
   'post_logout_redirect_uris',
 ]);
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
 
 /**
  * A redirect URI a client may register (RFC 8252, OAuth 2.1 §2.3): https; http only on a loopback
@@ -86,7 +85,7 @@ function parseClientMetadata(input: unknown, where: string): OAuthClient {
   if (name !== undefined && (typeof name !== 'string' || name.length > 100 || /\p{Cc}/u.test(name)))
     throw new TypeError(`${at}: client_name must be a string of at most 100 printable characters`);
   const scope = metadata.scope;
-  if (scope !== undefined && (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)))
+  if (scope !== undefined && (typeof scope !== 'string' || !scope.split(' ').every((token) => SCOPE_TOKEN.test(token))))
     throw new TypeError(`${at}: scope must be space-separated scope tokens`);
   const logout = metadata.backchannel_logout_uri;
   if (logout !== undefined && (typeof logout !== 'string' || !/^https?:\/\//.test(logout) || logout.includes('#')))

@@ -25,7 +25,10 @@ export interface OAuthClient {
   readonly postLogoutRedirectUris?: readonly string[] | undefined;
 }
 
-const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
+/** A client id: 1 to 64 URL-safe characters. */
+export const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
+/** The loopback addresses native apps' redirect URIs may use over plain http (RFC 8252 §7.3). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]']);
 /**
  * Client secrets are machine-made (e.g. `openssl rand -base64 32`), not passwords: with that much
  * entropy a fast digest is enough, and introspection stays cheap per call.
