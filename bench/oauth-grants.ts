@@ -7,12 +7,12 @@
  *   npm run bench:oauth (after npm run build: the server runs from dist, as deployed)
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis } from '../tools/redis-process.js';
+import { authorizationPath, pkce, tokenRequest } from '../test/helpers/oauth.js';
 import { roundTripsDuring } from '../test/helpers/redis.js';
 import { machine, replaceReadmeSection } from './harness.js';
 
@@ -68,17 +68,15 @@ const serverCpuMs = () => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 
-const basic = `Basic ${Buffer.from(`app:${SECRET}`).toString('base64')}`;
 const json = async (response: Response) => {
   if (!response.ok) throw new Error(`${response.url}: ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, string>;
 };
-const form = (fields: Record<string, string>) =>
-  fetch(`${url}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields),
-  }).then(json);
+const form = async (fields: Record<string, string>) => {
+  const { status, body } = await tokenRequest(url, fields, { id: 'app', secret: SECRET });
+  if (status !== 200) throw new Error(`/oauth/token: ${status} ${JSON.stringify(body)}`);
+  return body;
+};
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -111,17 +109,17 @@ const operations: Record<string, () => Promise<void>> = {
     firstPartyHandle = (await json(await post('/auth/refresh', { refresh_token: firstPartyHandle }))).refresh_token!;
   },
   'authorization code: GET /oauth/authorize + POST /oauth/token': async () => {
-    const verifier = randomBytes(32).toString('base64url');
-    const query = new URLSearchParams({
+    const { verifier, challenge } = pkce();
+    const path = authorizationPath({
       client_id: 'app',
       redirect_uri: CALLBACK,
       response_type: 'code',
       scope: 'openid',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge: challenge,
       code_challenge_method: 'S256',
     });
     const cookie = browsers[nextBrowser++ % browsers.length]!;
-    const answer = await fetch(`${url}/oauth/authorize?${query}`, { headers: { cookie }, redirect: 'manual' });
+    const answer = await fetch(`${url}${path}`, { headers: { cookie }, redirect: 'manual' });
     const code = new URL(answer.headers.get('location')!).searchParams.get('code')!;
     oauthHandle = (await form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK })).refresh_token!;
   },

@@ -1,4 +1,11 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+
+/** Fills the server's sign-in form and submits it, as a user would. */
+export async function signInOnPage(page: Page, credentials: { username: string; password: string }): Promise<void> {
+  await page.getByLabel('Username').fill(credentials.username);
+  await page.getByLabel('Password', { exact: true }).fill(credentials.password);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+}
 
 /**
  * The authorization step of an OAuth flow in Chromium: the browser opens `authorizationUrl`, signs
@@ -18,9 +25,7 @@ export async function authorizeInBrowser(
     const page = await context.newPage();
     await page.route(`${redirectUri}**`, (route) => route.fulfill({ contentType: 'text/plain', body: 'signed in' }));
     await page.goto(authorizationUrl);
-    await page.getByLabel('Username').fill(credentials.username);
-    await page.getByLabel('Password', { exact: true }).fill(credentials.password);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await signInOnPage(page, credentials);
     await page.waitForURL(`${redirectUri}?**`);
     return new URL(page.url());
   } finally {

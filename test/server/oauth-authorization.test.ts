@@ -8,7 +8,9 @@ import * as jose from 'jose';
 import * as openid from 'openid-client';
 import { digest, type OAuthClient } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
 import { parseService } from '../../packages/tessera-auth-server/src/server/service-grants.js';
+import { createTokenIssuer, openKeyDirectory } from '../../packages/tessera-auth/src/tokens/index.js';
 import { Client } from '../helpers/http-client.js';
+import { authorizationPath, pkce, tokenRequest } from '../helpers/oauth.js';
 import { useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -36,16 +38,13 @@ const CLIENTS: OAuthClient[] = [
   { id: 'native', redirectUris: ['com.example.app:/callback', 'http://127.0.0.1/callback'], grantTypes: ['authorization_code'] },
 ];
 
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
 /** These suites fail on purpose hundreds of times; the token endpoint's throttle has its own test below. */
 const MANY_GUESSES = {
   perAccountAndClient: { free: 10_000, maxDelayMs: 60_000, windowMs: 60_000 },
   perClient: { max: 10_000, windowMs: 60_000 },
 };
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const APP_A = { id: 'app-a', secret: SECRET_A };
+const APP_B = { id: 'app-b', secret: SECRET_B };
 
 /** The authorization code flow's checks, each attacked, against a real hybrid server. */
 describe('OAuth authorization code flow: attacks', () => {
@@ -62,11 +61,6 @@ describe('OAuth authorization code flow: attacks', () => {
   });
   after(() => server.stop());
 
-  const authorizeUrl = (parameters: Record<string, string | undefined>) => {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(parameters)) if (value !== undefined) query.append(name, value);
-    return `/oauth/authorize?${query}`;
-  };
   const request = (overrides: Record<string, string | undefined> = {}) => {
     const { verifier, challenge } = pkce();
     const parameters = {
@@ -80,7 +74,7 @@ describe('OAuth authorization code flow: attacks', () => {
       code_challenge_method: 'S256',
       ...overrides,
     };
-    return { parameters, verifier, url: authorizeUrl(parameters) };
+    return { parameters, verifier, url: authorizationPath(parameters) };
   };
   /** A code for the signed-in browser: the redirect's query. */
   const authorize = async (overrides: Record<string, string | undefined> = {}, from = browser) => {
@@ -90,18 +84,14 @@ describe('OAuth authorization code flow: attacks', () => {
     const location = new URL(answer.headers.get('location')!);
     return { ...sent, location, code: location.searchParams.get('code') };
   };
-  const redeem = (code: string | null, verifier: string, client = { id: 'app-a', secret: SECRET_A }, redirectUri = CALLBACK) =>
-    fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: code ?? '', code_verifier: verifier, redirect_uri: redirectUri }),
-    }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, string> }));
-  const refresh = (token: string, client = { id: 'app-a', secret: SECRET_A }) =>
-    fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }),
-    }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, string> }));
+  const redeem = (code: string | null, verifier: string, client = APP_A, redirectUri = CALLBACK) =>
+    tokenRequest(
+      server.url,
+      { grant_type: 'authorization_code', code: code ?? '', code_verifier: verifier, redirect_uri: redirectUri },
+      client,
+    );
+  const refresh = (token: string, client = APP_A) =>
+    tokenRequest(server.url, { grant_type: 'refresh_token', refresh_token: token }, client);
   const active = async (token: string) => {
     const me = await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` });
     return me.status === 200;
@@ -178,12 +168,12 @@ describe('OAuth authorization code flow: attacks', () => {
 
   it("client B cannot redeem client A's code, nor renew A's refresh token (and A's still renews)", async () => {
     const { code, verifier } = await authorize();
-    const stolen = await redeem(code, verifier, { id: 'app-b', secret: SECRET_B }, CALLBACK);
+    const stolen = await redeem(code, verifier, APP_B, CALLBACK);
     assert.deepEqual([stolen.status, stolen.body.error], [400, 'invalid_grant']);
     const { code: code2, verifier: verifier2 } = await authorize();
     const tokens = await redeem(code2, verifier2);
     assert.equal(tokens.status, 200);
-    const hijack = await refresh(tokens.body.refresh_token!, { id: 'app-b', secret: SECRET_B });
+    const hijack = await refresh(tokens.body.refresh_token!, APP_B);
     assert.deepEqual([hijack.status, hijack.body.error], [400, 'invalid_grant']);
     const renewed = await refresh(tokens.body.refresh_token!);
     assert.equal(renewed.status, 200, 'the refused attempt rotated nothing');
@@ -199,7 +189,7 @@ describe('OAuth authorization code flow: attacks', () => {
     const { code, verifier } = await authorize();
     const elsewhere = await redeem(code, verifier, undefined, 'https://app.example/other');
     assert.equal(elsewhere.body.error, 'invalid_grant');
-    const wrongSecret = await redeem(code, verifier, { id: 'app-a', secret: SECRET_B });
+    const wrongSecret = await redeem(code, verifier, { ...APP_A, secret: SECRET_B });
     assert.deepEqual([wrongSecret.status, wrongSecret.body.error], [401, 'invalid_client']);
     assert.equal((await redeem('forged' + code, verifier)).body.error, 'invalid_grant');
   });
@@ -227,19 +217,19 @@ describe('OAuth authorization code flow: attacks', () => {
       assert.ok(location.href.startsWith(redirect_uri), location.href);
       assert.ok(location.searchParams.get('code'));
     }
-    for (const redirect_uri of ['http://localhost:49152/callback', 'http://127.0.0.1:49152/other', 'com.example.app:/other']) {
+    for (const redirect_uri of [
+      'http://localhost:49152/callback',
+      'http://127.0.0.1:49152/other',
+      'http://127.0.0.1:49152@evil.example/callback',
+      'com.example.app:/other',
+    ]) {
       assert.equal((await browser.get(request({ client_id: 'native', redirect_uri }).url)).status, 400, redirect_uri);
     }
   });
 
   it('a public client redeems with its id and the verifier alone; a secret-less call for a confidential client is invalid_client', async () => {
     const { code, verifier } = await authorize({ client_id: 'native', redirect_uri: 'com.example.app:/callback' });
-    const form = (fields: Record<string, string>) =>
-      fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(fields),
-      }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, string> }));
+    const form = (fields: Record<string, string>) => tokenRequest(server.url, fields);
     const fields = { grant_type: 'authorization_code', code: code!, code_verifier: verifier, redirect_uri: 'com.example.app:/callback' };
     const tokens = await form({ ...fields, client_id: 'native' });
     assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
@@ -318,10 +308,20 @@ describe('OAuth authorization code flow: attacks', () => {
     const logout = (query: Record<string, string>) => new Client(server.url).get(`/oauth/logout?${new URLSearchParams(query)}`);
     const forged = `${hint.split('.').slice(0, 2).join('.')}.${Buffer.alloc(64).toString('base64url')}`;
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${hint.split('.')[1]}.`;
+    // Signed with the server's own ID-token key, but two days ago: past the day a hint is taken.
+    const idTokenKeys = openKeyDirectory(join(server.dataDir, 'keys', 'id-token'));
+    const twoDaysAgo = { now: () => Date.now() - 2 * 86_400_000 };
+    const stale = createTokenIssuer({ keys: idTokenKeys.ring, issuer: server.url, ttlSeconds: 300, typ: 'JWT', clock: twoDaysAgo }).issue({
+      sub: jose.decodeJwt(hint).sub!,
+      aud: 'app-a',
+      claims: { sid: jose.decodeJwt(hint).sid },
+    }).token;
+    idTokenKeys.close();
     for (const query of <Record<string, string>[]>[
       {},
       { id_token_hint: forged },
       { id_token_hint: unsigned },
+      { id_token_hint: stale },
       { id_token_hint: tokens.body.access_token! },
       { id_token_hint: hint, client_id: 'app-b' },
       { id_token_hint: hint, post_logout_redirect_uri: 'https://evil.example/bye' },
@@ -384,27 +384,27 @@ describe('OAuth authorization code flow: two instances sharing Redis', () => {
     const browser = new Client(first.url);
     await browser.post('/auth/register', { username, password: PASSWORD });
     assert.equal((await browser.post('/auth/login', { username, password: PASSWORD }, { origin: first.url })).status, 200);
-    const redeemAt = (server: TestServer, code: string, verifier: string): Promise<{ status: number; body: Record<string, string> }> =>
-      fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: { authorization: basic('app-a', SECRET_A), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK }),
-      }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, string> }));
-    const activeAt = async (server: TestServer, token: string) =>
-      (await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` })).status === 200;
-
-    let won = 0;
-    for (let trial = 0; trial < 40; trial++) {
+    const redeemAt = (server: TestServer, { code, verifier }: { code: string; verifier: string }) =>
+      tokenRequest(server.url, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK }, APP_A);
+    /** A code for the signed-in browser, from the first instance. */
+    const authorized = async () => {
       const { verifier, challenge } = pkce();
-      const query = new URLSearchParams({
+      const path = authorizationPath({
         client_id: 'app-a',
         redirect_uri: CALLBACK,
         response_type: 'code',
         code_challenge: challenge,
         code_challenge_method: 'S256',
       });
-      const code = new URL((await browser.get(`/oauth/authorize?${query}`)).headers.get('location')!).searchParams.get('code')!;
-      const answers = await Promise.all([redeemAt(first, code, verifier), redeemAt(second, code, verifier)]);
+      return { verifier, code: new URL((await browser.get(path)).headers.get('location')!).searchParams.get('code')! };
+    };
+    const activeAt = async (server: TestServer, token: string) =>
+      (await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` })).status === 200;
+
+    let won = 0;
+    for (let trial = 0; trial < 40; trial++) {
+      const code = await authorized();
+      const answers = await Promise.all([redeemAt(first, code), redeemAt(second, code)]);
       const winners = answers.filter((answer) => answer.status === 200);
       assert.ok(winners.length <= 1, `trial ${trial}: ${winners.length} redemptions succeeded`);
       for (const winner of winners) {
@@ -415,16 +415,7 @@ describe('OAuth authorization code flow: two instances sharing Redis', () => {
     }
     t.diagnostic(`${won} of 40 trials handed out tokens (revoked by the replay); the others refused both`);
     // And without a race, the other instance redeems what this one issued.
-    const { verifier, challenge } = pkce();
-    const query = new URLSearchParams({
-      client_id: 'app-a',
-      redirect_uri: CALLBACK,
-      response_type: 'code',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    });
-    const code = new URL((await browser.get(`/oauth/authorize?${query}`)).headers.get('location')!).searchParams.get('code')!;
-    const tokens = await redeemAt(second, code, verifier);
+    const tokens = await redeemAt(second, await authorized());
     assert.equal(tokens.status, 200);
     assert.equal(await activeAt(first, tokens.body.access_token!), true);
   });
@@ -466,24 +457,18 @@ describe('OAuth client credentials', () => {
   });
 
   it('refused: a scope the client did not register, a service not configured, the server itself, and clients without the grant', async () => {
-    const ask = (fields: Record<string, string>, client = { id: 'batch', secret: SERVICE_SECRET }) =>
-      fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: { authorization: basic(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
-      }).then(async (response) => [response.status, ((await response.json()) as { error: string }).error]);
+    const batch = { id: 'batch', secret: SERVICE_SECRET };
+    const ask = async (fields: Record<string, string>, client = batch) => {
+      const { status, body } = await tokenRequest(server.url, { grant_type: 'client_credentials', ...fields }, client);
+      return [status, body.error];
+    };
     assert.deepEqual(await ask({ resource: 'https://orders.internal', scope: 'orders:write' }), [400, 'invalid_scope']);
     assert.deepEqual(await ask({ resource: 'billing', scope: 'billing:read' }), [400, 'invalid_scope']);
     assert.deepEqual(await ask({ resource: 'https://payments.internal' }), [400, 'invalid_target']);
     assert.deepEqual(await ask({ resource: server.url }), [400, 'invalid_request']);
-    assert.deepEqual(await ask({ resource: 'billing' }, { id: 'app-a', secret: SECRET_A }), [400, 'unauthorized_client']);
+    assert.deepEqual(await ask({ resource: 'billing' }, APP_A), [400, 'unauthorized_client']);
     // A service's own token is no user's: the identity server's account routes refuse it.
-    const own = await fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic('batch', SERVICE_SECRET), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'billing' }),
-    });
-    const token = ((await own.json()) as { access_token: string }).access_token;
+    const token = (await tokenRequest(server.url, { grant_type: 'client_credentials', resource: 'billing' }, batch)).body.access_token;
     assert.equal((await new Client(server.url).get('/auth/me', { authorization: `Bearer ${token}` })).status, 401);
   });
 });
@@ -502,25 +487,42 @@ describe('OAuth token endpoint guessing', () => {
   after(() => server.stop());
 
   it('past five free wrong secrets from one address, one attempt per delay (429 and Retry-After), the right secret too; other clients are not slowed', async () => {
-    const ask = (secret: string) =>
-      fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: { authorization: basic('app-a', secret), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nothing' }),
-      });
+    const ask = (secret: string, id = 'app-a') =>
+      tokenRequest(server.url, { grant_type: 'refresh_token', refresh_token: 'nothing' }, { id, secret });
     for (let guess = 1; guess <= 5; guess++) assert.equal((await ask(`${SECRET_B}${guess}`)).status, 401, `guess ${guess}`);
     const sixth = await ask(`${SECRET_B}6`);
     assert.equal(sixth.status, 401, 'the sixth starts the delay');
     const waiting = await ask(SECRET_A);
     assert.equal(waiting.status, 429);
     assert.ok(Number(waiting.headers.get('retry-after')) > 50);
-    assert.equal(((await waiting.json()) as { error: string }).error, 'temporarily_unavailable');
+    assert.equal(waiting.body.error, 'temporarily_unavailable');
     // Another client from the same address is not slowed by app-a's guesses.
-    const other = await fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic('app-b', SECRET_B), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nothing' }),
+    assert.equal((await ask(SECRET_B, 'app-b')).body.error, 'invalid_grant');
+  });
+
+  it('one address guessing across client ids meets a limit of its own; another address is not slowed', async () => {
+    const spread = await startTestServer({
+      strategy: 'hybrid',
+      clients: CLIENTS,
+      trustProxy: 'loopback',
+      loginThrottle: { perClient: { max: 3, windowMs: 600_000 } },
     });
-    assert.equal(((await other.json()) as { error: string }).error, 'invalid_grant');
+    try {
+      const guess = async (id: string, from: string) =>
+        (
+          await tokenRequest(
+            spread.url,
+            { grant_type: 'refresh_token', refresh_token: 'nothing' },
+            { id, secret: 'x'.repeat(40) },
+            { 'x-forwarded-for': from },
+          )
+        ).status;
+      const statuses = [];
+      for (const id of ['app-a', 'app-b', 'native', 'nobody']) statuses.push(await guess(id, '203.0.113.9'));
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+      assert.equal(await guess('nobody', '198.51.100.9'), 401);
+    } finally {
+      await spread.stop();
+    }
   });
 });

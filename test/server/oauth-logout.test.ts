@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import * as jose from 'jose';
 import * as openid from 'openid-client';
 import { digest } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
 import { Client } from '../helpers/http-client.js';
+import { authorizationPath, pkce, tokenRequest } from '../helpers/oauth.js';
 import { listen } from '../helpers/listen.js';
 import { freePort, useRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
@@ -17,6 +17,7 @@ import { startTestServer } from '../helpers/server.js';
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const PASSWORD = 'correct horse battery';
 const SECRET = 'l'.repeat(40);
+const RP = { id: 'rp', secret: SECRET };
 const CALLBACK = 'https://rp.example/callback';
 const AFTER_LOGOUT = 'https://rp.example/signed-out';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -93,27 +94,25 @@ describe('OAuth logout: back channel and RP-initiated, two instances sharing Red
 
     /** An authorization of the relying party: its tokens, from instance `at`. */
     const signIn = async (at: TestServer) => {
-      const verifier = randomBytes(32).toString('base64url');
-      const query = new URLSearchParams({
+      const { verifier, challenge } = pkce();
+      const path = authorizationPath({
         client_id: 'rp',
         redirect_uri: CALLBACK,
         response_type: 'code',
         scope: 'openid',
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge: challenge,
         code_challenge_method: 'S256',
       });
-      const code = new URL((await browser.get(`/oauth/authorize?${query}`)).headers.get('location')!).searchParams.get('code')!;
-      const answer = await fetch(`${at.url}/oauth/token`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`rp:${SECRET}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK }),
-      });
-      assert.equal(answer.status, 200);
-      const body = (await answer.json()) as { access_token: string; refresh_token: string; id_token: string };
-      return { ...body, sid: jose.decodeJwt(body.id_token).sid as string };
+      const code = new URL((await browser.get(path)).headers.get('location')!).searchParams.get('code')!;
+      const fields = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK };
+      const { status, body } = await tokenRequest(at.url, fields, RP);
+      assert.equal(status, 200);
+      return {
+        access_token: body.access_token!,
+        refresh_token: body.refresh_token!,
+        id_token: body.id_token!,
+        sid: jose.decodeJwt(body.id_token!).sid as string,
+      };
     };
     /** The logout token for `sid`, verified: it arrives after `end` answered, or during it. */
     const logoutTokenFor = async (sid: string, end: () => Promise<unknown>) => {

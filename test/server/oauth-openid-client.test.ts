@@ -5,6 +5,7 @@ import * as openid from 'openid-client';
 import { digest } from '../../packages/tessera-auth-server/src/server/oauth-clients.js';
 import { useBrowser } from '../helpers/browser.js';
 import { Client } from '../helpers/http-client.js';
+import { signInOnPage } from '../helpers/oauth-browser.js';
 import { listen } from '../helpers/listen.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -89,9 +90,7 @@ for (const strategy of ['hybrid', 'stateless', 'stateful'] as const) {
         const first = await start();
         await page.goto(first.url.href);
         await page.getByText('Sign in to continue to The Web App').waitFor();
-        await page.getByLabel('Username').fill(username);
-        await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await signInOnPage(page, { username, password: PASSWORD });
         await page.waitForURL(`${callback.url}/callback?**`);
 
         const tokens = await openid.authorizationCodeGrant(config, new URL(page.url()), first.checks);
@@ -142,9 +141,7 @@ for (const strategy of ['hybrid', 'stateless', 'stateful'] as const) {
         const third = await start({ prompt: 'login' });
         await page.goto(third.url.href);
         await page.getByText('Sign in to continue to The Web App').waitFor();
-        await page.getByLabel('Username').fill(username);
-        await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await signInOnPage(page, { username, password: PASSWORD });
         await page.waitForURL(`${callback.url}/callback?**`);
         const fresh = await openid.authorizationCodeGrant(config, new URL(page.url()), third.checks);
         assert.ok((fresh.claims()!.auth_time as number) >= (claims.auth_time as number));
@@ -160,9 +157,7 @@ for (const strategy of ['hybrid', 'stateless', 'stateful'] as const) {
       try {
         const page = await context.newPage();
         await page.goto((await start()).url.href);
-        await page.getByLabel('Username').fill(username);
-        await page.getByLabel('Password', { exact: true }).fill('wrong password!');
-        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await signInOnPage(page, { username, password: 'wrong password!' });
         await page.getByText('The username or password is incorrect.').waitFor();
         assert.ok(page.url().startsWith(`${server.url}/oauth/authorize?`));
       } finally {
